@@ -1,0 +1,56 @@
+//! The CA's HTTP API, Fulcio's REST surface (fulcio-wire.md §1): one module
+//! per resource, each with `fn router()`, merged here with the shared state.
+
+mod configuration;
+mod error;
+mod health;
+mod signing_cert;
+mod trust_bundle;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use serde::Serialize;
+
+pub use error::ApiError;
+
+use crate::ca::IssuingCa;
+use crate::config::OidcIssuerConfig;
+use crate::oidc::IssuerPool;
+
+/// Fulcio's request body cap.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+pub(crate) type AppState = Arc<State>;
+
+/// What the handlers share.
+pub(crate) struct State {
+    pub(crate) pool: IssuerPool,
+    pub(crate) ca: IssuingCa,
+    pub(crate) issuers: Vec<OidcIssuerConfig>,
+    /// The CA chain as trimmed PEMs, issuing CA first.
+    pub(crate) chain_pems: Vec<String>,
+}
+
+/// `{"certificates":[PEM…]}`, shared by signingCert and trustBundle.
+#[derive(Serialize)]
+struct CertificateChain {
+    certificates: Vec<String>,
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(signing_cert::router())
+        .merge(trust_bundle::router())
+        .merge(configuration::router())
+        .merge(health::router())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::cors::CorsLayer::permissive())
+        .with_state(state)
+}
+
+/// A PEM block without its trailing newline (Fulcio trims its PEMs).
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
+    shared::keys::pem_encode(label, der).trim_end().to_owned()
+}

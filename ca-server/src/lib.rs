@@ -1,0 +1,89 @@
+//! Sigil's Fulcio-compatible certificate authority (fulcio-wire.md): OIDC
+//! identity tokens in, 10-minute code-signing certificates with one embedded
+//! SCT out. `Ca` is the embeddable service (`sigil dev` mounts its router);
+//! the `ca-server` binary is a thin wrapper around it.
+
+#![forbid(unsafe_code)]
+
+pub mod ca;
+pub mod challenge;
+pub mod config;
+pub mod ct_client;
+mod http;
+pub mod identity;
+pub mod oidc;
+pub mod x509;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+pub use config::{CaConfig, IssuerType, OidcIssuerConfig};
+pub use http::ApiError;
+
+use ca::{CaChain, CaSigner, IssuingCa};
+
+/// A configured CA, ready to serve.
+#[derive(Clone)]
+pub struct Ca {
+    state: Arc<http::State>,
+}
+
+impl Ca {
+    /// Checks the chain against the key (see `ca::CaChain::new`) and the
+    /// issuer list, and prepares the HTTP clients. Makes no network calls:
+    /// OIDC keys are fetched on first use.
+    pub async fn new(config: CaConfig) -> anyhow::Result<Self> {
+        let signer: Arc<dyn CaSigner> = Arc::new(config.signer);
+        let chain = CaChain::new(&config.chain_der, &signer.public_spki_der())
+            .context("invalid CA chain")?;
+        if config.ct_log_url.trim().is_empty() {
+            anyhow::bail!("a CT log URL is required: certificates carry an embedded SCT");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for issuer in &config.issuers {
+            url::Url::parse(&issuer.issuer_url)
+                .with_context(|| format!("OIDC issuer URL {:?}", issuer.issuer_url))?;
+            if !seen.insert(issuer.issuer_url.as_str()) {
+                anyhow::bail!("OIDC issuer {:?} is configured twice", issuer.issuer_url);
+            }
+            if let Some(domain) = &issuer.subject_domain {
+                url::Url::parse(domain)
+                    .with_context(|| format!("subject domain {domain:?} is not a URL"))?;
+            }
+        }
+        let ct_log = ct_client::CtLogClient::new(&config.ct_log_url)
+            .context("building the CT log client")?;
+        let pool = oidc::IssuerPool::new(&config.issuers).context("building the OIDC client")?;
+        let chain_pems = chain
+            .certificates
+            .iter()
+            .map(|der| http::pem("CERTIFICATE", der))
+            .collect();
+        let state = http::State {
+            pool,
+            ca: IssuingCa::new(signer, chain, ct_log, config.ct_log_public_key),
+            issuers: config.issuers,
+            chain_pems,
+        };
+        Ok(Self {
+            state: Arc::new(state),
+        })
+    }
+
+    /// All endpoints (`/api/v2/signingCert`, `/api/v2/trustBundle`,
+    /// `/api/v2/configuration`, `/healthz`) with the state applied.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+}
+
+/// A self-signed P-256 root `O=<organization>, CN=<common_name>` valid for ten
+/// years, for development stacks (DER).
+pub fn generate_root_certificate(
+    signer: &shared::keys::EcdsaP256Signer,
+    organization: &str,
+    common_name: &str,
+) -> anyhow::Result<Vec<u8>> {
+    ca::self_signed_root(signer, organization, common_name)
+}

@@ -1,0 +1,260 @@
+//! JSON Web Keys (RFC 7517, RFC 7518 §6.2/§6.3) from an issuer's JWKS and JWS
+//! signature verification (RFC 7518 §3.3 RSASSA-PKCS1-v1_5, §3.4 ECDSA with
+//! raw r‖s signatures). A key only verifies the algorithms of its own type.
+
+use base64::Engine;
+use serde::Deserialize;
+use signature::Verifier;
+
+use super::jwt::JwsAlg;
+use super::TokenError;
+
+/// RSA keys shorter than this are not trusted for ID tokens.
+const MIN_RSA_BITS: usize = 2048;
+
+/// A verification key from a JWKS.
+#[derive(Clone, Debug)]
+pub(crate) struct Jwk {
+    pub(crate) kid: Option<String>,
+    /// The JWK's own `alg`, if it names one: then only that alg may use it.
+    alg: Option<String>,
+    key: JwkKey,
+}
+
+#[derive(Clone, Debug)]
+enum JwkKey {
+    Rsa(rsa::RsaPublicKey),
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawJwk {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default, rename = "use")]
+    use_: Option<String>,
+    #[serde(default)]
+    crv: Option<String>,
+    #[serde(default)]
+    x: Option<String>,
+    #[serde(default)]
+    y: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+}
+
+/// Parses a JWKS document. Keys of other types (OKP, oct…), encryption keys and
+/// keys that do not parse are skipped, as go-jose does; an empty result is an error.
+pub(crate) fn parse_jwks(body: &[u8]) -> Result<Vec<Jwk>, String> {
+    let raw: RawJwks =
+        serde_json::from_slice(body).map_err(|e| format!("JWKS is not valid JSON: {e}"))?;
+    let keys: Vec<Jwk> = raw
+        .keys
+        .into_iter()
+        .filter_map(|v| serde_json::from_value::<RawJwk>(v).ok())
+        .filter(|k| k.use_.as_deref().is_none_or(|u| u == "sig"))
+        .filter_map(|k| Jwk::from_raw(k).ok())
+        .collect();
+    if keys.is_empty() {
+        return Err("JWKS has no usable signing key".into());
+    }
+    Ok(keys)
+}
+
+impl Jwk {
+    fn from_raw(raw: RawJwk) -> Result<Self, String> {
+        let b64 = |field: Option<&String>, name: &str| -> Result<Vec<u8>, String> {
+            let field = field.ok_or_else(|| format!("missing {name}"))?;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(field.trim_end_matches('='))
+                .map_err(|e| format!("{name}: {e}"))
+        };
+        let key = match (raw.kty.as_str(), raw.crv.as_deref()) {
+            ("RSA", _) => {
+                let n = rsa::BigUint::from_bytes_be(&b64(raw.n.as_ref(), "n")?);
+                let e = rsa::BigUint::from_bytes_be(&b64(raw.e.as_ref(), "e")?);
+                let key = rsa::RsaPublicKey::new(n, e).map_err(|e| e.to_string())?;
+                if rsa::traits::PublicKeyParts::size(&key) * 8 < MIN_RSA_BITS {
+                    return Err("RSA key too short".into());
+                }
+                JwkKey::Rsa(key)
+            }
+            ("EC", Some("P-256")) => {
+                let (x, y) = (b64(raw.x.as_ref(), "x")?, b64(raw.y.as_ref(), "y")?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err("P-256 coordinates must be 32 bytes".into());
+                }
+                let point = p256::EncodedPoint::from_affine_coordinates(
+                    x.as_slice().into(),
+                    y.as_slice().into(),
+                    false,
+                );
+                JwkKey::P256(
+                    p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            ("EC", Some("P-384")) => {
+                let (x, y) = (b64(raw.x.as_ref(), "x")?, b64(raw.y.as_ref(), "y")?);
+                if x.len() != 48 || y.len() != 48 {
+                    return Err("P-384 coordinates must be 48 bytes".into());
+                }
+                let point = p384::EncodedPoint::from_affine_coordinates(
+                    x.as_slice().into(),
+                    y.as_slice().into(),
+                    false,
+                );
+                JwkKey::P384(
+                    p384::ecdsa::VerifyingKey::from_encoded_point(&point)
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            (kty, crv) => return Err(format!("unsupported key type {kty} {crv:?}")),
+        };
+        Ok(Self {
+            kid: raw.kid,
+            alg: raw.alg,
+            key,
+        })
+    }
+
+    /// Whether this key may verify `alg` at all (key type, curve and the JWK's own `alg`).
+    pub(crate) fn fits(&self, alg: JwsAlg) -> bool {
+        if self.alg.as_deref().is_some_and(|a| a != alg.as_str()) {
+            return false;
+        }
+        matches!(
+            (&self.key, alg),
+            (
+                JwkKey::Rsa(_),
+                JwsAlg::Rs256 | JwsAlg::Rs384 | JwsAlg::Rs512
+            ) | (JwkKey::P256(_), JwsAlg::Es256)
+                | (JwkKey::P384(_), JwsAlg::Es384)
+        )
+    }
+
+    /// Verifies a JWS signature; `alg` must fit this key.
+    pub(crate) fn verify(&self, alg: JwsAlg, input: &[u8], sig: &[u8]) -> Result<(), TokenError> {
+        if !self.fits(alg) {
+            return Err(TokenError::AlgKeyMismatch(alg.as_str()));
+        }
+        let ok =
+            match (&self.key, alg) {
+                (JwkKey::Rsa(key), JwsAlg::Rs256) => rsa_verify::<sha2::Sha256>(key, input, sig),
+                (JwkKey::Rsa(key), JwsAlg::Rs384) => rsa_verify::<sha2::Sha384>(key, input, sig),
+                (JwkKey::Rsa(key), JwsAlg::Rs512) => rsa_verify::<sha2::Sha512>(key, input, sig),
+                (JwkKey::P256(key), JwsAlg::Es256) => p256::ecdsa::Signature::from_slice(sig)
+                    .is_ok_and(|s| key.verify(input, &s).is_ok()),
+                (JwkKey::P384(key), JwsAlg::Es384) => p384::ecdsa::Signature::from_slice(sig)
+                    .is_ok_and(|s| key.verify(input, &s).is_ok()),
+                _ => false,
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(TokenError::BadSignature)
+        }
+    }
+}
+
+fn rsa_verify<D>(key: &rsa::RsaPublicKey, input: &[u8], sig: &[u8]) -> bool
+where
+    D: sha2::Digest + const_oid::AssociatedOid,
+{
+    let Ok(sig) = rsa::pkcs1v15::Signature::try_from(sig) else {
+        return false;
+    };
+    rsa::pkcs1v15::VerifyingKey::<D>::new(key.clone())
+        .verify(input, &sig)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn es256_fixture() -> (p256::ecdsa::SigningKey, serde_json::Value) {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let point = sk.verifying_key().to_encoded_point(false);
+        let jwk = json!({"kty":"EC","crv":"P-256","kid":"ec","alg":"ES256","use":"sig",
+            "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
+        (sk, jwk)
+    }
+
+    #[test]
+    fn es256_round_trip_and_refusals() {
+        use signature::Signer;
+        let (sk, jwk) = es256_fixture();
+        let keys = parse_jwks(json!({ "keys": [jwk] }).to_string().as_bytes()).unwrap();
+        let key = &keys[0];
+        assert_eq!(key.kid.as_deref(), Some("ec"));
+        let sig: p256::ecdsa::Signature = sk.sign(b"input");
+        key.verify(JwsAlg::Es256, b"input", &sig.to_bytes())
+            .unwrap();
+        // wrong message
+        assert!(matches!(
+            key.verify(JwsAlg::Es256, b"other", &sig.to_bytes()),
+            Err(TokenError::BadSignature)
+        ));
+        // DER signatures are not JWS signatures
+        assert!(key
+            .verify(JwsAlg::Es256, b"input", sig.to_der().as_bytes())
+            .is_err());
+        // an EC key never verifies an RSA alg
+        assert!(matches!(
+            key.verify(JwsAlg::Rs256, b"input", &sig.to_bytes()),
+            Err(TokenError::AlgKeyMismatch(_))
+        ));
+        assert!(!key.fits(JwsAlg::Es384));
+    }
+
+    #[test]
+    fn jwk_alg_restricts_use() {
+        let (_, mut jwk) = es256_fixture();
+        jwk["alg"] = json!("ES384");
+        // an ES384-labelled P-256 key fits nothing
+        let keys = parse_jwks(json!({ "keys": [jwk] }).to_string().as_bytes()).unwrap();
+        assert!(!keys[0].fits(JwsAlg::Es256));
+    }
+
+    #[test]
+    fn skips_unusable_keys() {
+        let (_, jwk) = es256_fixture();
+        let mut enc = jwk.clone();
+        enc["use"] = json!("enc");
+        let okp = json!({"kty":"OKP","crv":"Ed25519","x":"AA"});
+        let bad = json!({"kty":"EC","crv":"P-256","x":"AA","y":"AA"});
+        let keys = parse_jwks(
+            json!({ "keys": [enc, okp, bad, jwk] })
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(keys.len(), 1);
+        assert!(parse_jwks(br#"{"keys":[]}"#).is_err());
+        assert!(parse_jwks(b"[]").is_err());
+    }
+
+    #[test]
+    fn short_rsa_keys_are_skipped() {
+        let n = b64(&[0xff; 128]); // 1024-bit modulus
+        let jwk = json!({"kty":"RSA","n":n,"e":"AQAB"});
+        assert!(parse_jwks(json!({ "keys": [jwk] }).to_string().as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,351 @@
+//! JWS compact serialization (RFC 7515 §7.1) of an OIDC ID token (OpenID
+//! Connect Core §2) and the claim checks go-oidc makes for Fulcio: `aud`
+//! contains the client id, `exp` without leeway, `nbf` with ±5 minutes.
+//! Parsing here never trusts the token: the signature is checked in `jwk`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use serde::Deserialize;
+
+use super::TokenError;
+
+/// Tokens longer than this are refused before any parsing (cf. GO-2025-4193).
+pub(crate) const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+/// go-oidc's allowed clock skew, applied to `nbf` only.
+const NBF_SKEW_SECS: f64 = 300.0;
+
+/// base64url; JWS forbids padding but some encoders add it, and it is harmless.
+const B64URL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The JWS algorithms accepted for ID tokens. `none` and HMAC are refused:
+/// a public key must never double as a shared secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum JwsAlg {
+    Rs256,
+    Rs384,
+    Rs512,
+    Es256,
+    Es384,
+}
+
+impl JwsAlg {
+    fn parse(alg: &str) -> Result<Self, TokenError> {
+        Ok(match alg {
+            "RS256" => Self::Rs256,
+            "RS384" => Self::Rs384,
+            "RS512" => Self::Rs512,
+            "ES256" => Self::Es256,
+            "ES384" => Self::Es384,
+            _ if alg.eq_ignore_ascii_case("none") => return Err(TokenError::AlgNone),
+            _ if alg.starts_with("HS") => return Err(TokenError::Hmac(alg.to_owned())),
+            _ => return Err(TokenError::UnsupportedAlg(alg.to_owned())),
+        })
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+/// A parsed but unverified token.
+#[derive(Debug)]
+pub(crate) struct UnverifiedJwt {
+    pub(crate) alg: JwsAlg,
+    pub(crate) kid: Option<String>,
+    /// `base64url(header) . base64url(payload)`: what the signature covers.
+    pub(crate) signing_input: String,
+    pub(crate) signature: Vec<u8>,
+    pub(crate) claims: Claims,
+}
+
+impl UnverifiedJwt {
+    pub(crate) fn parse(token: &str) -> Result<Self, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge(token.len()));
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed(
+                "not a JWS compact serialization (need three dot-separated parts)".into(),
+            ));
+        };
+        let header: RawHeader = decode_json(header, "header")?;
+        let alg = JwsAlg::parse(&header.alg)?;
+        let mut claims: Claims = decode_json(payload, "payload")?;
+        // A second pass keeps every claim for identity types that read more than these.
+        claims.other = decode_json(payload, "payload")?;
+        let signature = B64URL
+            .decode(signature)
+            .map_err(|e| TokenError::Malformed(format!("signature is not base64url: {e}")))?;
+        Ok(Self {
+            alg,
+            kid: header.kid,
+            signing_input: token[..header_len(token)].to_owned(),
+            signature,
+            claims,
+        })
+    }
+}
+
+/// Length of `header.payload` (everything before the last dot).
+fn header_len(token: &str) -> usize {
+    token.rfind('.').unwrap_or(token.len())
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(part: &str, what: &str) -> Result<T, TokenError> {
+    let bytes = B64URL
+        .decode(part)
+        .map_err(|e| TokenError::Malformed(format!("{what} is not base64url: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| TokenError::Malformed(format!("{what} is not the expected JSON: {e}")))
+}
+
+/// The claims Sigil reads; `other` holds all claims for identity types that need more.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    #[serde(default)]
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub aud: Option<Audience>,
+    #[serde(default)]
+    pub exp: Option<f64>,
+    #[serde(default)]
+    pub nbf: Option<f64>,
+    #[serde(default)]
+    pub iat: Option<f64>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: Option<EmailVerified>,
+    #[serde(skip)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `aud`: one string or an array (RFC 7519 §4.1.3).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn contains(&self, client_id: &str) -> bool {
+        match self {
+            Self::One(aud) => aud == client_id,
+            Self::Many(auds) => auds.iter().any(|aud| aud == client_id),
+        }
+    }
+}
+
+/// `email_verified`: some issuers send the string "true" (Fulcio accepts both).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum EmailVerified {
+    Bool(bool),
+    Text(String),
+}
+
+impl EmailVerified {
+    pub fn is_true(&self) -> bool {
+        match self {
+            Self::Bool(b) => *b,
+            Self::Text(s) => s == "true",
+        }
+    }
+}
+
+impl Claims {
+    /// The time-independent and time-dependent checks after the signature verified.
+    pub(crate) fn check(&self, client_id: &str, now: SystemTime) -> Result<(), TokenError> {
+        match &self.aud {
+            Some(aud) if aud.contains(client_id) => {}
+            _ => return Err(TokenError::WrongAudience(client_id.to_owned())),
+        }
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let exp = self.exp.ok_or(TokenError::MissingClaim("exp"))?;
+        if exp < now {
+            return Err(TokenError::Expired);
+        }
+        if let Some(nbf) = self.nbf {
+            if nbf > now + NBF_SKEW_SECS {
+                return Err(TokenError::NotYetValid);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn b64(v: &serde_json::Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    fn token(header: serde_json::Value, claims: serde_json::Value) -> String {
+        format!("{}.{}.c2ln", b64(&header), b64(&claims))
+    }
+
+    fn claims(v: serde_json::Value) -> Claims {
+        serde_json::from_value(v).unwrap()
+    }
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + std::time::Duration::from_secs(NOW)
+    }
+
+    #[test]
+    fn parses_header_claims_and_signing_input() {
+        let t = token(
+            json!({"alg":"ES256","kid":"k1","typ":"JWT"}),
+            json!({"iss":"https://i","sub":"s","aud":"sigstore","exp":1,"custom":7}),
+        );
+        let jwt = UnverifiedJwt::parse(&t).unwrap();
+        assert_eq!(jwt.alg, JwsAlg::Es256);
+        assert_eq!(jwt.kid.as_deref(), Some("k1"));
+        assert_eq!(jwt.signature, b"sig");
+        assert_eq!(jwt.signing_input, t[..t.rfind('.').unwrap()]);
+        assert_eq!(jwt.claims.iss, "https://i");
+        assert_eq!(jwt.claims.other["custom"], 7);
+    }
+
+    #[test]
+    fn refuses_none_hmac_and_unknown_algs() {
+        let c = json!({"iss":"i"});
+        for (alg, want) in [
+            ("none", "alg none"),
+            ("NONE", "alg none"),
+            ("HS256", "HMAC"),
+            ("HS512", "HMAC"),
+            ("PS256", "unsupported"),
+            ("EdDSA", "unsupported"),
+        ] {
+            let err = UnverifiedJwt::parse(&token(json!({ "alg": alg }), c.clone())).unwrap_err();
+            assert!(err.to_string().contains(want), "{alg}: {err}");
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_tokens() {
+        for t in ["", "a.b", "a.b.c.d", "!!.e30.e30", "e30.e30.e30"] {
+            assert!(
+                matches!(UnverifiedJwt::parse(t), Err(TokenError::Malformed(_))),
+                "{t}"
+            );
+        }
+        // claims without iss
+        let t = token(json!({"alg":"ES256"}), json!({"sub":"x"}));
+        assert!(matches!(
+            UnverifiedJwt::parse(&t),
+            Err(TokenError::Malformed(_))
+        ));
+        // duplicate claim names are refused, not resolved silently
+        let dup =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"a","iss":"b"}"#);
+        let t = format!("{}.{dup}.c2ln", b64(&json!({"alg":"ES256"})));
+        assert!(matches!(
+            UnverifiedJwt::parse(&t),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_oversized_tokens() {
+        let t = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert!(matches!(
+            UnverifiedJwt::parse(&t),
+            Err(TokenError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn audience_string_or_array() {
+        let ok = claims(json!({"iss":"i","aud":["x","sigstore"],"exp":NOW + 60}));
+        ok.check("sigstore", now()).unwrap();
+        let ok = claims(json!({"iss":"i","aud":"sigstore","exp":NOW + 60}));
+        ok.check("sigstore", now()).unwrap();
+        for aud in [json!("other"), json!(["a", "b"]), json!([])] {
+            let c = claims(json!({"iss":"i","aud":aud,"exp":NOW + 60}));
+            assert!(matches!(
+                c.check("sigstore", now()),
+                Err(TokenError::WrongAudience(_))
+            ));
+        }
+        let c = claims(json!({"iss":"i","exp":NOW + 60}));
+        assert!(matches!(
+            c.check("sigstore", now()),
+            Err(TokenError::WrongAudience(_))
+        ));
+    }
+
+    #[test]
+    fn exp_has_no_leeway_nbf_has_five_minutes() {
+        let c = |v| claims(v);
+        let base = |exp: u64| json!({"iss":"i","aud":"sigstore","exp":exp});
+        c(base(NOW)).check("sigstore", now()).unwrap();
+        assert!(matches!(
+            c(base(NOW - 1)).check("sigstore", now()),
+            Err(TokenError::Expired)
+        ));
+        let c2 = c(json!({"iss":"i","aud":"sigstore"}));
+        assert!(matches!(
+            c2.check("sigstore", now()),
+            Err(TokenError::MissingClaim("exp"))
+        ));
+        let nbf = |nbf: u64| json!({"iss":"i","aud":"sigstore","exp":NOW + 600,"nbf":nbf});
+        c(nbf(NOW + 300)).check("sigstore", now()).unwrap();
+        assert!(matches!(
+            c(nbf(NOW + 301)).check("sigstore", now()),
+            Err(TokenError::NotYetValid)
+        ));
+        // float exp is accepted, as go-oidc does
+        c(json!({"iss":"i","aud":"sigstore","exp":1.7e9 + 10.5}))
+            .check("sigstore", now())
+            .unwrap();
+    }
+
+    #[test]
+    fn email_verified_bool_or_string() {
+        let v = |j| {
+            claims(json!({"iss":"i","email_verified":j}))
+                .email_verified
+                .unwrap()
+        };
+        assert!(v(json!(true)).is_true());
+        assert!(v(json!("true")).is_true());
+        assert!(!v(json!(false)).is_true());
+        assert!(!v(json!("false")).is_true());
+        assert!(!v(json!("yes")).is_true());
+    }
+}

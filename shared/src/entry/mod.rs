@@ -1,0 +1,227 @@
+//! Rekor v1 entry kinds (rekor-wire.md §2): parse a ProposedEntry, verify its
+//! signature(s), and produce the canonical (RFC 8785) body the log stores,
+//! whose RFC 6962 leaf hash is the entry's UUID. Also the search-index keys.
+//!
+//! Stored shapes follow sigstore/rekor's `pkg/types/{hashedrekord,dsse}/v0.0.1`
+//! `Canonicalize` byte for byte: clients compare the body we store with what
+//! they submitted, and a resubmission must give the same leaf (a 409).
+
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+pub mod dsse;
+pub mod hashedrekord;
+mod material;
+
+/// Entry errors; `Display` is the message after Rekor's "error processing entry: ".
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryError {
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("unsupported entry kind {kind} version {version}")]
+    UnsupportedKind { kind: String, version: String },
+    #[error("invalid {field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error("verifying signature: {0}")]
+    BadSignature(String),
+    /// The key type and digest pair is outside Rekor's default
+    /// `client-signing-algorithms` (hashedrekord only).
+    #[error("entry algorithms are not allowed: {0}")]
+    AlgorithmNotAllowed(String),
+}
+
+/// Entry kinds this log accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EntryKind {
+    HashedRekord,
+    Dsse,
+}
+
+impl EntryKind {
+    /// "hashedrekord", "dsse".
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HashedRekord => "hashedrekord",
+            Self::Dsse => "dsse",
+        }
+    }
+}
+
+/// Search-index keys of an entry (what `POST /api/v1/index/retrieve` matches).
+/// Everything is lower-cased, as Rekor's index stores and queries it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndexKeys {
+    /// Lower-case `"<alg>:<hex>"` artifact (and, for DSSE, payload/envelope) hashes.
+    pub hashes: Vec<String>,
+    /// Lower-case hex SHA-256 of each canonical public key / certificate PEM.
+    pub public_keys: Vec<String>,
+    /// Email addresses and other identities from certificate SANs.
+    pub identities: Vec<String>,
+}
+
+/// A verified entry, ready to log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalEntry {
+    pub kind: EntryKind,
+    pub api_version: String,
+    /// RFC 8785 bytes of `{apiVersion, kind, spec}`; served base64 as `body`.
+    pub body: Vec<u8>,
+    pub index: IndexKeys,
+}
+
+impl CanonicalEntry {
+    /// RFC 6962 leaf hash of `body`.
+    pub fn leaf_hash(&self) -> crate::merkle::Hash {
+        crate::merkle::leaf_hash(&self.body)
+    }
+}
+
+/// The only version of each kind this log speaks.
+const API_VERSION: &str = "0.0.1";
+
+/// Parses and verifies a ProposedEntry JSON document (the POST body).
+pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> {
+    let doc: Value =
+        serde_json::from_slice(json).map_err(|e| EntryError::MalformedJson(e.to_string()))?;
+    let Value::Object(doc) = doc else {
+        return Err(EntryError::MalformedJson(
+            "a proposed entry must be a JSON object".into(),
+        ));
+    };
+    let kind = string(&doc, "kind", "kind")?;
+    let version = string(&doc, "apiVersion", "apiVersion")?;
+    let spec = doc.get("spec").ok_or(EntryError::InvalidField {
+        field: "spec",
+        reason: "missing".into(),
+    })?;
+    let (kind, spec, index) = match (kind, version) {
+        ("hashedrekord", API_VERSION) => {
+            let (spec, index) = hashedrekord::canonical_spec(spec)?;
+            (EntryKind::HashedRekord, spec, index)
+        }
+        ("dsse", API_VERSION) => {
+            let (spec, index) = dsse::canonical_spec(spec)?;
+            (EntryKind::Dsse, spec, index)
+        }
+        (kind, version) => {
+            return Err(EntryError::UnsupportedKind {
+                kind: kind.to_owned(),
+                version: version.to_owned(),
+            })
+        }
+    };
+    let body = serde_json::json!({
+        "apiVersion": API_VERSION,
+        "kind": kind.name(),
+        "spec": spec,
+    });
+    let body = crate::jcs::canonicalize(&body)
+        // The spec is built from strings only, so JCS has no number to refuse.
+        .map_err(|e| EntryError::MalformedJson(e.to_string()))?;
+    Ok(CanonicalEntry {
+        kind,
+        api_version: API_VERSION.to_owned(),
+        body,
+        index: index.normalized(),
+    })
+}
+
+impl IndexKeys {
+    /// Lower-cased and without repeats, first occurrence first.
+    fn normalized(self) -> Self {
+        fn clean(v: Vec<String>) -> Vec<String> {
+            let mut seen = std::collections::HashSet::new();
+            v.into_iter()
+                .map(|s| s.to_lowercase())
+                .filter(|s| seen.insert(s.clone()))
+                .collect()
+        }
+        Self {
+            hashes: clean(self.hashes),
+            public_keys: clean(self.public_keys),
+            identities: clean(self.identities),
+        }
+    }
+}
+
+// ── Helpers shared by the kinds ─────────────────────────────────────────────
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> EntryError {
+    EntryError::InvalidField {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// `value` as a JSON object, or an error naming `field`.
+fn as_object<'a>(
+    value: &'a Value,
+    field: &'static str,
+) -> Result<&'a Map<String, Value>, EntryError> {
+    value
+        .as_object()
+        .ok_or_else(|| invalid(field, "must be a JSON object"))
+}
+
+/// The object member `key` of `obj`; `field` is its full path for errors.
+fn object<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<&'a Map<String, Value>, EntryError> {
+    as_object(
+        obj.get(key).ok_or_else(|| invalid(field, "missing"))?,
+        field,
+    )
+}
+
+/// The string member `key` of `obj`; `field` is its full path for errors.
+fn string<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<&'a str, EntryError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err(invalid(field, "missing")),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(invalid(field, "must be a string")),
+    }
+}
+
+/// Go's `base64.StdEncoding`, which Rekor decodes `format: byte` fields
+/// with: padding required, line breaks ignored, stray trailing bits allowed.
+const GO_STD: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
+
+/// Decodes a base64 field the way Rekor does; an empty string counts as missing.
+fn base64_field(s: &str, field: &'static str) -> Result<Vec<u8>, EntryError> {
+    if s.is_empty() {
+        return Err(invalid(field, "missing"));
+    }
+    let cleaned: String = s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    GO_STD
+        .decode(cleaned)
+        .map_err(|e| invalid(field, format!("not valid base64: {e}")))
+}
+
+/// Standard padded base64, as Go's `strfmt.Base64` marshals bytes.
+fn to_base64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! `sigil dev`: the whole stack in one process on embedded storage — the
+//! CA (Fulcio API), the Rekor and CT logs, and a development OIDC issuer —
+//! each on its own `http://localhost:<port>`, plus the trust config that
+//! points the real Sigstore clients at them.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cli::DevArgs;
+use crate::data_dir::{write_atomic, DataDir, Material, ROOT_COMMON_NAME, ROOT_ORGANIZATION};
+use crate::oidc_issuer::{DevIssuer, AUDIENCE};
+
+pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve_stack(args))
+}
+
+async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
+    let dir = DataDir::new(&args.data_dir)?;
+    let oidc_url = format!("http://localhost:{}", args.oidc_port);
+    let ca_url = format!("http://localhost:{}", args.ca_port);
+    let tlog_url = format!("http://localhost:{}", args.tlog_port);
+    let material = dir.load_or_create(&oidc_url)?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+
+    let tlog = tlog_server::Tlog::open(tlog_server::TlogConfig {
+        database_url: format!("sqlite://{}?mode=rwc", dir.join("tlog.db").display()),
+        rekor_signer: material.rekor_key.clone(),
+        ct_signer: material.ct_key.clone(),
+        ct_roots: vec![material.root_der.clone()],
+        hostname: "localhost".to_owned(),
+        sequencer: Default::default(),
+    })
+    .await
+    .context("opening the transparency logs")?;
+    spawn_server(&mut servers, "tlog", tlog.router(), args.tlog_port, &stop_rx).await?;
+
+    let issuer = DevIssuer::new(&oidc_url, material.oidc_key.clone());
+    spawn_server(&mut servers, "oidc", issuer.router(), args.oidc_port, &stop_rx).await?;
+
+    let ca = ca_server::Ca::new(ca_server::CaConfig {
+        signer: material.ca_key.clone(),
+        chain_der: vec![material.root_der.clone()],
+        ct_log_url: tlog_url.clone(),
+        ct_log_public_key: Some(material.ct_key.public_key()),
+        issuers: vec![ca_server::OidcIssuerConfig {
+            issuer_url: oidc_url.clone(),
+            client_id: AUDIENCE.to_owned(),
+            issuer_type: ca_server::IssuerType::Email,
+            subject_domain: None,
+        }],
+    })
+    .await
+    .context("starting the certificate authority")?;
+    spawn_server(&mut servers, "ca", ca.router(), args.ca_port, &stop_rx).await?;
+
+    write_trust_files(&dir, &material, &ca_url, &oidc_url, &tlog_url)?;
+    print_banner(&dir, &ca_url, &tlog_url, &oidc_url);
+
+    tokio::select! {
+        _ = shutdown_signal() => tracing::info!("shutting down"),
+        Some(result) = servers.join_next() => {
+            result.context("server task")?.context("server")?;
+        }
+    }
+    // Stop accepting requests, let in-flight ones finish, then drain the
+    // sequencers so everything acknowledged is committed.
+    let _ = stop_tx.send(true);
+    while let Some(result) = servers.join_next().await {
+        result.context("server task")?.context("server")?;
+    }
+    tlog.shutdown().await;
+    Ok(())
+}
+
+/// Serves `router` on `localhost:port`: 127.0.0.1 always, and ::1 when the
+/// machine has IPv6 (clients resolve `localhost` to either).
+async fn spawn_server(
+    servers: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+    name: &'static str,
+    router: Router,
+    port: u16,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = TcpListener::bind(v4).await.with_context(|| format!("{name}: binding {v4}"))?;
+    servers.spawn(serve(listener, router.clone(), stop.clone()));
+    match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+        Ok(listener) => {
+            servers.spawn(serve(listener, router, stop.clone()));
+        }
+        Err(err) => tracing::debug!(%err, "{name}: no IPv6 loopback; serving 127.0.0.1 only"),
+    }
+    Ok(())
+}
+
+async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+fn write_trust_files(
+    dir: &DataDir,
+    material: &Material,
+    ca_url: &str,
+    oidc_url: &str,
+    tlog_url: &str,
+) -> anyhow::Result<()> {
+    let deployment = shared::trust::Deployment {
+        ca_url: ca_url.to_owned(),
+        oidc_url: oidc_url.to_owned(),
+        rekor_url: tlog_url.to_owned(),
+        ct_url: tlog_url.to_owned(),
+        ca_chain_der: vec![material.root_der.clone()],
+        ca_subject: shared::trust::DistinguishedName {
+            organization: ROOT_ORGANIZATION.to_owned(),
+            common_name: ROOT_COMMON_NAME.to_owned(),
+        },
+        rekor_spki_der: material.rekor_key.public_spki_der(),
+        ct_spki_der: material.ct_key.public_spki_der(),
+        valid_from: material.instance.created_at.clone(),
+        operator: "sigil-dev".to_owned(),
+    };
+    write_atomic(&dir.join("trust_config.json"), &pretty(&deployment.client_trust_config())?, false)?;
+    write_atomic(&dir.join("trusted_root.json"), &pretty(&deployment.trusted_root())?, false)?;
+    write_atomic(&dir.join("signing_config.json"), &pretty(&deployment.signing_config())?, false)?;
+    Ok(())
+}
+
+fn pretty<T: serde::Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    Ok(text)
+}
+
+fn print_banner(dir: &DataDir, ca_url: &str, tlog_url: &str, oidc_url: &str) {
+    let data = dir.path().display();
+    let trust = dir.join("trust_config.json");
+    let trust = trust.display();
+    println!(
+        "\
+Sigil dev stack is running (Ctrl-C to stop).
+  CA (Fulcio API)        {ca_url}
+  Rekor log + CT log     {tlog_url}
+  OIDC issuer            {oidc_url}
+  data directory         {data}
+  trust config           {trust}
+
+Sign and verify a file with sigstore-python:
+  TOKEN=$(sigil token --data-dir {data} --email alice@example.com)
+  sigstore --trust-config {trust} sign --identity-token \"$TOKEN\" README.md
+  sigstore --trust-config {trust} verify identity \\
+      --cert-identity alice@example.com --cert-oidc-issuer {oidc_url} README.md
+"
+    );
+}

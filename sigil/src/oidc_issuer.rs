@@ -1,0 +1,163 @@
+//! The development OIDC issuer of `sigil dev`: an OpenID Connect Discovery
+//! 1.0 document and a JWKS (RFC 7517) serving one ES256 key, and the minting
+//! of ES256 JWTs (RFC 7515/7519) shaped like the tokens real issuers give CI
+//! systems and users. The CA trusts it through discovery and JWKS over HTTP
+//! like any other issuer; nothing here is a shortcut.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use shared::keys::EcdsaP256Signer;
+
+/// The audience every Sigstore client asks for.
+pub(crate) const AUDIENCE: &str = "sigstore";
+/// How long a minted token is valid.
+pub(crate) const TOKEN_LIFETIME_SECS: i64 = 600;
+
+/// One development issuer: its URL and signing key.
+#[derive(Clone)]
+pub(crate) struct DevIssuer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    url: String,
+    key: EcdsaP256Signer,
+    kid: String,
+}
+
+/// Whom a token names.
+pub(crate) enum Identity<'a> {
+    Email(&'a str),
+    Subject(&'a str),
+}
+
+impl DevIssuer {
+    pub(crate) fn new(url: &str, key: EcdsaP256Signer) -> Self {
+        // A stable key ID: the first 8 bytes of the Rekor-style key ID.
+        let kid = hex_prefix(&key.log_id().0[..8]);
+        Self { inner: Arc::new(Inner { url: url.trim_end_matches('/').to_owned(), key, kid }) }
+    }
+
+    /// Discovery document and JWKS, plus `/healthz`.
+    pub(crate) fn router(&self) -> Router {
+        Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/.well-known/jwks.json", get(jwks))
+            .route("/healthz", get(|| async { "ok" }))
+            .with_state(self.clone())
+    }
+
+    /// A signed ES256 JWT for `identity`, valid from `now` for ten minutes.
+    pub(crate) fn mint(&self, identity: &Identity<'_>, now: i64) -> String {
+        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.inner.kid});
+        let mut claims = json!({
+            "iss": self.inner.url,
+            "aud": AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + TOKEN_LIFETIME_SECS,
+        });
+        match identity {
+            Identity::Email(email) => {
+                claims["sub"] = json!(email);
+                claims["email"] = json!(email);
+                claims["email_verified"] = json!(true);
+            }
+            Identity::Subject(subject) => claims["sub"] = json!(subject),
+        }
+        let signing_input = format!("{}.{}", b64_json(&header), b64_json(&claims));
+        let signature = self.inner.key.sign_fixed(signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn jwk(&self) -> Value {
+        let (x, y) = self.inner.key.public_xy();
+        json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(x),
+            "y": URL_SAFE_NO_PAD.encode(y),
+            "kid": self.inner.kid,
+            "alg": "ES256",
+            "use": "sig",
+        })
+    }
+}
+
+async fn discovery(State(issuer): State<DevIssuer>) -> Json<Value> {
+    let url = &issuer.inner.url;
+    Json(json!({
+        "issuer": url,
+        "jwks_uri": format!("{url}/.well-known/jwks.json"),
+        // Required by OpenID Connect Discovery; there is no interactive login
+        // here: tokens come from `sigil token`.
+        "authorization_endpoint": format!("{url}/auth"),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "email", "email_verified"],
+    }))
+}
+
+async fn jwks(State(issuer): State<DevIssuer>) -> Json<Value> {
+    Json(json!({ "keys": [issuer.jwk()] }))
+}
+
+fn b64_json(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(part: &str) -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn email_token_has_the_claims_clients_and_the_ca_check() {
+        let issuer = DevIssuer::new("http://localhost:5556/", EcdsaP256Signer::generate());
+        let token = issuer.mint(&Identity::Email("alice@example.com"), 1_700_000_000);
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header = decode(parts[0]);
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["kid"], issuer.jwk()["kid"]);
+        let claims = decode(parts[1]);
+        assert_eq!(claims["iss"], "http://localhost:5556");
+        assert_eq!(claims["aud"], "sigstore");
+        assert_eq!(claims["sub"], "alice@example.com");
+        assert_eq!(claims["email"], "alice@example.com");
+        assert_eq!(claims["email_verified"], true);
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600);
+        assert_eq!(claims["nbf"], claims["iat"]);
+    }
+
+    #[test]
+    fn signature_verifies_with_the_published_key() {
+        let key = EcdsaP256Signer::generate();
+        let public = key.public_key();
+        let issuer = DevIssuer::new("http://localhost:5556", key);
+        let token = issuer.mint(&Identity::Subject("https://ci.example.com/job/1"), 1_700_000_000);
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+        public.verify(input.as_bytes(), sig.to_der().as_bytes()).unwrap();
+        let claims = decode(input.split('.').nth(1).unwrap());
+        assert_eq!(claims["sub"], "https://ci.example.com/job/1");
+        assert!(claims.get("email").is_none());
+        // Tampering with the claims breaks the signature.
+        let forged = input.replace('.', ".e30");
+        assert!(public.verify(forged.as_bytes(), sig.to_der().as_bytes()).is_err());
+    }
+}

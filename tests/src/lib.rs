@@ -1,0 +1,225 @@
+//! Test support for Sigil's end-to-end tests: a `sigil dev` process on free
+//! ports over a fresh data directory, development tokens (good and
+//! deliberately bad), and runners for the real Sigstore clients —
+//! sigstore-python from PyPI and sigstore-js from npm, installed by
+//! `scripts/test.sh` at the versions it pins.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use shared::keys::EcdsaP256Signer;
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// The `sigil` binary of the same build as this test (`target/<profile>/sigil`),
+/// or `$SIGIL_BIN`.
+pub fn sigil_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SIGIL_BIN") {
+        return bin.into();
+    }
+    // The test executable is target/<profile>/deps/<name>-<hash>.
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    profile_dir.join("sigil")
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// A running `sigil dev`, killed when dropped.
+pub struct SigilDev {
+    child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub ca_port: u16,
+    pub tlog_port: u16,
+    pub oidc_port: u16,
+    log_path: PathBuf,
+}
+
+impl SigilDev {
+    /// Starts `sigil dev` over `data_dir` on fresh ports and waits until every
+    /// port answers `/healthz`.
+    pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
+        Self::start_on(data_dir, free_port(), free_port(), free_port())
+    }
+
+    /// Starts on the given ports (a restart keeps the ports, since the trust
+    /// config and issued certificates name the URLs).
+    pub fn start_on(data_dir: &Path, ca_port: u16, tlog_port: u16, oidc_port: u16) -> anyhow::Result<Self> {
+        let bin = sigil_bin();
+        if !bin.exists() {
+            bail!("{} not found: build it first (`cargo build -p sigil`)", bin.display());
+        }
+        std::fs::create_dir_all(data_dir)?;
+        let log_path = data_dir.join(format!("sigil-dev-{tlog_port}.log"));
+        let log = std::fs::File::create(&log_path)?;
+        let child = Command::new(&bin)
+            .arg("dev")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--ca-port", &ca_port.to_string()])
+            .args(["--tlog-port", &tlog_port.to_string()])
+            .args(["--oidc-port", &oidc_port.to_string()])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let mut dev = Self { child: Some(child), data_dir: data_dir.to_path_buf(), ca_port, tlog_port, oidc_port, log_path };
+        dev.wait_healthy(Duration::from_secs(60))?;
+        Ok(dev)
+    }
+
+    fn wait_healthy(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        for port in [self.ca_port, self.tlog_port, self.oidc_port] {
+            loop {
+                if let Some(child) = self.child.as_mut() {
+                    if let Some(status) = child.try_wait()? {
+                        bail!("sigil dev exited with {status}:\n{}", self.log());
+                    }
+                }
+                let ok = client
+                    .get(format!("http://127.0.0.1:{port}/healthz"))
+                    .send()
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                if ok {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!("sigil dev did not become healthy on port {port}:\n{}", self.log());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    }
+
+    /// What the process printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn ca_url(&self) -> String {
+        format!("http://localhost:{}", self.ca_port)
+    }
+    pub fn tlog_url(&self) -> String {
+        format!("http://localhost:{}", self.tlog_port)
+    }
+    pub fn oidc_url(&self) -> String {
+        format!("http://localhost:{}", self.oidc_port)
+    }
+    pub fn trust_config(&self) -> PathBuf {
+        self.data_dir.join("trust_config.json")
+    }
+
+    /// A token from `sigil token --email`.
+    pub fn email_token(&self, email: &str) -> anyhow::Result<String> {
+        let out = Command::new(sigil_bin())
+            .arg("token")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--email", email])
+            .output()?;
+        check(&out, "sigil token")?;
+        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    }
+
+    /// A token with arbitrary claims signed by the development issuer's key
+    /// (for tokens that must be refused: expired, wrong audience, …).
+    pub fn custom_token(&self, claims: &Value) -> anyhow::Result<String> {
+        let pem = std::fs::read_to_string(self.data_dir.join("keys/oidc.key.pem"))?;
+        Ok(sign_jwt(&EcdsaP256Signer::from_pem(&pem)?, claims))
+    }
+
+    /// Stops the process the way Ctrl-C would (SIGTERM) and waits for it.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while child.try_wait()?.is_none() {
+                if Instant::now() > deadline {
+                    child.kill()?;
+                    bail!("sigil dev did not stop on SIGTERM");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SigilDev {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// An ES256 JWT over `claims`, with the `kid` the development issuer publishes.
+pub fn sign_jwt(key: &EcdsaP256Signer, claims: &Value) -> String {
+    let kid = hex::encode(&key.log_id().0[..8]);
+    let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig = key.sign_fixed(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Fails with the command's output unless it succeeded.
+pub fn check(out: &Output, what: &str) -> anyhow::Result<()> {
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// The sigstore-python CLI (`$SIGIL_SIGSTORE_PYTHON`, default the venv
+/// `scripts/test.sh` makes in `target/e2e-venv`).
+pub fn sigstore_python() -> Command {
+    let bin = std::env::var_os("SIGIL_SIGSTORE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/e2e-venv/bin/sigstore"));
+    Command::new(bin)
+}
+
+/// The sigstore-js driver (`tests/e2e/sigstore-js.js`, node_modules from `npm ci`).
+pub fn sigstore_js() -> Command {
+    let mut cmd = Command::new("node");
+    cmd.arg(workspace_root().join("tests/e2e/sigstore-js.js"));
+    cmd
+}

@@ -1,0 +1,211 @@
+//! End to end: the real Sigstore clients (sigstore-python 4.5.1 from PyPI,
+//! sigstore-js 4.1.1 from npm) sign and verify against a `sigil dev`
+//! process, and verify each other's bundles. Each test starts its own stack
+//! on fresh ports over a fresh data directory.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use sigil_tests::{check, sigstore_js, sigstore_python, SigilDev};
+
+const ALICE: &str = "alice@example.com";
+
+struct Workspace {
+    _tmp: tempfile::TempDir,
+    dev: SigilDev,
+    dir: PathBuf,
+}
+
+fn start() -> Workspace {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = SigilDev::start(&tmp.path().join("data")).unwrap();
+    let dir = tmp.path().to_path_buf();
+    Workspace { _tmp: tmp, dev, dir }
+}
+
+impl Workspace {
+    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    fn py_sign(&self, file: &Path, bundle: &Path) {
+        let token = self.dev.email_token(ALICE).unwrap();
+        let out = sigstore_python()
+            .arg("--trust-config")
+            .arg(self.dev.trust_config())
+            .args(["sign", "--identity-token", &token, "--bundle"])
+            .arg(bundle)
+            .arg(file)
+            .output()
+            .unwrap();
+        check(&out, "sigstore-python sign").unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
+    }
+
+    fn py_attest(&self, file: &Path, bundle: &Path) {
+        let token = self.dev.email_token(ALICE).unwrap();
+        let predicate = self.file(
+            "predicate.json",
+            br#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{"ref":"main"}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+        );
+        let out = sigstore_python()
+            .arg("--trust-config")
+            .arg(self.dev.trust_config())
+            .args(["attest", "--identity-token", &token, "--predicate-type", "https://slsa.dev/provenance/v1"])
+            .arg("--predicate")
+            .arg(&predicate)
+            .arg("--bundle")
+            .arg(bundle)
+            .arg(file)
+            .output()
+            .unwrap();
+        check(&out, "sigstore-python attest").unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
+    }
+
+    /// Runs `sigstore verify identity`; returns whether it accepted.
+    fn py_verify(&self, file: &Path, bundle: &Path, identity: &str, issuer: &str) -> bool {
+        let out = sigstore_python()
+            .arg("--trust-config")
+            .arg(self.dev.trust_config())
+            .args(["verify", "identity", "--cert-identity", identity, "--cert-oidc-issuer", issuer])
+            .arg("--bundle")
+            .arg(bundle)
+            .arg(file)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            eprintln!("sigstore-python verify refused: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        out.status.success()
+    }
+
+    fn js_sign(&self, file: &Path, bundle: &Path, dsse: bool) {
+        let token = self.dev.email_token(ALICE).unwrap();
+        let mut cmd = sigstore_js();
+        cmd.arg("sign")
+            .arg("--trust-config")
+            .arg(self.dev.trust_config())
+            .args(["--token", &token])
+            .arg("--artifact")
+            .arg(file)
+            .arg("--bundle")
+            .arg(bundle);
+        if dsse {
+            cmd.arg("--dsse");
+        }
+        let out = cmd.output().unwrap();
+        check(&out, "sigstore-js sign").unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
+    }
+
+    /// Runs the sigstore-js verifier; `file` is None for a DSSE bundle.
+    fn js_verify(&self, file: Option<&Path>, bundle: &Path, identity: &str, issuer: &str) -> bool {
+        let mut cmd = sigstore_js();
+        cmd.arg("verify").arg("--trust-config").arg(self.dev.trust_config()).arg("--bundle").arg(bundle);
+        if let Some(file) = file {
+            cmd.arg("--artifact").arg(file);
+        }
+        let out = cmd.args(["--identity", identity, "--issuer", issuer]).output().unwrap();
+        if !out.status.success() {
+            eprintln!("sigstore-js verify refused: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        out.status.success()
+    }
+
+    /// An in-toto statement about `file`, as the payload of a DSSE attestation.
+    fn statement_for(&self, file: &Path) -> PathBuf {
+        let digest = hex::encode(Sha256::digest(std::fs::read(file).unwrap()));
+        let name = file.file_name().unwrap().to_string_lossy();
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": name, "digest": {"sha256": digest}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {
+                "buildDefinition": {"buildType": "https://example.com/build/v1", "externalParameters": {}},
+                "runDetails": {"builder": {"id": "https://example.com/builder"}}
+            }
+        });
+        self.file("statement.json", statement.to_string().as_bytes())
+    }
+}
+
+#[test]
+fn sigstore_python_signs_and_verifies_a_blob() {
+    let w = start();
+    let file = w.file("artifact.txt", b"hello from sigil\n");
+    let bundle = w.dir.join("artifact.sigstore.json");
+    w.py_sign(&file, &bundle);
+    let issuer = w.dev.oidc_url();
+    assert!(w.py_verify(&file, &bundle, ALICE, &issuer), "{}", w.dev.log());
+
+    assert!(!w.py_verify(&file, &bundle, "mallory@example.com", &issuer), "another identity must fail");
+    assert!(!w.py_verify(&file, &bundle, ALICE, "https://accounts.example.com"), "another issuer must fail");
+    let modified = w.file("modified.txt", b"hello from sigil!\n");
+    assert!(!w.py_verify(&modified, &bundle, ALICE, &issuer), "a modified file must fail");
+}
+
+#[test]
+fn sigstore_python_attests_and_verifies_a_dsse_attestation() {
+    let w = start();
+    let file = w.file("release.tar", b"release bytes");
+    let bundle = w.dir.join("release.intoto.sigstore.json");
+    w.py_attest(&file, &bundle);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    assert!(json.get("dsseEnvelope").is_some(), "an attestation is a DSSE bundle");
+    assert_eq!(json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"], "dsse");
+
+    let issuer = w.dev.oidc_url();
+    assert!(w.py_verify(&file, &bundle, ALICE, &issuer), "{}", w.dev.log());
+    assert!(!w.py_verify(&file, &bundle, "mallory@example.com", &issuer));
+    let other = w.file("other.tar", b"other bytes");
+    assert!(!w.py_verify(&other, &bundle, ALICE, &issuer), "the statement names another file");
+}
+
+#[test]
+fn sigstore_js_signs_and_verifies_a_blob_and_an_attestation() {
+    let w = start();
+    let issuer = w.dev.oidc_url();
+    let file = w.file("artifact.bin", b"\x00\x01 js artifact");
+    let bundle = w.dir.join("js-blob.json");
+    w.js_sign(&file, &bundle, false);
+    assert!(w.js_verify(Some(&file), &bundle, ALICE, &issuer), "{}", w.dev.log());
+    assert!(!w.js_verify(Some(&file), &bundle, "mallory@example.com", &issuer));
+    assert!(!w.js_verify(Some(&file), &bundle, ALICE, "https://accounts.example.com"));
+    let modified = w.file("artifact2.bin", b"\x00\x01 js artifacT");
+    assert!(!w.js_verify(Some(&modified), &bundle, ALICE, &issuer));
+
+    let statement = w.statement_for(&file);
+    let att = w.dir.join("js-att.json");
+    w.js_sign(&statement, &att, true);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&att).unwrap()).unwrap();
+    assert_eq!(json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"], "dsse");
+    assert!(w.js_verify(None, &att, ALICE, &issuer), "{}", w.dev.log());
+    assert!(!w.js_verify(None, &att, "mallory@example.com", &issuer));
+}
+
+#[test]
+fn each_client_verifies_the_others_bundles() {
+    let w = start();
+    let issuer = w.dev.oidc_url();
+    let file = w.file("shared.txt", b"both clients sign this");
+
+    let py_bundle = w.dir.join("py.json");
+    w.py_sign(&file, &py_bundle);
+    assert!(w.js_verify(Some(&file), &py_bundle, ALICE, &issuer), "js verifies python's blob bundle");
+
+    let js_bundle = w.dir.join("js.json");
+    w.js_sign(&file, &js_bundle, false);
+    assert!(w.py_verify(&file, &js_bundle, ALICE, &issuer), "python verifies js's blob bundle");
+
+    let py_att = w.dir.join("py-att.json");
+    w.py_attest(&file, &py_att);
+    assert!(w.js_verify(None, &py_att, ALICE, &issuer), "js verifies python's attestation");
+
+    let js_att = w.dir.join("js-att.json");
+    w.js_sign(&w.statement_for(&file), &js_att, true);
+    assert!(w.py_verify(&file, &js_att, ALICE, &issuer), "python verifies js's attestation");
+
+    // Negative cases hold across clients too.
+    assert!(!w.js_verify(Some(&file), &py_bundle, "mallory@example.com", &issuer));
+    assert!(!w.py_verify(&file, &js_bundle, ALICE, "https://accounts.example.com"));
+}

@@ -1,0 +1,121 @@
+//! RFC 6962 §4 CT log API, the part Fulcio needs: `add-chain`,
+//! `add-pre-chain` (§4.1, §4.2), `get-sth` (§4.3) and `get-roots` (§4.7).
+//! An SCT is returned only once its entry is durably committed, so every SCT
+//! this log hands out is already covered by a stored STH.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use shared::ct::{accept_chain, merkle_tree_leaf};
+use shared::merkle::Hash;
+use shared::sct::{AddChainResponse, SignedCertificateTimestamp, SignedEntry};
+
+use super::error::ApiError;
+use super::{body_bytes, AppState};
+use crate::sequencer::{LeafData, Submission};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ct/v1/add-chain", post(add_chain))
+        .route("/ct/v1/add-pre-chain", post(add_pre_chain))
+        .route("/ct/v1/get-sth", get(get_sth))
+        .route("/ct/v1/get-roots", get(get_roots))
+}
+
+/// `{"chain": [base64 DER, ...]}`, leaf first.
+#[derive(serde::Deserialize)]
+struct AddChainRequest {
+    chain: Vec<String>,
+}
+
+/// RFC 6962 §4.3 `get-sth` response.
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub(crate) struct GetSthResponse {
+    pub(crate) tree_size: u64,
+    pub(crate) timestamp: u64,
+    pub(crate) sha256_root_hash: String,
+    pub(crate) tree_head_signature: String,
+}
+
+/// RFC 6962 §4.7 `get-roots` response.
+#[derive(serde::Serialize)]
+struct GetRootsResponse {
+    certificates: Vec<String>,
+}
+
+async fn add_chain(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AddChainResponse>, ApiError> {
+    add(&state, body, false).await
+}
+
+async fn add_pre_chain(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AddChainResponse>, ApiError> {
+    add(&state, body, true).await
+}
+
+async fn add(
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+    precert: bool,
+) -> Result<Json<AddChainResponse>, ApiError> {
+    let body = body_bytes(body)?;
+    let request: AddChainRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed request: {e}")))?;
+    let chain = request
+        .chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            B64.decode(c)
+                .map_err(|e| ApiError::BadRequest(format!("chain[{i}] is not base64: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ct = &state.ct;
+    let accepted = accept_chain(&chain, &ct.roots, precert)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let identity = entry_identity(&accepted.entry);
+    let done = ct
+        .tree
+        .submit(Submission {
+            identity,
+            data: LeafData::Ct(accepted.entry.clone()),
+            index_keys: vec![],
+        })
+        .await?;
+    // For a resubmission this is the first submission's timestamp, so the
+    // SCT matches the leaf already in the tree.
+    let sct =
+        SignedCertificateTimestamp::sign(&ct.signer, done.entry.timestamp_ms, &accepted.entry);
+    Ok(Json(sct.to_add_chain_response()))
+}
+
+/// What identifies a CT entry regardless of when it was logged: the hash of
+/// its `MerkleTreeLeaf` with the timestamp fixed at zero.
+fn entry_identity(entry: &SignedEntry) -> Hash {
+    Hash(Sha256::digest(merkle_tree_leaf(0, entry, &[])).into())
+}
+
+async fn get_sth(State(state): State<AppState>) -> Json<GetSthResponse> {
+    let head = state.ct.tree.head();
+    Json(GetSthResponse {
+        tree_size: head.size,
+        timestamp: head.timestamp_ms,
+        sha256_root_hash: B64.encode(head.root.0),
+        tree_head_signature: B64.encode(&head.signed),
+    })
+}
+
+async fn get_roots(State(state): State<AppState>) -> Json<GetRootsResponse> {
+    Json(GetRootsResponse {
+        certificates: state.ct.roots.iter().map(|r| B64.encode(r)).collect(),
+    })
+}

@@ -1,0 +1,178 @@
+//! The one HTTP error type of the log's APIs, shaped like Rekor's
+//! (rekor-wire.md §1): JSON `{"code":<status>,"message":"..."}`, 404 with an
+//! empty body, 409 with the existing entry's `Location`, 413 for an oversized
+//! body, 503 with `Retry-After` when the sequencer pushes back. Server-side
+//! failures are logged in full and answered with a generic message.
+
+use std::time::Duration;
+
+use axum::extract::rejection::BytesRejection;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::sequencer::SequenceError;
+use crate::store::StoreError;
+use crate::tree::TreeError;
+
+/// An error answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// The request is wrong; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    /// Rekor: the entry is already logged under `entry_id`.
+    #[error("an equivalent entry already exists in the transparency log with UUID {entry_id}")]
+    Conflict { entry_id: String, location: String },
+    #[error("request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the log is busy; retry later")]
+    Pushback { retry_after: Duration },
+    #[error("the log is shutting down")]
+    ShuttingDown,
+    /// Not the client's fault; the detail is logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Maps a body-extraction failure: too large is 413, anything else 400.
+    pub(crate) fn from_body_rejection(rejection: BytesRejection, limit: usize) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::PayloadTooLarge(limit)
+        } else {
+            Self::BadRequest(format!("reading request body: {}", rejection.body_text()))
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Pushback { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct ErrorBody {
+    code: u16,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            Self::NotFound => return status.into_response(),
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                "internal server error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                code: status.as_u16(),
+                message,
+            }),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::Conflict { location, .. } => {
+                if let Ok(v) = HeaderValue::from_str(location) {
+                    headers.insert(header::LOCATION, v);
+                }
+            }
+            Self::Pushback { retry_after } => {
+                // Whole seconds, at least 1: Retry-After has no fractions.
+                let secs = retry_after.as_secs().max(1);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<TreeError> for ApiError {
+    fn from(e: TreeError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<SequenceError> for ApiError {
+    fn from(e: SequenceError) -> Self {
+        match e {
+            SequenceError::Pushback { retry_after } => Self::Pushback { retry_after },
+            SequenceError::ShuttingDown => Self::ShuttingDown,
+            SequenceError::Failed(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn parts(e: ApiError) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let r = e.into_response();
+        let (parts, body) = r.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, parts.headers, bytes.to_vec())
+    }
+
+    #[tokio::test]
+    async fn shapes() {
+        let (s, _, b) = parts(ApiError::BadRequest("error processing entry: x".into())).await;
+        assert_eq!(s, 400);
+        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"code": 400, "message": "error processing entry: x"})
+        );
+
+        let (s, _, b) = parts(ApiError::NotFound).await;
+        assert_eq!((s.as_u16(), b.len()), (404, 0));
+
+        let (s, h, b) = parts(ApiError::Conflict {
+            entry_id: "ab".into(),
+            location: "/api/v1/log/entries/ab".into(),
+        })
+        .await;
+        assert_eq!(s, 409);
+        assert_eq!(h[header::LOCATION], "/api/v1/log/entries/ab");
+        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(
+            v["message"],
+            "an equivalent entry already exists in the transparency log with UUID ab"
+        );
+
+        let (s, h, _) = parts(ApiError::Pushback {
+            retry_after: Duration::from_millis(10),
+        })
+        .await;
+        assert_eq!(s, 503);
+        assert_eq!(h[header::RETRY_AFTER], "1");
+
+        let (s, _, b) = parts(ApiError::Internal("db password=hunter2".into())).await;
+        assert_eq!(s, 500);
+        assert!(
+            !String::from_utf8(b).unwrap().contains("hunter2"),
+            "details stay in the log"
+        );
+    }
+}

@@ -1,0 +1,268 @@
+//! Rekor v1 REST API (rekor-wire.md §1, §3, §7): create and fetch entries,
+//! log info, the log's public key, consistency proofs. Every LogEntry is a
+//! one-key object (80-hex entry ID) whose SET is signed fresh on each answer
+//! and whose inclusion proof is against the latest committed checkpoint.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use shared::entry::canonicalize_proposed;
+use shared::rekor::{
+    entry_id, set_payload, ConsistencyProof, EntryRef, InclusionProof, LogEntryValue, LogInfo,
+    Verification,
+};
+
+use super::error::ApiError;
+use super::{body_bytes, AppState, RekorLog};
+use crate::sequencer::{LeafData, Submission};
+use crate::store::{SignedHead, StoredEntry};
+
+/// A Rekor `LogEntry`: `{"<80-hex entry ID>": {...}}`.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct LogEntry(BTreeMap<String, LogEntryValue>);
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/log/entries",
+            post(create_entry).get(entry_by_index),
+        )
+        .route("/api/v1/log/entries/{id}", get(entry_by_id))
+        .route("/api/v1/log", get(log_info))
+        .route("/api/v1/log/publicKey", get(public_key))
+        .route("/api/v1/log/proof", get(consistency_proof))
+}
+
+/// `POST /api/v1/log/entries`: 201 + ETag + Location, or 409 for a known entry.
+async fn create_entry(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
+    let proposed = canonicalize_proposed(&body)
+        .map_err(|e| ApiError::BadRequest(format!("error processing entry: {e}")))?;
+    let leaf = proposed.leaf_hash();
+    let index = proposed.index;
+    let index_keys = index
+        .hashes
+        .into_iter()
+        .chain(index.public_keys)
+        .chain(index.identities)
+        .collect();
+    let rekor = &state.rekor;
+    let done = rekor
+        .tree
+        .submit(Submission {
+            identity: leaf,
+            data: LeafData::Raw(proposed.body),
+            index_keys,
+        })
+        .await?;
+
+    let id = entry_id(rekor.tree.id().get(), &done.entry.identity);
+    let location = format!("{}/{id}", uri.path().trim_end_matches('/'));
+    if done.duplicate {
+        return Err(ApiError::Conflict {
+            entry_id: id,
+            location,
+        });
+    }
+    let entry = rekor.log_entry(&done.entry, &done.head).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::ETAG, id), (header::LOCATION, location)],
+        Json(entry),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/log/entries?logIndex=N`.
+async fn entry_by_index(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<LogEntry>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let raw = query
+        .get("logIndex")
+        .ok_or_else(|| ApiError::BadRequest("logIndex is required".into()))?;
+    let index = parse_u64("logIndex", raw)?;
+    let rekor = &state.rekor;
+    let entry = rekor
+        .tree
+        .entry_by_index(index)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let head = rekor.tree.head_covering(entry.index).await?;
+    Ok(Json(rekor.log_entry(&entry, &head).await?))
+}
+
+/// `GET /api/v1/log/entries/{uuid or entry ID}`.
+async fn entry_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<LogEntry>, ApiError> {
+    let reference = EntryRef::parse(&id).map_err(ApiError::BadRequest)?;
+    let rekor = &state.rekor;
+    if let EntryRef::EntryId { tree_id, .. } = reference {
+        if tree_id != rekor.tree.id().get() {
+            return Err(ApiError::NotFound);
+        }
+    }
+    let entry = rekor
+        .tree
+        .entry_by_identity(reference.leaf())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let head = rekor.tree.head_covering(entry.index).await?;
+    Ok(Json(rekor.log_entry(&entry, &head).await?))
+}
+
+/// `GET /api/v1/log`.
+async fn log_info(State(state): State<AppState>) -> Result<Json<LogInfo>, ApiError> {
+    let head = state.rekor.tree.head();
+    Ok(Json(LogInfo {
+        root_hash: head.root.to_hex(),
+        tree_size: head.size,
+        signed_tree_head: checkpoint_text(&head)?,
+        tree_id: state.rekor.tree.id().to_string(),
+        inactive_shards: vec![],
+    }))
+}
+
+/// `GET /api/v1/log/publicKey[?treeID=]`: the PEM key.
+async fn public_key(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    check_tree_id(&state.rekor, &query)?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.rekor.signer.public_pem(),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/log/proof?firstSize=&lastSize=`: the RFC 6962 consistency
+/// proof; `rootHash` is the current root, as Rekor serves it.
+async fn consistency_proof(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    check_tree_id(&state.rekor, &query)?;
+    let first = query
+        .get("firstSize")
+        .map_or(Ok(1), |v| parse_u64("firstSize", v))?;
+    let last = parse_u64(
+        "lastSize",
+        query
+            .get("lastSize")
+            .ok_or_else(|| ApiError::BadRequest("lastSize is required".into()))?,
+    )?;
+    let head = state.rekor.tree.head();
+    if first == 0 {
+        return Err(ApiError::BadRequest("firstSize must be at least 1".into()));
+    }
+    if first > last {
+        return Err(ApiError::BadRequest(format!(
+            "firstSize ({first}) must be <= lastSize ({last})"
+        )));
+    }
+    if last > head.size {
+        return Err(ApiError::BadRequest(format!(
+            "lastSize ({last}) is larger than the tree size ({})",
+            head.size
+        )));
+    }
+    let hashes = state.rekor.tree.consistency_proof(first, last).await?;
+    Ok(Json(ConsistencyProof {
+        root_hash: head.root.to_hex(),
+        hashes: hashes.iter().map(|h| h.to_hex()).collect(),
+    }))
+}
+
+impl RekorLog {
+    /// The LogEntry of `entry` with an inclusion proof against `head`.
+    async fn log_entry(
+        &self,
+        entry: &StoredEntry,
+        head: &SignedHead,
+    ) -> Result<LogEntry, ApiError> {
+        let proof = self.tree.inclusion_proof(entry.index, head.size).await?;
+        let body = B64.encode(&entry.body);
+        // Seconds: the time is stored in ms, and ms / 1000 fits i64 for any real clock.
+        let integrated_time = (entry.timestamp_ms / 1000) as i64;
+        let set = self.signer.sign(&set_payload(
+            &body,
+            integrated_time,
+            &self.log_id,
+            entry.index,
+        ));
+        let value = LogEntryValue {
+            body,
+            integrated_time,
+            log_id: self.log_id.to_hex(),
+            log_index: entry.index,
+            verification: Verification {
+                inclusion_proof: InclusionProof {
+                    checkpoint: checkpoint_text(head)?,
+                    hashes: proof.iter().map(|h| h.to_hex()).collect(),
+                    log_index: entry.index,
+                    root_hash: head.root.to_hex(),
+                    tree_size: head.size,
+                },
+                signed_entry_timestamp: B64.encode(set),
+            },
+        };
+        Ok(LogEntry(BTreeMap::from([(
+            entry_id(self.tree.id().get(), &entry.identity),
+            value,
+        )])))
+    }
+}
+
+/// A stored Rekor head is the signed checkpoint note.
+fn checkpoint_text(head: &SignedHead) -> Result<String, ApiError> {
+    String::from_utf8(head.signed.clone()).map_err(|_| {
+        ApiError::Internal(format!(
+            "stored checkpoint of size {} is not UTF-8",
+            head.size
+        ))
+    })
+}
+
+/// `treeID`, when given, must name this log (there are no inactive shards yet).
+fn check_tree_id(rekor: &RekorLog, query: &HashMap<String, String>) -> Result<(), ApiError> {
+    match query.get("treeID") {
+        None => Ok(()),
+        Some(raw) => {
+            let id: i64 = raw
+                .parse()
+                .map_err(|_| ApiError::BadRequest(format!("treeID {raw:?} is not an integer")))?;
+            if id == rekor.tree.id().get() {
+                Ok(())
+            } else {
+                Err(ApiError::NotFound)
+            }
+        }
+    }
+}
+
+fn parse_u64(name: &str, raw: &str) -> Result<u64, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "{name} must be a non-negative integer, got {raw:?}"
+        ))
+    })
+}

@@ -1,0 +1,120 @@
+//! Router tests on the in-memory store: the HTTP mapping of pushback and the
+//! health check. The full API over SQLite is in `tests/`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use shared::keys::EcdsaP256Signer;
+use tower::ServiceExt as _;
+
+use crate::clock::FixedClock;
+use crate::store::memory::MemoryStore;
+use crate::{SequencerConfig, Tlog, TlogConfig};
+
+fn config(sequencer: SequencerConfig) -> TlogConfig {
+    TlogConfig {
+        database_url: "memory".into(),
+        rekor_signer: EcdsaP256Signer::generate(),
+        ct_signer: EcdsaP256Signer::generate(),
+        ct_roots: vec![],
+        hostname: "localhost".into(),
+        sequencer,
+    }
+}
+
+/// A hashedrekord ProposedEntry over `digest`, signed by a fresh key.
+fn hashedrekord(digest: [u8; 32]) -> Vec<u8> {
+    use base64::Engine as _;
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    serde_json::to_vec(&serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "signature": {"content": b64.encode(sig.to_der().as_bytes()), "publicKey": {"content": b64.encode(pem)}},
+            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}}
+        }
+    }))
+    .unwrap()
+}
+
+fn post_entry(body: Vec<u8>) -> Request<Body> {
+    Request::post("/api/v1/log/entries")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn healthz_says_ok() {
+    let tlog = Tlog::open_on(
+        Arc::new(MemoryStore::new()),
+        config(SequencerConfig::default()),
+        Arc::new(FixedClock(1)),
+    )
+    .await
+    .unwrap();
+    let r = tlog
+        .router()
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(axum::body::to_bytes(r.into_body(), 16).await.unwrap(), "ok");
+    tlog.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_pool_answers_503_with_retry_after() {
+    let (store, gate) = MemoryStore::gated();
+    gate.add_permits(2); // the two initial empty heads
+    let sequencer = SequencerConfig {
+        batch_size: 1,
+        pool_size: 1,
+        flush_interval: Duration::from_millis(1),
+        retry_after: Duration::from_secs(3),
+    };
+    let tlog = Tlog::open_on(
+        Arc::new(store),
+        config(sequencer),
+        Arc::new(FixedClock(1_700_000_000_000)),
+    )
+    .await
+    .unwrap();
+    let router = tlog.router();
+
+    // The first submission blocks in its commit, the second fills the pool.
+    let first = tokio::spawn(router.clone().oneshot(post_entry(hashedrekord([1; 32]))));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let second = tokio::spawn(router.clone().oneshot(post_entry(hashedrekord([2; 32]))));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let refused = router
+        .clone()
+        .oneshot(post_entry(hashedrekord([3; 32])))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()[header::RETRY_AFTER], "3");
+    let body: serde_json::Value = serde_json::from_slice(
+        &axum::body::to_bytes(refused.into_body(), 4096)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["code"], 503);
+
+    gate.add_permits(2);
+    assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::CREATED);
+    assert_eq!(second.await.unwrap().unwrap().status(), StatusCode::CREATED);
+    tlog.shutdown().await;
+}

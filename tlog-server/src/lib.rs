@@ -1,0 +1,151 @@
+//! Sigil's Merkle log engine (RFC 6962 trees, DESIGN.md "One Merkle engine,
+//! several trees") with two personalities on one store: the Rekor v1 API
+//! (rekor-wire.md) and the RFC 6962 CT API that issues Fulcio's SCTs
+//! (fulcio-wire.md §6).
+//!
+//! [`Tlog::open`] opens the store, creates or loads both trees, and starts
+//! one sequencer (single writer, batched, one transaction per batch) per
+//! tree; [`Tlog::router`] serves them; [`Tlog::shutdown`] drains them.
+
+mod clock;
+mod heads;
+mod http;
+mod sequencer;
+pub mod store;
+mod tree;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use shared::keys::EcdsaP256Signer;
+
+pub use sequencer::SequencerConfig;
+pub use store::TreeId;
+
+use clock::{Clock, SystemClock};
+use heads::{CtSthSigner, RekorCheckpointSigner};
+use http::{AppState, CtLog, RekorLog};
+use sequencer::SequencerTask;
+use store::LogStore;
+use tree::LogTree;
+
+/// Store name of the Rekor tree.
+const REKOR_TREE: &str = "rekor";
+/// Store name of the CT tree.
+const CT_TREE: &str = "ct";
+
+/// Everything a log server needs.
+#[derive(Clone, Debug)]
+pub struct TlogConfig {
+    /// `sqlite:///abs/path/tlog.db?mode=rwc`, `sqlite::memory:`, ...
+    pub database_url: String,
+    /// Signs Rekor SETs and checkpoints; its SPKI hash is the Rekor `logID`.
+    pub rekor_signer: EcdsaP256Signer,
+    /// Signs SCTs and STHs; its SPKI hash is the CT log ID.
+    pub ct_signer: EcdsaP256Signer,
+    /// DER certificates the CT log accepts chains to.
+    pub ct_roots: Vec<Vec<u8>>,
+    /// Checkpoint origin host and note key name, e.g. "localhost". sigstore-js
+    /// requires it to match the host of the tlog `baseUrl` (clients.md §3).
+    pub hostname: String,
+    pub sequencer: SequencerConfig,
+}
+
+/// A running log: both trees, their sequencers and the HTTP state.
+pub struct Tlog {
+    state: AppState,
+    tasks: Vec<SequencerTask>,
+}
+
+impl Tlog {
+    /// Opens and migrates the store, loads (or creates) the Rekor and CT
+    /// trees, and starts their sequencers.
+    pub async fn open(config: TlogConfig) -> anyhow::Result<Self> {
+        let store = store::open(&config.database_url)
+            .await
+            .context("opening the log store")?;
+        Self::open_on(store, config, Arc::new(SystemClock)).await
+    }
+
+    /// All routes (Rekor, CT, `/healthz`) with the state applied.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+
+    /// The Rekor tree's id (`treeID`, the prefix of entry IDs).
+    pub fn rekor_tree_id(&self) -> i64 {
+        self.state.rekor.tree.id().get()
+    }
+
+    /// Stops accepting submissions, commits those already pooled, and waits
+    /// for both sequencers. Submissions after this answer 503.
+    pub async fn shutdown(self) {
+        for task in self.tasks {
+            task.shutdown().await;
+        }
+    }
+
+    /// [`Tlog::open`] on a given store and clock (tests use memory and fixed time).
+    pub(crate) async fn open_on(
+        store: Arc<dyn LogStore>,
+        config: TlogConfig,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let rekor_id = store
+            .tree(REKOR_TREE)
+            .await
+            .context("opening the Rekor tree")?;
+        let ct_id = store.tree(CT_TREE).await.context("opening the CT tree")?;
+
+        let rekor_heads = RekorCheckpointSigner {
+            hostname: config.hostname.clone(),
+            tree_id: rekor_id,
+            signer: config.rekor_signer.clone(),
+        };
+        let (rekor_seq, rekor_task) = sequencer::start(
+            rekor_id,
+            store.clone(),
+            Arc::new(rekor_heads),
+            clock.clone(),
+            config.sequencer.clone(),
+        )
+        .await
+        .context("starting the Rekor sequencer")?;
+        let ct_heads = CtSthSigner {
+            signer: config.ct_signer.clone(),
+        };
+        let (ct_seq, ct_task) = sequencer::start(
+            ct_id,
+            store.clone(),
+            Arc::new(ct_heads),
+            clock,
+            config.sequencer.clone(),
+        )
+        .await
+        .context("starting the CT sequencer")?;
+
+        tracing::info!(
+            rekor_tree_id = %rekor_id,
+            rekor_log_id = %config.rekor_signer.log_id().to_hex(),
+            ct_tree_id = %ct_id,
+            ct_log_id = %config.ct_signer.log_id().to_hex(),
+            "transparency logs open"
+        );
+        let state = AppState {
+            rekor: Arc::new(RekorLog {
+                tree: LogTree::new(rekor_id, store.clone(), rekor_seq),
+                log_id: config.rekor_signer.log_id(),
+                signer: config.rekor_signer,
+            }),
+            ct: Arc::new(CtLog {
+                tree: LogTree::new(ct_id, store, ct_seq),
+                signer: config.ct_signer,
+                roots: config.ct_roots,
+            }),
+        };
+        Ok(Self {
+            state,
+            tasks: vec![rekor_task, ct_task],
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! `tlog-server`: the Rekor v1 + RFC 6962 CT log as a standalone service.
+//! Flags (each also an environment variable) become a [`TlogConfig`]; the
+//! rest is the library.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use shared::keys::{pem_blocks, EcdsaP256Signer};
+use tlog_server::{SequencerConfig, Tlog, TlogConfig};
+
+/// Rekor-compatible transparency log and RFC 6962 CT log.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "TLOG_LISTEN", default_value = "0.0.0.0:3000")]
+    listen: SocketAddr,
+    /// Database URL, e.g. `sqlite:///var/lib/sigil/tlog.db?mode=rwc`.
+    #[arg(
+        long,
+        env = "TLOG_DATABASE_URL",
+        default_value = "sqlite://tlog.db?mode=rwc"
+    )]
+    database_url: String,
+    /// PKCS#8 PEM ECDSA P-256 key of the Rekor log (SETs, checkpoints).
+    #[arg(long, env = "TLOG_REKOR_KEY")]
+    rekor_key: PathBuf,
+    /// PKCS#8 PEM ECDSA P-256 key of the CT log (SCTs, STHs).
+    #[arg(long, env = "TLOG_CT_KEY")]
+    ct_key: PathBuf,
+    /// PEM file of root certificate(s) the CT log accepts chains to; repeatable.
+    #[arg(
+        long = "ct-root",
+        env = "TLOG_CT_ROOTS",
+        value_delimiter = ',',
+        required = true
+    )]
+    ct_roots: Vec<PathBuf>,
+    /// Host name: checkpoint origin `"<hostname> - <treeID>"` and note key
+    /// name; must match the host of the tlog URL clients are given.
+    #[arg(long, env = "TLOG_HOSTNAME", default_value = "localhost")]
+    hostname: String,
+    /// Most entries per committed batch.
+    #[arg(long, env = "TLOG_BATCH_SIZE", default_value_t = SequencerConfig::default().batch_size)]
+    batch_size: usize,
+    /// Longest wait for a batch to fill, in milliseconds.
+    #[arg(long, env = "TLOG_FLUSH_INTERVAL_MS", default_value_t = 15)]
+    flush_interval_ms: u64,
+    /// Submissions that may wait before the API answers 503.
+    #[arg(long, env = "TLOG_POOL_SIZE", default_value_t = SequencerConfig::default().pool_size)]
+    pool_size: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+
+    let config = TlogConfig {
+        database_url: args.database_url,
+        rekor_signer: read_key(&args.rekor_key)?,
+        ct_signer: read_key(&args.ct_key)?,
+        ct_roots: read_roots(&args.ct_roots)?,
+        hostname: args.hostname,
+        sequencer: SequencerConfig {
+            batch_size: args.batch_size,
+            flush_interval: Duration::from_millis(args.flush_interval_ms),
+            pool_size: args.pool_size,
+            ..SequencerConfig::default()
+        },
+    };
+    let tlog = Tlog::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(addr = %args.listen, "listening");
+    axum::serve(listener, tlog.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tlog.shutdown().await;
+    Ok(())
+}
+
+/// Reads a key file. Errors name the file, never its content.
+fn read_key(path: &Path) -> anyhow::Result<EcdsaP256Signer> {
+    let pem =
+        std::fs::read_to_string(path).with_context(|| format!("reading key {}", path.display()))?;
+    EcdsaP256Signer::from_pem(&pem).with_context(|| format!("parsing key {}", path.display()))
+}
+
+/// Every CERTIFICATE block of every root file, as DER.
+fn read_roots(paths: &[PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut roots = Vec::new();
+    for path in paths {
+        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let certs: Vec<Vec<u8>> = pem_blocks(&pem)
+            .with_context(|| format!("parsing {}", path.display()))?
+            .into_iter()
+            .filter(|(label, _)| label == "CERTIFICATE")
+            .map(|(_, der)| der)
+            .collect();
+        anyhow::ensure!(!certs.is_empty(), "{} holds no CERTIFICATE", path.display());
+        roots.extend(certs);
+    }
+    Ok(roots)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,416 @@
+//! The sequencer: the single writer of one tree (DESIGN.md "Single writer
+//! per tree, batched"; the pool-and-futures shape of Sunlight and Tessera).
+//!
+//! Submissions wait in a bounded pool (an `mpsc` channel). The sequencer task
+//! takes a batch when `batch_size` submissions are waiting or `flush_interval`
+//! after the first one arrived, resolves duplicates (against the store and
+//! within the batch), assigns indices, extends the in-memory right edge,
+//! signs the new head and commits everything as one store transaction. Only
+//! then are the waiters answered. A full pool is refused at once with
+//! [`SequenceError::Pushback`] (HTTP 503 + Retry-After), never queued.
+//!
+//! The sequencer owns the tree's [`Frontier`]; it is rebuilt from stored nodes
+//! on start and after any failed commit, so memory never drifts from the store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::merkle::{empty_root, leaf_hash, Frontier, Hash};
+use shared::sct::SignedEntry;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::heads::HeadSigner;
+use crate::store::{Batch, LogStore, NewEntry, SignedHead, StoreError, StoredEntry, TreeId};
+
+/// Batching and pushback knobs of every tree's sequencer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SequencerConfig {
+    /// Most entries committed in one transaction. Default 256 (Tessera's default).
+    pub batch_size: usize,
+    /// Longest a submission waits for its batch to fill. Default 15 ms: well
+    /// below client timeouts, long enough to batch under load.
+    pub flush_interval: Duration,
+    /// Submissions that may wait for a batch; beyond this the API answers 503.
+    /// Default 4096 (Tessera's pushback threshold).
+    pub pool_size: usize,
+    /// The `Retry-After` given with a 503. Default 1 s.
+    pub retry_after: Duration,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 256,
+            flush_interval: Duration::from_millis(15),
+            pool_size: 4096,
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What a submission logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LeafData {
+    /// Bytes logged as they are (a Rekor canonical body).
+    Raw(Vec<u8>),
+    /// An RFC 6962 entry: its `MerkleTreeLeaf` is built with the batch
+    /// timestamp, which thereby is the SCT timestamp and never after the STH's.
+    Ct(SignedEntry),
+}
+
+impl LeafData {
+    fn encode(&self, timestamp_ms: u64) -> Vec<u8> {
+        match self {
+            Self::Raw(body) => body.clone(),
+            Self::Ct(entry) => shared::ct::merkle_tree_leaf(timestamp_ms, entry, &[]),
+        }
+    }
+}
+
+/// One submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Submission {
+    /// Duplicate key; see [`StoredEntry::identity`].
+    pub(crate) identity: Hash,
+    pub(crate) data: LeafData,
+    pub(crate) index_keys: Vec<String>,
+}
+
+/// A committed submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Sequenced {
+    pub(crate) entry: StoredEntry,
+    /// The identity was already logged (or submitted earlier in the same
+    /// batch); `entry` is that earlier entry.
+    pub(crate) duplicate: bool,
+    /// A committed head that covers `entry`.
+    pub(crate) head: Arc<SignedHead>,
+}
+
+/// Why a submission was not sequenced.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum SequenceError {
+    #[error("the log is busy; retry in {} s", retry_after.as_secs())]
+    Pushback { retry_after: Duration },
+    #[error("the log is shutting down")]
+    ShuttingDown,
+    #[error("sequencing failed: {0}")]
+    Failed(String),
+}
+
+type Reply = oneshot::Sender<Result<Sequenced, SequenceError>>;
+
+struct Job {
+    submission: Submission,
+    reply: Reply,
+}
+
+/// The submitting side of a sequencer; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct SequencerHandle {
+    pool: mpsc::Sender<Job>,
+    heads: watch::Receiver<Arc<SignedHead>>,
+    retry_after: Duration,
+}
+
+impl SequencerHandle {
+    /// Puts a submission in the pool, or refuses it at once if the pool is full.
+    pub(crate) fn enqueue(
+        &self,
+        submission: Submission,
+    ) -> Result<oneshot::Receiver<Result<Sequenced, SequenceError>>, SequenceError> {
+        let (reply, rx) = oneshot::channel();
+        self.pool
+            .try_send(Job { submission, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SequenceError::Pushback {
+                    retry_after: self.retry_after,
+                },
+                mpsc::error::TrySendError::Closed(_) => SequenceError::ShuttingDown,
+            })?;
+        Ok(rx)
+    }
+
+    /// Submits and waits until the submission is committed.
+    pub(crate) async fn submit(&self, submission: Submission) -> Result<Sequenced, SequenceError> {
+        let rx = self.enqueue(submission)?;
+        rx.await.unwrap_or(Err(SequenceError::ShuttingDown))
+    }
+
+    /// The latest head this sequencer committed (or found on start).
+    pub(crate) fn latest_head(&self) -> Arc<SignedHead> {
+        self.heads.borrow().clone()
+    }
+}
+
+/// The running sequencer task, for shutdown.
+pub(crate) struct SequencerTask {
+    shutdown: oneshot::Sender<()>,
+    join: JoinHandle<()>,
+}
+
+impl SequencerTask {
+    /// Stops taking submissions, commits what is in the pool, and waits for the task.
+    pub(crate) async fn shutdown(self) {
+        // The task may already be gone (send fails); joining is all that is left.
+        let _ = self.shutdown.send(());
+        if let Err(e) = self.join.await {
+            tracing::error!(error = %e, "sequencer task failed");
+        }
+    }
+}
+
+/// Starts the sequencer of `tree`: loads (or, for a new tree, signs and
+/// commits the empty) head, rebuilds the right edge, spawns the task.
+pub(crate) async fn start(
+    tree: TreeId,
+    store: Arc<dyn LogStore>,
+    signer: Arc<dyn HeadSigner>,
+    clock: Arc<dyn Clock>,
+    config: SequencerConfig,
+) -> Result<(SequencerHandle, SequencerTask), StoreError> {
+    let head = match store.latest_head(tree).await? {
+        Some(head) => head,
+        None => {
+            let timestamp_ms = clock.now_ms();
+            let root = empty_root();
+            let signed = signer
+                .sign_head(0, &root, timestamp_ms)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let head = SignedHead {
+                size: 0,
+                root,
+                timestamp_ms,
+                signed,
+            };
+            store
+                .commit(Batch {
+                    tree,
+                    entries: vec![],
+                    nodes: vec![],
+                    head: head.clone(),
+                })
+                .await?;
+            head
+        }
+    };
+    let frontier = load_frontier(store.as_ref(), tree, &head).await?;
+    let (pool, rx) = mpsc::channel(config.pool_size.max(1));
+    let (publish, heads) = watch::channel(Arc::new(head));
+    let (shutdown, shutdown_rx) = oneshot::channel();
+    let handle = SequencerHandle {
+        pool,
+        heads,
+        retry_after: config.retry_after,
+    };
+    let worker = Worker {
+        tree,
+        store,
+        signer,
+        clock,
+        config,
+        frontier,
+        publish,
+    };
+    let join = tokio::spawn(worker.run(rx, shutdown_rx));
+    Ok((handle, SequencerTask { shutdown, join }))
+}
+
+/// Rebuilds the right edge of the tree `head` describes and checks it against the head's root.
+async fn load_frontier(
+    store: &dyn LogStore,
+    tree: TreeId,
+    head: &SignedHead,
+) -> Result<Frontier, StoreError> {
+    let ids = Frontier::nodes_for_size(head.size);
+    let hashes = store.read_nodes(tree, &ids).await?;
+    let frontier =
+        Frontier::from_nodes(head.size, &hashes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if frontier.root() != head.root {
+        return Err(StoreError::Corrupt(format!(
+            "stored nodes do not give the root of tree size {}",
+            head.size
+        )));
+    }
+    Ok(frontier)
+}
+
+struct Worker {
+    tree: TreeId,
+    store: Arc<dyn LogStore>,
+    signer: Arc<dyn HeadSigner>,
+    clock: Arc<dyn Clock>,
+    config: SequencerConfig,
+    frontier: Frontier,
+    publish: watch::Sender<Arc<SignedHead>>,
+}
+
+impl Worker {
+    async fn run(mut self, mut pool: mpsc::Receiver<Job>, mut shutdown: oneshot::Receiver<()>) {
+        let mut closing = false;
+        loop {
+            let first = tokio::select! {
+                biased;
+                // Closing the channel refuses new submissions but keeps the
+                // queued ones receivable, so they are still committed.
+                _ = &mut shutdown, if !closing => {
+                    pool.close();
+                    closing = true;
+                    continue;
+                }
+                job = pool.recv() => match job {
+                    Some(job) => job,
+                    None => break,
+                },
+            };
+            let deadline = Instant::now() + self.config.flush_interval;
+            let mut jobs = vec![first];
+            while jobs.len() < self.config.batch_size {
+                match tokio::time::timeout_at(deadline, pool.recv()).await {
+                    Ok(Some(job)) => jobs.push(job),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            self.process(jobs).await;
+        }
+    }
+
+    async fn process(&mut self, jobs: Vec<Job>) {
+        let (submissions, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.submission, j.reply)).unzip();
+        match self.sequence(submissions).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    // A dropped receiver is a client that went away; the entry is logged regardless.
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(tree = %self.tree, error = %e, "batch not committed");
+                for reply in replies {
+                    let _ = reply.send(Err(SequenceError::Failed(e.to_string())));
+                }
+                self.resync().await;
+            }
+        }
+    }
+
+    /// Sequences and commits one batch; one outcome per submission, in order.
+    async fn sequence(
+        &mut self,
+        submissions: Vec<Submission>,
+    ) -> Result<Vec<Sequenced>, StoreError> {
+        let current = self.publish.borrow().clone();
+        // Head timestamps never go backwards, even if the wall clock does.
+        let now = self.clock.now_ms().max(current.timestamp_ms);
+
+        let mut identities: Vec<Hash> = submissions.iter().map(|s| s.identity).collect();
+        identities.sort_unstable();
+        identities.dedup();
+        let existing: HashMap<Hash, StoredEntry> = self
+            .store
+            .entries_by_identity(self.tree, &identities)
+            .await?
+            .into_iter()
+            .map(|e| (e.identity, e))
+            .collect();
+
+        let mut frontier = self.frontier.clone();
+        let mut added: HashMap<Hash, StoredEntry> = HashMap::new();
+        let mut entries = Vec::new();
+        let mut nodes = Vec::new();
+        // (entry, duplicate) per submission; the head is attached at the end.
+        let mut outcomes = Vec::with_capacity(submissions.len());
+        for s in submissions {
+            if let Some(e) = existing.get(&s.identity).or_else(|| added.get(&s.identity)) {
+                outcomes.push((e.clone(), true));
+                continue;
+            }
+            let body = s.data.encode(now);
+            let index = frontier.size();
+            nodes.extend(frontier.append(leaf_hash(&body)));
+            let entry = StoredEntry {
+                index,
+                identity: s.identity,
+                body,
+                timestamp_ms: now,
+            };
+            added.insert(s.identity, entry.clone());
+            outcomes.push((entry.clone(), false));
+            entries.push(NewEntry {
+                entry,
+                index_keys: s.index_keys,
+            });
+        }
+
+        let head = if entries.is_empty() {
+            current
+        } else {
+            let root = frontier.root();
+            let signed = self
+                .signer
+                .sign_head(frontier.size(), &root, now)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let head = SignedHead {
+                size: frontier.size(),
+                root,
+                timestamp_ms: now,
+                signed,
+            };
+            let count = entries.len();
+            self.store
+                .commit(Batch {
+                    tree: self.tree,
+                    entries,
+                    nodes,
+                    head: head.clone(),
+                })
+                .await?;
+            tracing::debug!(tree = %self.tree, entries = count, size = head.size, "batch committed");
+            self.frontier = frontier;
+            let head = Arc::new(head);
+            self.publish.send_replace(head.clone());
+            head
+        };
+        Ok(outcomes
+            .into_iter()
+            .map(|(entry, duplicate)| Sequenced {
+                entry,
+                duplicate,
+                head: head.clone(),
+            })
+            .collect())
+    }
+
+    /// After a failed commit the store may or may not hold the batch (a
+    /// commit can fail after it became durable); reload the truth.
+    async fn resync(&mut self) {
+        let reloaded = async {
+            let head = self
+                .store
+                .latest_head(self.tree)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("tree lost its head".into()))?;
+            let frontier = load_frontier(self.store.as_ref(), self.tree, &head).await?;
+            Ok::<_, StoreError>((head, frontier))
+        }
+        .await;
+        match reloaded {
+            Ok((head, frontier)) => {
+                self.frontier = frontier;
+                self.publish.send_replace(Arc::new(head));
+            }
+            // Keep the old state: the next commit is checked against the
+            // store and fails again rather than forking the tree.
+            Err(e) => tracing::error!(tree = %self.tree, error = %e, "cannot reload tree state"),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "sequencer_tests.rs"]
+mod tests;

@@ -1,0 +1,313 @@
+//! Storage of append-only Merkle logs (RFC 6962 trees) behind one trait,
+//! [`LogStore`], so the sequencer and the HTTP layer do not care whether the
+//! bytes live in SQLite (embedded, `sigil dev`) or Postgres (production).
+//!
+//! A store holds several trees (the Rekor log, the CT log, later shards), each
+//! named by a short string and identified by a random positive [`TreeId`].
+//! Per tree it keeps: the entries (index, identity, canonical body, time), the
+//! search-index keys of each entry, the hashes of *complete* subtrees named by
+//! [`NodeId`] (so proofs read O(log n) nodes; tiles can replace this table
+//! later without changing the trait, since readers only ask for `NodeId`s), and
+//! every signed tree head the log ever published.
+
+pub mod sqlite;
+
+#[cfg(test)]
+pub(crate) mod memory;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use shared::merkle::{Hash, NodeId};
+
+/// A boxed, `Send` future. The trait returns these instead of using `async fn`
+/// so that it stays object safe: the backend is chosen at run time from the
+/// database URL and held as `Arc<dyn LogStore>`.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// The store behind one or more logs.
+///
+/// # Durability and atomicity contract
+///
+/// * [`LogStore::commit`] applies a whole [`Batch`] as **one transaction**: the
+///   entries, their search-index rows, the new Merkle nodes and the new signed
+///   tree head become visible together or not at all. It returns `Ok` only
+///   after the transaction is **durable** (synced to stable storage), so a
+///   caller may acknowledge the batch's submitters as soon as it returns. A
+///   crash before `Ok` loses at most that batch.
+/// * `commit` refuses (with [`StoreError::Conflict`]) a batch that does not
+///   extend the latest stored head exactly: its first entry index and its
+///   head's size must continue the tree as stored. Two writers can therefore
+///   never fork a tree, whatever they hold in memory.
+/// * Readers see only committed state: every read method observes some
+///   committed prefix of the tree, never a half-applied batch.
+/// * Stored data is immutable: entries, nodes and heads are only ever added.
+///
+/// Reads return [`StoreError::MissingNode`] rather than a wrong answer when a
+/// node a proof needs is absent (which would mean a corrupt store).
+pub trait LogStore: Send + Sync + 'static {
+    /// The id of the tree called `name`, creating it (with a fresh random
+    /// positive id, persisted) the first time a name is seen.
+    fn tree(&self, name: &str) -> StoreFuture<'_, TreeId>;
+
+    /// The latest committed signed head of `tree`, or `None` before the first commit.
+    fn latest_head(&self, tree: TreeId) -> StoreFuture<'_, Option<SignedHead>>;
+
+    /// The hashes of the complete subtrees `ids`, in the same order.
+    fn read_nodes<'a>(&'a self, tree: TreeId, ids: &'a [NodeId]) -> StoreFuture<'a, Vec<Hash>>;
+
+    /// The entry at `index`, if committed.
+    fn entry_by_index(&self, tree: TreeId, index: u64) -> StoreFuture<'_, Option<StoredEntry>>;
+
+    /// The committed entries whose identity is one of `identities` (any order,
+    /// misses omitted). This is the duplicate check.
+    fn entries_by_identity<'a>(
+        &'a self,
+        tree: TreeId,
+        identities: &'a [Hash],
+    ) -> StoreFuture<'a, Vec<StoredEntry>>;
+
+    /// Indices of the entries indexed under `key`, ascending.
+    fn search<'a>(&'a self, tree: TreeId, key: &'a str) -> StoreFuture<'a, Vec<u64>>;
+
+    /// Appends a batch atomically and durably (see the contract above).
+    fn commit(&self, batch: Batch) -> StoreFuture<'_, ()>;
+}
+
+/// Opens the store a database URL names and applies its migrations.
+/// `sqlite:` URLs are supported; Postgres comes next.
+pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn LogStore>, StoreError> {
+    if database_url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::open(database_url).await?,
+        ))
+    } else {
+        Err(StoreError::UnsupportedUrl(
+            database_url
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        ))
+    }
+}
+
+/// A tree's id: a positive `i64` (Rekor's `treeID`, the prefix of entry IDs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TreeId(i64);
+
+impl TreeId {
+    /// Accepts positive ids only.
+    pub fn new(id: i64) -> Option<Self> {
+        (id > 0).then_some(Self(id))
+    }
+
+    /// A fresh random positive id.
+    pub fn random() -> Self {
+        use rand_core::RngCore;
+        loop {
+            // Clearing the sign bit keeps it non-negative; 0 is retried.
+            let id = (rand_core::OsRng.next_u64() >> 1) as i64;
+            if let Some(id) = Self::new(id) {
+                return id;
+            }
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for TreeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A committed log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub index: u64,
+    /// What duplicates are detected by: the leaf hash for Rekor entries, the
+    /// hash of the timestamp-free signed entry for CT.
+    pub identity: Hash,
+    /// The leaf data whose RFC 6962 leaf hash is in the tree.
+    pub body: Vec<u8>,
+    /// When the entry was sequenced, in milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+}
+
+/// An entry to append, with its search-index keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEntry {
+    pub entry: StoredEntry,
+    pub index_keys: Vec<String>,
+}
+
+/// A signed tree head: size, root, time and the personality-specific
+/// signature bytes (a Rekor signed-note checkpoint, or a CT TLS
+/// `DigitallySigned` tree head signature).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedHead {
+    pub size: u64,
+    pub root: Hash,
+    pub timestamp_ms: u64,
+    pub signed: Vec<u8>,
+}
+
+/// One sequencing batch: entries at consecutive indices continuing the tree,
+/// the complete-subtree nodes they completed, and the head that covers them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub tree: TreeId,
+    pub entries: Vec<NewEntry>,
+    pub nodes: Vec<(NodeId, Hash)>,
+    pub head: SignedHead,
+}
+
+impl Batch {
+    /// The tree size this batch expects to extend.
+    pub fn base_size(&self) -> u64 {
+        self.head.size.saturating_sub(self.entries.len() as u64)
+    }
+
+    /// Checks the batch is internally consistent (indices consecutive from
+    /// `base_size`) and continues a tree whose latest head is `latest`.
+    pub fn check_extends(&self, latest: Option<&SignedHead>) -> Result<(), StoreError> {
+        let base = self.base_size();
+        let expected = latest.map_or(0, |h| h.size);
+        if base != expected || self.head.size < self.entries.len() as u64 {
+            return Err(StoreError::Conflict(format!(
+                "batch extends size {base} to {}, but the stored tree has size {expected}",
+                self.head.size
+            )));
+        }
+        if latest.is_some() && self.entries.is_empty() {
+            return Err(StoreError::Conflict(
+                "empty batch over an existing head".to_owned(),
+            ));
+        }
+        for (offset, e) in self.entries.iter().enumerate() {
+            if e.entry.index != base + offset as u64 {
+                return Err(StoreError::Conflict(format!(
+                    "entry index {} where {} was expected",
+                    e.entry.index,
+                    base + offset as u64
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Storage errors. None of these is the client's fault; the HTTP layer
+/// answers 500 and logs the detail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL scheme {0:?}")]
+    UnsupportedUrl(String),
+    #[error("concurrent or inconsistent append: {0}")]
+    Conflict(String),
+    #[error("missing tree node level {level} index {index}")]
+    MissingNode { level: u8, index: u64 },
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+}
+
+/// Converts a log index or size to SQL's `i64`; indices beyond `i64::MAX`
+/// cannot exist in a store, so this is a corruption/overflow error.
+pub(crate) fn to_sql_int(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v} exceeds i64")))
+}
+
+/// The inverse of [`to_sql_int`]: negative numbers in the store are corruption.
+pub(crate) fn from_sql_int(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v}")))
+}
+
+/// Parses a stored 32-byte hash.
+pub(crate) fn hash_from_sql(bytes: &[u8]) -> Result<Hash, StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map(Hash)
+        .map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", bytes.len())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(size: u64) -> SignedHead {
+        SignedHead {
+            size,
+            root: Hash([0; 32]),
+            timestamp_ms: 0,
+            signed: vec![],
+        }
+    }
+
+    fn new_entry(index: u64) -> NewEntry {
+        NewEntry {
+            entry: StoredEntry {
+                index,
+                identity: Hash([index as u8; 32]),
+                body: vec![],
+                timestamp_ms: 0,
+            },
+            index_keys: vec![],
+        }
+    }
+
+    #[test]
+    fn tree_ids_are_positive() {
+        assert!(TreeId::new(0).is_none());
+        assert!(TreeId::new(-5).is_none());
+        for _ in 0..100 {
+            assert!(TreeId::random().get() > 0);
+        }
+    }
+
+    #[test]
+    fn batch_must_continue_the_stored_tree() {
+        let batch = Batch {
+            tree: TreeId(1),
+            entries: vec![new_entry(2), new_entry(3)],
+            nodes: vec![],
+            head: head(4),
+        };
+        assert!(batch.check_extends(Some(&head(2))).is_ok());
+        assert!(matches!(
+            batch.check_extends(Some(&head(3))),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            batch.check_extends(None),
+            Err(StoreError::Conflict(_))
+        ));
+
+        let gap = Batch {
+            tree: TreeId(1),
+            entries: vec![new_entry(2), new_entry(4)],
+            nodes: vec![],
+            head: head(4),
+        };
+        assert!(matches!(
+            gap.check_extends(Some(&head(2))),
+            Err(StoreError::Conflict(_))
+        ));
+
+        let initial = Batch {
+            tree: TreeId(1),
+            entries: vec![],
+            nodes: vec![],
+            head: head(0),
+        };
+        assert!(initial.check_extends(None).is_ok());
+        assert!(initial.check_extends(Some(&head(0))).is_err());
+    }
+}

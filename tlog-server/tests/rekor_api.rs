@@ -1,0 +1,337 @@
+//! The Rekor v1 API over HTTP on a fresh SQLite file (rekor-wire.md §1, §3,
+//! §7): everything a client checks is verified with the log key alone.
+
+// A test crate: its helper fns should panic on failure just as its tests do.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use common::{hashedrekord, hashedrekord_signing, Fixture, Server};
+use shared::checkpoint::Checkpoint;
+use shared::keys::EcdsaP256Signer;
+use shared::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
+use shared::note::SignedNote;
+use shared::rekor::{set_payload, ConsistencyProof, LogEntryValue};
+
+/// Checks one LogEntry response the way sigstore clients do and returns its
+/// (entry ID, value, leaf hash).
+fn check_log_entry(
+    json: &serde_json::Value,
+    server: &Server,
+    key: &EcdsaP256Signer,
+) -> (String, LogEntryValue, Hash) {
+    let map = json.as_object().unwrap();
+    assert_eq!(map.len(), 1, "a LogEntry has exactly one key");
+    let (id, value) = map.iter().next().unwrap();
+    let value: LogEntryValue = serde_json::from_value(value.clone()).unwrap();
+
+    let body = B64.decode(&value.body).unwrap();
+    let leaf = leaf_hash(&body);
+    assert_eq!(
+        id,
+        &format!("{:016x}{}", server.tlog_tree_id, leaf.to_hex()),
+        "entry ID = %016x tree ‖ uuid"
+    );
+    assert_eq!(value.log_id, key.log_id().to_hex());
+
+    // The SET covers body, integratedTime (seconds), logID and logIndex.
+    let set = B64
+        .decode(&value.verification.signed_entry_timestamp)
+        .unwrap();
+    let payload = set_payload(
+        &value.body,
+        value.integrated_time,
+        &key.log_id(),
+        value.log_index,
+    );
+    key.public_key()
+        .verify(&payload, &set)
+        .expect("SET verifies with the log key");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(
+        (now - 60..=now + 1).contains(&value.integrated_time),
+        "integratedTime is in seconds and recent"
+    );
+
+    // The proof is against the checkpoint, whose signature verifies.
+    let proof = &value.verification.inclusion_proof;
+    assert_eq!(proof.log_index, value.log_index);
+    let root = Hash::from_hex(&proof.root_hash).unwrap();
+    let hashes: Vec<Hash> = proof
+        .hashes
+        .iter()
+        .map(|h| Hash::from_hex(h).unwrap())
+        .collect();
+    verify_inclusion(&leaf, proof.log_index, proof.tree_size, &hashes, &root)
+        .expect("inclusion proof verifies");
+    let note = SignedNote::parse(&proof.checkpoint).unwrap();
+    assert_eq!(
+        note.signatures.len(),
+        1,
+        "v1 checkpoints carry exactly one signature"
+    );
+    assert_eq!(note.signatures[0].name, "localhost");
+    assert_eq!(note.signatures[0].key_hint, key.log_id().key_hint());
+    note.verify_v1("localhost", &key.public_key())
+        .expect("checkpoint signature verifies");
+    let checkpoint = Checkpoint::parse(&note.text).unwrap();
+    assert_eq!(
+        checkpoint.origin,
+        format!("localhost - {}", server.tlog_tree_id)
+    );
+    assert_eq!(
+        (checkpoint.size, checkpoint.root),
+        (proof.tree_size, root),
+        "checkpoint matches the proof"
+    );
+    (id.clone(), value, leaf)
+}
+
+#[tokio::test]
+async fn hashedrekord_is_logged_with_a_verifiable_set_proof_and_checkpoint() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    assert_eq!(server.log_info().await.tree_size, 0);
+
+    let r = server.post_entry(hashedrekord(b"hello sigil")).await;
+    assert_eq!(r.status(), 201);
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let json: serde_json::Value = r.json().await.unwrap();
+    let (id, value, leaf) = check_log_entry(&json, &server, &fx.rekor_key);
+    assert_eq!(etag, id);
+    assert_eq!(location, format!("/api/v1/log/entries/{id}"));
+    assert_eq!(value.log_index, 0);
+
+    // More entries, concurrently, so proofs have real paths.
+    let posts: Vec<_> = (0..6)
+        .map(|i| server.post_entry(hashedrekord(format!("artifact {i}").as_bytes())))
+        .collect();
+    for r in posts {
+        let r = r.await;
+        assert_eq!(r.status(), 201);
+        check_log_entry(&r.json().await.unwrap(), &server, &fx.rekor_key);
+    }
+    let info = server.log_info().await;
+    assert_eq!(info.tree_size, 7);
+    assert_eq!(info.tree_id, server.tlog_tree_id.to_string());
+    let note = SignedNote::parse(&info.signed_tree_head).unwrap();
+    note.verify_v1("localhost", &fx.rekor_key.public_key())
+        .unwrap();
+    assert_eq!(
+        Checkpoint::parse(&note.text).unwrap().root.to_hex(),
+        info.root_hash
+    );
+
+    // Reads by index, UUID and entry ID give the same entry, proved against the latest head.
+    for path in [
+        "/api/v1/log/entries?logIndex=0".to_owned(),
+        format!("/api/v1/log/entries/{}", leaf.to_hex()),
+        format!("/api/v1/log/entries/{id}"),
+        location.clone(),
+    ] {
+        let r = server.get(&path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let (read_id, read, _) = check_log_entry(&r.json().await.unwrap(), &server, &fx.rekor_key);
+        assert_eq!(read_id, id);
+        assert_eq!(
+            (read.body.as_str(), read.integrated_time),
+            (value.body.as_str(), value.integrated_time)
+        );
+        assert_eq!(read.verification.inclusion_proof.tree_size, 7);
+    }
+
+    let r = server.get("/api/v1/log/publicKey").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-pem-file");
+    assert_eq!(r.text().await.unwrap(), fx.rekor_key.public_pem());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_duplicate_is_409_with_the_location_of_the_first() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let entry = hashedrekord(b"only once");
+    let first = server.post_entry(entry.clone()).await;
+    assert_eq!(first.status(), 201);
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
+    let id = first.headers()["etag"].to_str().unwrap().to_owned();
+
+    let again = server.post_entry(entry).await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+    let body: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "code": 409,
+            "message": format!("an equivalent entry already exists in the transparency log with UUID {id}")
+        })
+    );
+    assert_eq!(server.log_info().await.tree_size, 1);
+    // cosign follows the Location's last segment.
+    assert_eq!(server.get(&location).await.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_a_4xx_with_a_message_and_writes_nothing() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    assert_eq!(server.post_entry(hashedrekord(b"seed")).await.status(), 201);
+    let before = server.log_info().await;
+
+    async fn message(r: reqwest::Response, status: u16) -> String {
+        assert_eq!(r.status(), status);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["code"], status);
+        v["message"].as_str().unwrap().to_owned()
+    }
+
+    let m = message(server.post_entry(b"{not json".to_vec()).await, 400).await;
+    assert!(m.starts_with("error processing entry: "), "{m}");
+
+    let m = message(
+        server
+            .post_entry(br#"{"apiVersion":"0.0.1","kind":"nope","spec":{}}"#.to_vec())
+            .await,
+        400,
+    )
+    .await;
+    assert!(m.starts_with("error processing entry: "), "{m}");
+
+    let bad_sig = hashedrekord_signing(&[1; 32], &[2; 32]);
+    let m = message(server.post_entry(bad_sig).await, 400).await;
+    assert!(m.starts_with("error processing entry: "), "{m}");
+
+    let huge = vec![b' '; 2 << 20];
+    let m = message(server.post_entry(huge).await, 413).await;
+    assert!(m.contains("limit"), "{m}");
+
+    let m = message(server.get("/api/v1/log/entries/not-a-uuid").await, 400).await;
+    assert!(!m.is_empty());
+    let m = message(server.get("/api/v1/log/entries?logIndex=-1").await, 400).await;
+    assert!(m.contains("logIndex"), "{m}");
+    let m = message(server.get("/api/v1/log/entries").await, 400).await;
+    assert!(m.contains("logIndex"), "{m}");
+
+    // Missing entries: 404 with an empty body.
+    for path in [
+        "/api/v1/log/entries?logIndex=99".to_owned(),
+        format!("/api/v1/log/entries/{}", "ab".repeat(32)),
+        format!(
+            "/api/v1/log/entries/{:016x}{}",
+            server.tlog_tree_id.wrapping_add(1),
+            "ab".repeat(32)
+        ),
+    ] {
+        let r = server.get(&path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(r.bytes().await.unwrap().is_empty());
+    }
+
+    // Proof bounds.
+    message(
+        server.get("/api/v1/log/proof?firstSize=2&lastSize=1").await,
+        400,
+    )
+    .await;
+    message(server.get("/api/v1/log/proof?lastSize=5").await, 400).await;
+    message(server.get("/api/v1/log/proof?firstSize=1").await, 400).await;
+
+    assert_eq!(server.log_info().await, before, "nothing was written");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_entries_and_the_new_head_is_consistent_with_the_old() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    for i in 0..5 {
+        assert_eq!(
+            server
+                .post_entry(hashedrekord(format!("before {i}").as_bytes()))
+                .await
+                .status(),
+            201
+        );
+    }
+    let old = server.log_info().await;
+    let tree_id = server.tlog_tree_id;
+    server.stop().await;
+
+    let server = fx.start().await;
+    assert_eq!(server.tlog_tree_id, tree_id, "the tree id is persisted");
+    assert_eq!(
+        server.log_info().await,
+        old,
+        "the stored head is served after a restart"
+    );
+    for i in 0..4 {
+        assert_eq!(
+            server
+                .post_entry(hashedrekord(format!("after {i}").as_bytes()))
+                .await
+                .status(),
+            201
+        );
+    }
+    let new = server.log_info().await;
+    assert_eq!(new.tree_size, 9);
+
+    let r = server
+        .get(&format!(
+            "/api/v1/log/proof?firstSize={}&lastSize={}",
+            old.tree_size, new.tree_size
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let proof: ConsistencyProof = r.json().await.unwrap();
+    assert_eq!(proof.root_hash, new.root_hash);
+    let hashes: Vec<Hash> = proof
+        .hashes
+        .iter()
+        .map(|h| Hash::from_hex(h).unwrap())
+        .collect();
+    verify_consistency(
+        old.tree_size,
+        new.tree_size,
+        &Hash::from_hex(&old.root_hash).unwrap(),
+        &Hash::from_hex(&new.root_hash).unwrap(),
+        &hashes,
+    )
+    .expect("new head is consistent with the old");
+
+    // Every old entry is still there, proved against the new head.
+    for i in 0..old.tree_size {
+        let r = server
+            .get(&format!("/api/v1/log/entries?logIndex={i}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        let (_, v, _) = check_log_entry(&r.json().await.unwrap(), &server, &fx.rekor_key);
+        assert_eq!(v.verification.inclusion_proof.tree_size, 9);
+    }
+    // firstSize == lastSize is an empty proof.
+    let r = server.get("/api/v1/log/proof?firstSize=9&lastSize=9").await;
+    let same: ConsistencyProof = r.json().await.unwrap();
+    assert!(same.hashes.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_in_memory_store_serves_the_same_api() {
+    let fx = Fixture::new();
+    let mut config = fx.config();
+    config.database_url = "sqlite::memory:".into();
+    let server = Server::start(config).await;
+    let r = server.post_entry(hashedrekord(b"in memory")).await;
+    assert_eq!(r.status(), 201);
+    check_log_entry(&r.json().await.unwrap(), &server, &fx.rekor_key);
+    let r = server.get("/api/v1/log/entries?logIndex=0").await;
+    assert_eq!(r.status(), 200);
+    check_log_entry(&r.json().await.unwrap(), &server, &fx.rekor_key);
+    server.stop().await;
+}
