@@ -134,7 +134,8 @@ mod tests {
         let token = VerifiedToken {
             issuer: Arc::new(OidcIssuerConfig::new("https://i", IssuerType::Email)),
             claims: serde_json::from_value(serde_json::json!({
-                "iss":"https://i","email":"alice@example.com","email_verified":true})).unwrap(),
+                "iss":"https://i","email":"alice@example.com","email_verified":true}))
+            .unwrap(),
         };
         Principal::from_token(&token).unwrap()
     }
@@ -157,18 +158,36 @@ mod tests {
             rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(rsa.clone()).sign(msg);
         let rsa_spki = spki::EncodePublicKey::to_public_key_der(&rsa.to_public_key()).unwrap();
         for (spki, sig) in [
-            (p384_spki.as_bytes().to_vec(), p384_sig.to_der().as_bytes().to_vec()),
-            (ed_spki.as_bytes().to_vec(), ed.sign(msg).to_bytes().to_vec()),
-            (rsa_spki.as_bytes().to_vec(), Box::<[u8]>::from(rsa_sig).to_vec()),
+            (
+                p384_spki.as_bytes().to_vec(),
+                p384_sig.to_der().as_bytes().to_vec(),
+            ),
+            (
+                ed_spki.as_bytes().to_vec(),
+                ed.sign(msg).to_bytes().to_vec(),
+            ),
+            (
+                rsa_spki.as_bytes().to_vec(),
+                Box::<[u8]>::from(rsa_sig).to_vec(),
+            ),
         ] {
-            let proof = KeyProof::PublicKey { content: spki.clone(), signature: sig.clone() };
+            let proof = KeyProof::PublicKey {
+                content: spki.clone(),
+                signature: sig.clone(),
+            };
             let proven = proof.verify(&alice()).unwrap();
             assert_eq!(proven.spki.to_der().unwrap(), spki);
             let mut bad = sig;
             let last = bad.len() - 1;
             bad[last] ^= 1;
-            let proof = KeyProof::PublicKey { content: spki, signature: bad };
-            assert!(matches!(proof.verify(&alice()), Err(ChallengeError::BadProof(_))));
+            let proof = KeyProof::PublicKey {
+                content: spki,
+                signature: bad,
+            };
+            assert!(matches!(
+                proof.verify(&alice()),
+                Err(ChallengeError::BadProof(_))
+            ));
         }
     }
 
@@ -176,21 +195,34 @@ mod tests {
     fn goodkey_refuses_weak_rsa() {
         let n = rsa::BigUint::from_bytes_be(&[0xab; 128]); // 1024 bits
         let weak = rsa::RsaPublicKey::new(n, 65537u32.into()).unwrap();
-        assert!(matches!(check_allowed(&PublicKey::Rsa(weak)), Err(ChallengeError::KeyNotAllowed(_))));
-        let n = rsa::traits::PublicKeyParts::n(&rsa_fixture()).clone();
+        assert!(matches!(
+            check_allowed(&PublicKey::Rsa(weak)),
+            Err(ChallengeError::KeyNotAllowed(_))
+        ));
+        let n = rsa_fixture().n().clone();
         let e3 = rsa::RsaPublicKey::new(n, 3u32.into()).unwrap();
-        assert!(matches!(check_allowed(&PublicKey::Rsa(e3)), Err(ChallengeError::KeyNotAllowed(m)) if m.contains("65537")));
+        assert!(
+            matches!(check_allowed(&PublicKey::Rsa(e3)), Err(ChallengeError::KeyNotAllowed(m)) if m.contains("65537"))
+        );
     }
 
     #[test]
     fn empty_proof_and_non_csr_pem() {
         let key = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
         let spki = spki::EncodePublicKey::to_public_key_der(key.verifying_key()).unwrap();
-        let proof = KeyProof::PublicKey { content: spki.as_bytes().to_vec(), signature: vec![] };
-        assert!(matches!(proof.verify(&alice()), Err(ChallengeError::MissingProof)));
+        let proof = KeyProof::PublicKey {
+            content: spki.as_bytes().to_vec(),
+            signature: vec![],
+        };
+        assert!(matches!(
+            proof.verify(&alice()),
+            Err(ChallengeError::MissingProof)
+        ));
         let pem = shared::keys::pem_encode("PUBLIC KEY", spki.as_bytes());
         let proof = KeyProof::Csr(pem.into_bytes());
-        assert!(matches!(proof.verify(&alice()), Err(ChallengeError::BadCsr(m)) if m.contains("CERTIFICATE REQUEST")));
+        assert!(
+            matches!(proof.verify(&alice()), Err(ChallengeError::BadCsr(m)) if m.contains("CERTIFICATE REQUEST"))
+        );
         let b64 = base64::engine::general_purpose::STANDARD.encode(b"junk");
         assert!(KeyProof::Csr(b64.into_bytes()).verify(&alice()).is_err());
     }

@@ -12,6 +12,10 @@ pub enum IssuerType {
     Email,
     /// SAN URI = `sub`; the PoP signs `sub`; scheme and host must match `subject_domain` if set.
     Uri,
+    /// Not a Fulcio type: `sigil dev`'s development issuer, which mints both
+    /// kinds of identity from one issuer URL. A token with an `email` claim is
+    /// handled as [`IssuerType::Email`], one without as [`IssuerType::Uri`].
+    EmailOrUri,
 }
 
 impl IssuerType {
@@ -20,13 +24,15 @@ impl IssuerType {
         match self {
             Self::Email => "email",
             Self::Uri => "uri",
+            Self::EmailOrUri => "email-or-uri",
         }
     }
 
-    /// The claim whose value the proof of possession signs.
+    /// The claim whose value the proof of possession signs (for
+    /// `EmailOrUri`, `email` when the token has one, else `sub`).
     pub fn challenge_claim(self) -> &'static str {
         match self {
-            Self::Email => "email",
+            Self::Email | Self::EmailOrUri => "email",
             Self::Uri => "sub",
         }
     }

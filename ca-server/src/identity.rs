@@ -45,8 +45,13 @@ impl Principal {
     /// Maps a verified token to a principal according to its issuer's type.
     pub fn from_token(token: &VerifiedToken) -> Result<Self, IdentityError> {
         let claims = &token.claims;
-        match token.issuer.issuer_type {
-            IssuerType::Email => {
+        let issuer_type = match token.issuer.issuer_type {
+            IssuerType::EmailOrUri if claims.email.is_some() => IssuerType::Email,
+            IssuerType::EmailOrUri => IssuerType::Uri,
+            other => other,
+        };
+        match issuer_type {
+            IssuerType::Email | IssuerType::EmailOrUri => {
                 let email = non_empty(claims.email.as_deref())
                     .ok_or(IdentityError::MissingClaim("email"))?;
                 if !claims.email_verified.as_ref().is_some_and(|v| v.is_true()) {
@@ -169,6 +174,42 @@ mod tests {
                 want
             );
         }
+    }
+
+    #[test]
+    fn email_or_uri_principal_follows_the_token() {
+        let iss = OidcIssuerConfig::new("https://issuer", IssuerType::EmailOrUri);
+        let email = token(
+            iss.clone(),
+            json!({"iss":"https://issuer","sub":"a@b.c","email":"a@b.c","email_verified":true}),
+        );
+        assert_eq!(
+            Principal::from_token(&email).unwrap().san(),
+            &SubjectName::Email("a@b.c".into())
+        );
+        let unverified = token(
+            iss.clone(),
+            json!({"iss":"https://issuer","sub":"x","email":"a@b.c","email_verified":false}),
+        );
+        assert_eq!(
+            Principal::from_token(&unverified).unwrap_err(),
+            IdentityError::EmailNotVerified
+        );
+        let workload = token(
+            iss.clone(),
+            json!({"iss":"https://issuer","sub":"https://ci.example.com/job/1"}),
+        );
+        let p = Principal::from_token(&workload).unwrap();
+        assert_eq!(p.name(), "https://ci.example.com/job/1");
+        assert_eq!(
+            p.san(),
+            &SubjectName::Uri("https://ci.example.com/job/1".into())
+        );
+        let not_uri = token(iss, json!({"iss":"https://issuer","sub":"alice"}));
+        assert!(matches!(
+            Principal::from_token(&not_uri),
+            Err(IdentityError::SubNotUri(_))
+        ));
     }
 
     #[test]

@@ -158,8 +158,27 @@ mod tests {
         );
     }
 
-    /// A real SET from the public log verifies over our payload
-    /// (rekor.sigstore.dev entry 1 of tree 2605736670972794746 era keys).
+    /// A real SET from the public log (entry 5064958, whose body the entry
+    /// tests also use) verifies over our payload with the public log key.
+    #[test]
+    fn real_set_verifies_over_our_payload() {
+        let key = PublicKey::from_pem(crate::note::tests::REKOR_PUB.as_bytes()).unwrap();
+        let log_id = LogId(key.log_id().0);
+        let set = STANDARD
+            .decode("MEUCIQCAgqPpAOAPL+L1+REoMwZ4WV8L4POTVGvYVkRE02mAVgIgW78DTbRmZp6My1BO1Yycvz8nkh13I7C1I1pkPkXjetU=")
+            .unwrap();
+        let body = crate::entry::tests::PUBLIC_LOG_BODY;
+        let payload = set_payload(body, 1665713225, &log_id, 5064958);
+        key.verify(&payload, &set).unwrap();
+        // Any other index or time breaks it.
+        assert!(key
+            .verify(&set_payload(body, 1665713225, &log_id, 5064959), &set)
+            .is_err());
+        assert!(key
+            .verify(&set_payload(body, 1665713226, &log_id, 5064958), &set)
+            .is_err());
+    }
+
     #[test]
     fn set_payload_signature_round_trip() {
         let signer = EcdsaP256Signer::generate();

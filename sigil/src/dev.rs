@@ -61,7 +61,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         issuers: vec![ca_server::OidcIssuerConfig {
             issuer_url: oidc_url.clone(),
             client_id: AUDIENCE.to_owned(),
-            issuer_type: ca_server::IssuerType::Email,
+            issuer_type: ca_server::IssuerType::EmailOrUri,
             subject_domain: None,
         }],
     })

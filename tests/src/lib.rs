@@ -141,6 +141,18 @@ impl SigilDev {
         Ok(String::from_utf8(out.stdout)?.trim().to_owned())
     }
 
+    /// A token from `sigil token --subject` (a URI identity).
+    pub fn subject_token(&self, subject: &str) -> anyhow::Result<String> {
+        let out = Command::new(sigil_bin())
+            .arg("token")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--subject", subject])
+            .output()?;
+        check(&out, "sigil token")?;
+        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    }
+
     /// A token with arbitrary claims signed by the development issuer's key
     /// (for tokens that must be refused: expired, wrong audience, …).
     pub fn custom_token(&self, claims: &Value) -> anyhow::Result<String> {

@@ -31,11 +31,14 @@ impl Workspace {
     }
 
     fn py_sign(&self, file: &Path, bundle: &Path) {
-        let token = self.dev.email_token(ALICE).unwrap();
+        self.py_sign_with(&self.dev.email_token(ALICE).unwrap(), file, bundle);
+    }
+
+    fn py_sign_with(&self, token: &str, file: &Path, bundle: &Path) {
         let out = sigstore_python()
             .arg("--trust-config")
             .arg(self.dev.trust_config())
-            .args(["sign", "--identity-token", &token, "--bundle"])
+            .args(["sign", "--identity-token", token, "--bundle"])
             .arg(bundle)
             .arg(file)
             .output()
@@ -142,6 +145,20 @@ fn sigstore_python_signs_and_verifies_a_blob() {
     assert!(!w.py_verify(&file, &bundle, ALICE, "https://accounts.example.com"), "another issuer must fail");
     let modified = w.file("modified.txt", b"hello from sigil!\n");
     assert!(!w.py_verify(&modified, &bundle, ALICE, &issuer), "a modified file must fail");
+}
+
+#[test]
+fn sigstore_python_signs_with_a_workload_uri_identity() {
+    let w = start();
+    let subject = "https://ci.example.com/pipelines/7";
+    let file = w.file("build-output.bin", b"built by a pipeline");
+    let bundle = w.dir.join("build-output.sigstore.json");
+    w.py_sign_with(&w.dev.subject_token(subject).unwrap(), &file, &bundle);
+    let issuer = w.dev.oidc_url();
+    assert!(w.py_verify(&file, &bundle, subject, &issuer), "{}", w.dev.log());
+    assert!(w.js_verify(Some(&file), &bundle, subject, &issuer), "sigstore-js reads the URI SAN too");
+    assert!(!w.py_verify(&file, &bundle, "https://ci.example.com/pipelines/8", &issuer));
+    assert!(!w.py_verify(&file, &bundle, ALICE, &issuer));
 }
 
 #[test]

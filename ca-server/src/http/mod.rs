@@ -22,7 +22,17 @@ use crate::oidc::IssuerPool;
 /// Fulcio's request body cap.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-pub(crate) type AppState = Arc<State>;
+/// The handlers' shared state (cheap to clone).
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<State>);
+
+impl std::ops::Deref for AppState {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
 
 /// What the handlers share.
 pub(crate) struct State {
@@ -39,7 +49,7 @@ struct CertificateChain {
     certificates: Vec<String>,
 }
 
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .merge(signing_cert::router())
         .merge(trust_bundle::router())
@@ -47,7 +57,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(health::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::cors::CorsLayer::permissive())
-        .with_state(state)
+        .with_state(AppState(state))
 }
 
 /// A PEM block without its trailing newline (Fulcio trims its PEMs).

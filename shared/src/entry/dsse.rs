@@ -60,15 +60,9 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// Verifies a dsse `spec` and returns its canonical form and index keys.
 pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, IndexKeys), EntryError> {
     let spec = as_object(spec, "spec")?;
-    if ["signatures", "envelopeHash", "payloadHash"]
-        .iter()
-        .any(|k| spec.contains_key(*k))
-    {
-        return Err(invalid(
-            "spec",
-            "signatures, envelopeHash and payloadHash are computed by the log; send only proposedContent",
-        ));
-    }
+    // `signatures`, `envelopeHash` and `payloadHash` are the log's to
+    // compute: like Rekor, whatever a client sends in them is replaced, and
+    // sigstore-python sends them as explicit nulls.
     let proposed = object(spec, "proposedContent", "spec.proposedContent")?;
     let envelope_text = string(proposed, "envelope", ENVELOPE_FIELD)?;
     let verifiers = verifier_pems(proposed.get("verifiers"))?;
@@ -415,6 +409,25 @@ mod tests {
     }
 
     #[test]
+    fn computed_fields_sent_by_the_client_are_replaced() {
+        // sigstore-python sends the log-computed fields as explicit nulls;
+        // Rekor ignores whatever a client puts there, and so do we.
+        let key = p256_key();
+        let pem = pem_of(&key);
+        let env = envelope("t", b"p", &[&sign(&key, "t", b"p")]);
+        let plain = canon(&proposed(&env, &[&pem])).unwrap();
+        let mut with_nulls = proposed(&env, &[&pem]);
+        for k in ["signatures", "envelopeHash", "payloadHash"] {
+            with_nulls["spec"][k] = Value::Null;
+        }
+        assert_eq!(canon(&with_nulls).unwrap().body, plain.body);
+        let mut forged = proposed(&env, &[&pem]);
+        forged["spec"]["envelopeHash"] = json!({"algorithm": "sha256", "value": "00"});
+        forged["spec"]["signatures"] = json!([{"signature": "AA==", "verifier": "AA=="}]);
+        assert_eq!(canon(&forged).unwrap().body, plain.body);
+    }
+
+    #[test]
     fn malformed_requests_name_the_field() {
         let key = p256_key();
         let pem = pem_of(&key);
@@ -454,9 +467,6 @@ mod tests {
         let mut v = proposed(&good_env, &[&pem]);
         v["spec"]["proposedContent"]["envelope"] = json!({"payload": ""});
         assert_eq!(field(&v), ENVELOPE_FIELD);
-        let mut v = proposed(&good_env, &[&pem]);
-        v["spec"]["signatures"] = json!([]);
-        assert_eq!(field(&v), "spec");
         let v = json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {}});
         assert_eq!(field(&v), "spec.proposedContent");
 

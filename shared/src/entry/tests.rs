@@ -19,7 +19,7 @@ use crate::keys::{pem_encode, EcdsaP256Signer};
 
 /// The body of rekor.sigstore.dev entry 5064958 (a cosign signature by a
 /// GitHub Actions workflow, Oct 2022), as the log served it.
-const PUBLIC_LOG_BODY: &str = "eyJhcGlWZXJzaW9uIjoiMC4wLjEiLCJraW5kIjoiaGFzaGVkcmVrb3JkIiwic3BlYyI6eyJkYXRhIjp7Imhhc2giOnsiYWxnb3JpdGhtIjoic2hhMjU2IiwidmFsdWUiOiIzMjJjMjA0MmU0NGJiNWEwZDhkOWE3NTVlN2ExMDZjNWE4NTM3Yjk0OWFiYjNkZGU2OGVmNTVhYzAwMmMzMDU4In19LCJzaWduYXR1cmUiOnsiY29udGVudCI6Ik1FVUNJUURSZlQxVlpQbmkzTlg1UkwvcXBBaU9uSkxPMkliaStJcW4wUUtxbzB3amJnSWdNZTNKaE5MOTVFZEJ4QWdPMittV0lnSFFpWGlHd1BqU3Jja3l6QmZHMHdJPSIsInB1YmxpY0tleSI6eyJjb250ZW50IjoiTFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2sxSlNVUnpla05EUVhwdFowRjNTVUpCWjBsVlRrcGljMkZpYkV0SmMyaFZaMGxaYjI1TmFEUjFSRlEyTmpGbmQwTm5XVWxMYjFwSmVtb3dSVUYzVFhjS1RucEZWazFDVFVkQk1WVkZRMmhOVFdNeWJHNWpNMUoyWTIxVmRWcEhWakpOVWpSM1NFRlpSRlpSVVVSRmVGWjZZVmRrZW1SSE9YbGFVekZ3WW01U2JBcGpiVEZzV2tkc2FHUkhWWGRJYUdOT1RXcEplRTFFUlRCTlJFbDNUbnBCZUZkb1kwNU5ha2w0VFVSRk1FMUVTWGhPZWtGNFYycEJRVTFHYTNkRmQxbElDa3R2V2tsNmFqQkRRVkZaU1V0dldrbDZhakJFUVZGalJGRm5RVVZ5U1drMVMybHljVGRsYTBrM1YxZFRWa3hOYld4U2JrVnFkMlJ4SzJocVJFaGhNVThLWVcwclVXWlJTR1p5Tlc5T05HOXBjMWx6YWpCSGRVWTJkMkpST1VKWmFuRTJWRmRsZVZSamMxSlVRWGc0YlhKSE1EWlBRMEZzWjNkblowcFZUVUUwUndwQk1WVmtSSGRGUWk5M1VVVkJkMGxJWjBSQlZFSm5UbFpJVTFWRlJFUkJTMEpuWjNKQ1owVkdRbEZqUkVGNlFXUkNaMDVXU0ZFMFJVWm5VVlZKUTJ3eENtVmtPVlp2VG5GWkwxbGpiRlZUYml0amVESnRSV0U0ZDBoM1dVUldVakJxUWtKbmQwWnZRVlV6T1ZCd2VqRlphMFZhWWpWeFRtcHdTMFpYYVhocE5Ga0tXa1E0ZDJKQldVUldVakJTUVZGSUwwSkhTWGRaU1ZwbFlVaFNNR05JVFRaTWVUbHVZVmhTYjJSWFNYVlpNamwwVERKT2IxbFhiSFZhTTFab1kyMVJkQXBoVnpGb1dqSldla3d6WkhaaVIxcHdURmRLYUdNeVZYWk1iV1J3WkVkb01WbHBPVE5pTTBweVdtMTRkbVF6VFhaamJWWnpXbGRHZWxwVE5UVlpWekZ6Q2xGSVNteGFiazEyWVVkV2FGcElUWFppVjBad1ltcEJOVUpuYjNKQ1owVkZRVmxQTDAxQlJVSkNRM1J2WkVoU2QyTjZiM1pNTTFKMllUSldkVXh0Um1vS1pFZHNkbUp1VFhWYU1td3dZVWhXYVdSWVRteGpiVTUyWW01U2JHSnVVWFZaTWpsMFRVSlpSME5wYzBkQlVWRkNaemM0ZDBGUlNVVkRTRTVxWVVkV2F3cGtWM2hzVFVSWlIwTnBjMGRCVVZGQ1p6YzRkMEZSVFVWTFIxSnJUa2RaZVZscVFtMU9SRTB5VGtkRk0wMUVUbWhaTWtVd1RrUkplazE2U1RGWmVrMHpDazFIVlhkTlZGRjZXbFJLYlU1VVJYZElRVmxMUzNkWlFrSkJSMFIyZWtGQ1FrRlJUMUV6U214WldGSnNTVVpLYkdKSFZtaGpNbFYzUzJkWlMwdDNXVUlLUWtGSFJIWjZRVUpDVVZGaldUSm9hR0ZYTlc1a1YwWjVXa014Y0dKWFJtNWFXRTEyWkRJNWMxcHRhM1JaYlVaNldsUkJaRUpuYjNKQ1owVkZRVmxQTHdwTlFVVkhRa0U1ZVZwWFducE1NbWhzV1ZkU2Vrd3lNV2hoVnpSM1oxbHZSME5wYzBkQlVWRkNNVzVyUTBKQlNVVm1RVkkyUVVoblFXUm5RVWxaU2t4M0NrdEdUQzloUlZoU01GZHpibWhLZUVaYWVHbHpSbW96UkU5T1NuUTFjbmRwUW1wYWRtTm5RVUZCV1ZCVlVIRXpNVUZCUVVWQmQwSklUVVZWUTBsUlJIWUtjVEZHTDI5RGJsaGtTMWxoTW10NmQzcEhUamMwTjBsdk1VZFVOVzF1V0dNMVdIRXdMek15YjBSQlNXZGlSbGRtTkZOQ1JWSlhZWEp4Y0V0blJYWlFUQXBRYTJsMVRsaElURXBUY1ZWNlNtZFdPV0ZyU0hOYVozZERaMWxKUzI5YVNYcHFNRVZCZDAxRVlVRkJkMXBSU1hoQlNrSm5WVGhVVUVkS2RrbGFPSFU1Q2tkNlNIVTVTMVJTZEVoaU5WTXZXVTVLYWxWdlJFTXhObWR0ZDJKVmNVdEljRmRZWlU5UFpEaHZaV2xRTVRrME1qTkJTWGRFTDJkUVQybFRVM1JEVG1rS1ZqZHdXR3hIWVVWeGJVUm1NVEZJYVVwVE4zUXlVQ3RDVDFsVVkxWXlWM1F6TkVSaFUxVkRURkJSWldRM2IyNUhWbFk0ZHdvdExTMHRMVVZPUkNCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PSJ9fX19";
+pub(crate) const PUBLIC_LOG_BODY: &str = "eyJhcGlWZXJzaW9uIjoiMC4wLjEiLCJraW5kIjoiaGFzaGVkcmVrb3JkIiwic3BlYyI6eyJkYXRhIjp7Imhhc2giOnsiYWxnb3JpdGhtIjoic2hhMjU2IiwidmFsdWUiOiIzMjJjMjA0MmU0NGJiNWEwZDhkOWE3NTVlN2ExMDZjNWE4NTM3Yjk0OWFiYjNkZGU2OGVmNTVhYzAwMmMzMDU4In19LCJzaWduYXR1cmUiOnsiY29udGVudCI6Ik1FVUNJUURSZlQxVlpQbmkzTlg1UkwvcXBBaU9uSkxPMkliaStJcW4wUUtxbzB3amJnSWdNZTNKaE5MOTVFZEJ4QWdPMittV0lnSFFpWGlHd1BqU3Jja3l6QmZHMHdJPSIsInB1YmxpY0tleSI6eyJjb250ZW50IjoiTFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2sxSlNVUnpla05EUVhwdFowRjNTVUpCWjBsVlRrcGljMkZpYkV0SmMyaFZaMGxaYjI1TmFEUjFSRlEyTmpGbmQwTm5XVWxMYjFwSmVtb3dSVUYzVFhjS1RucEZWazFDVFVkQk1WVkZRMmhOVFdNeWJHNWpNMUoyWTIxVmRWcEhWakpOVWpSM1NFRlpSRlpSVVVSRmVGWjZZVmRrZW1SSE9YbGFVekZ3WW01U2JBcGpiVEZzV2tkc2FHUkhWWGRJYUdOT1RXcEplRTFFUlRCTlJFbDNUbnBCZUZkb1kwNU5ha2w0VFVSRk1FMUVTWGhPZWtGNFYycEJRVTFHYTNkRmQxbElDa3R2V2tsNmFqQkRRVkZaU1V0dldrbDZhakJFUVZGalJGRm5RVVZ5U1drMVMybHljVGRsYTBrM1YxZFRWa3hOYld4U2JrVnFkMlJ4SzJocVJFaGhNVThLWVcwclVXWlJTR1p5Tlc5T05HOXBjMWx6YWpCSGRVWTJkMkpST1VKWmFuRTJWRmRsZVZSamMxSlVRWGc0YlhKSE1EWlBRMEZzWjNkblowcFZUVUUwUndwQk1WVmtSSGRGUWk5M1VVVkJkMGxJWjBSQlZFSm5UbFpJVTFWRlJFUkJTMEpuWjNKQ1owVkdRbEZqUkVGNlFXUkNaMDVXU0ZFMFJVWm5VVlZKUTJ3eENtVmtPVlp2VG5GWkwxbGpiRlZUYml0amVESnRSV0U0ZDBoM1dVUldVakJxUWtKbmQwWnZRVlV6T1ZCd2VqRlphMFZhWWpWeFRtcHdTMFpYYVhocE5Ga0tXa1E0ZDJKQldVUldVakJTUVZGSUwwSkhTWGRaU1ZwbFlVaFNNR05JVFRaTWVUbHVZVmhTYjJSWFNYVlpNamwwVERKT2IxbFhiSFZhTTFab1kyMVJkQXBoVnpGb1dqSldla3d6WkhaaVIxcHdURmRLYUdNeVZYWk1iV1J3WkVkb01WbHBPVE5pTTBweVdtMTRkbVF6VFhaamJWWnpXbGRHZWxwVE5UVlpWekZ6Q2xGSVNteGFiazEyWVVkV2FGcElUWFppVjBad1ltcEJOVUpuYjNKQ1owVkZRVmxQTDAxQlJVSkNRM1J2WkVoU2QyTjZiM1pNTTFKMllUSldkVXh0Um1vS1pFZHNkbUp1VFhWYU1td3dZVWhXYVdSWVRteGpiVTUyWW01U2JHSnVVWFZaTWpsMFRVSlpSME5wYzBkQlVWRkNaemM0ZDBGUlNVVkRTRTVxWVVkV2F3cGtWM2hzVFVSWlIwTnBjMGRCVVZGQ1p6YzRkMEZSVFVWTFIxSnJUa2RaZVZscVFtMU9SRTB5VGtkRk0wMUVUbWhaTWtVd1RrUkplazE2U1RGWmVrMHpDazFIVlhkTlZGRjZXbFJLYlU1VVJYZElRVmxMUzNkWlFrSkJSMFIyZWtGQ1FrRlJUMUV6U214WldGSnNTVVpLYkdKSFZtaGpNbFYzUzJkWlMwdDNXVUlLUWtGSFJIWjZRVUpDVVZGaldUSm9hR0ZYTlc1a1YwWjVXa014Y0dKWFJtNWFXRTEyWkRJNWMxcHRhM1JaYlVaNldsUkJaRUpuYjNKQ1owVkZRVmxQTHdwTlFVVkhRa0U1ZVZwWFducE1NbWhzV1ZkU2Vrd3lNV2hoVnpSM1oxbHZSME5wYzBkQlVWRkNNVzVyUTBKQlNVVm1RVkkyUVVoblFXUm5RVWxaU2t4M0NrdEdUQzloUlZoU01GZHpibWhLZUVaYWVHbHpSbW96UkU5T1NuUTFjbmRwUW1wYWRtTm5RVUZCV1ZCVlVIRXpNVUZCUVVWQmQwSklUVVZWUTBsUlJIWUtjVEZHTDI5RGJsaGtTMWxoTW10NmQzcEhUamMwTjBsdk1VZFVOVzF1V0dNMVdIRXdMek15YjBSQlNXZGlSbGRtTkZOQ1JWSlhZWEp4Y0V0blJYWlFUQXBRYTJsMVRsaElURXBUY1ZWNlNtZFdPV0ZyU0hOYVozZERaMWxKUzI5YVNYcHFNRVZCZDAxRVlVRkJkMXBSU1hoQlNrSm5WVGhVVUVkS2RrbGFPSFU1Q2tkNlNIVTVTMVJTZEVoaU5WTXZXVTVLYWxWdlJFTXhObWR0ZDJKVmNVdEljRmRZWlU5UFpEaHZaV2xRTVRrME1qTkJTWGRFTDJkUVQybFRVM1JEVG1rS1ZqZHdXR3hIWVVWeGJVUm1NVEZJYVVwVE4zUXlVQ3RDVDFsVVkxWXlWM1F6TkVSaFUxVkRURkJSWldRM2IyNUhWbFk0ZHdvdExTMHRMVVZPUkNCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PSJ9fX19";
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {
     STANDARD.encode(bytes)
@@ -145,26 +145,86 @@ fn hashedrekord_with_key_has_exact_canonical_json() {
 }
 
 #[test]
-fn hashedrekord_sha384_and_sha512_digests() {
+fn hashedrekord_other_curves_and_rsa() {
+    // P-384 with SHA-384.
+    let p384 = p384::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let p384_pem = p384
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let digest = Sha384::digest(b"x");
+    let sig: p384::ecdsa::Signature = p384.sign_prehash(&digest).unwrap();
+    let e = canon(&hashedrekord(
+        sig.to_der().as_bytes(),
+        &p384_pem,
+        "sha384",
+        &hex::encode(digest),
+    ))
+    .unwrap();
+    assert!(body_str(&e).contains(r#""algorithm":"sha384""#));
+    assert_eq!(
+        e.index.hashes,
+        vec![format!("sha384:{}", hex::encode(digest))]
+    );
+
+    // RSA-2048 PKCS#1 v1.5 with SHA-256.
+    let rsa = crate::keys::tests::rsa_key();
+    let rsa_pem = rsa
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let digest = Sha256::digest(b"r");
+    let sig = rsa
+        .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)
+        .unwrap();
+    canon(&hashedrekord(
+        &sig,
+        &rsa_pem,
+        "sha256",
+        &hex::encode(digest),
+    ))
+    .unwrap();
+}
+
+#[test]
+fn hashedrekord_algorithm_policy() {
+    // Rekor's default client-signing-algorithms pair each key with one hash,
+    // even when the signature itself would verify.
     let key = p256_key();
-    for (alg, digest) in [
-        ("sha384", Sha384::digest(b"x").to_vec()),
-        ("sha512", sha2::Sha512::digest(b"x").to_vec()),
-    ] {
-        let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
-        let entry = hashedrekord(
-            sig.to_der().as_bytes(),
-            &p256_pem(&key),
-            alg,
-            &hex::encode(&digest),
-        );
-        let e = canon(&entry).unwrap();
-        assert!(body_str(&e).contains(&format!(r#""algorithm":"{alg}""#)));
-        assert_eq!(
-            e.index.hashes,
-            vec![format!("{alg}:{}", hex::encode(&digest))]
-        );
-    }
+    let digest = Sha384::digest(b"x");
+    let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
+    let err = canon(&hashedrekord(
+        sig.to_der().as_bytes(),
+        &p256_pem(&key),
+        "sha384",
+        &hex::encode(digest),
+    ))
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "entry algorithms are not allowed: ECDSA P-256 key with a sha384 digest"
+    );
+
+    let rsa = crate::keys::tests::rsa_key();
+    let rsa_pem = rsa
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let digest = sha2::Sha512::digest(b"r");
+    let sig = rsa
+        .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), &digest)
+        .unwrap();
+    assert_eq!(
+        canon(&hashedrekord(
+            &sig,
+            &rsa_pem,
+            "sha512",
+            &hex::encode(digest)
+        )),
+        Err(EntryError::AlgorithmNotAllowed(
+            "RSA-2048 key with a sha512 digest".into()
+        ))
+    );
 }
 
 #[test]
@@ -383,7 +443,7 @@ fn ed25519_hashedrekord_is_ed25519ph_only() {
     let sha256 = hex::encode(Sha256::digest(b"m"));
     assert!(matches!(
         canon(&hashedrekord(&sig, &pem, "sha256", &sha256)),
-        Err(EntryError::BadSignature(_))
+        Err(EntryError::AlgorithmNotAllowed(_))
     ));
 }
 
