@@ -79,15 +79,26 @@ impl DataDir {
                 // The issuer URL is in every certificate issued so far; keep
                 // the record honest about which one this run serves.
                 instance.oidc_issuer = oidc_issuer.to_owned();
-                write_atomic(&instance_path, &serde_json::to_vec_pretty(&instance)?, false)?;
+                write_atomic(
+                    &instance_path,
+                    &serde_json::to_vec_pretty(&instance)?,
+                    false,
+                )?;
             }
             instance
         } else {
             let created_at = time::OffsetDateTime::now_utc()
                 .replace_nanosecond(0)?
                 .format(&time::format_description::well_known::Rfc3339)?;
-            let instance = Instance { created_at, oidc_issuer: oidc_issuer.to_owned() };
-            write_atomic(&instance_path, &serde_json::to_vec_pretty(&instance)?, false)?;
+            let instance = Instance {
+                created_at,
+                oidc_issuer: oidc_issuer.to_owned(),
+            };
+            write_atomic(
+                &instance_path,
+                &serde_json::to_vec_pretty(&instance)?,
+                false,
+            )?;
             instance
         };
         let ca_key = self.key("ca")?;
@@ -99,8 +110,13 @@ impl DataDir {
                 _ => bail!("{} holds no certificate", root_path.display()),
             }
         } else {
-            let der = ca_server::generate_root_certificate(&ca_key, ROOT_ORGANIZATION, ROOT_COMMON_NAME)?;
-            write_atomic(&root_path, shared::keys::pem_encode("CERTIFICATE", &der).as_bytes(), false)?;
+            let der =
+                ca_server::generate_root_certificate(&ca_key, ROOT_ORGANIZATION, ROOT_COMMON_NAME)?;
+            write_atomic(
+                &root_path,
+                shared::keys::pem_encode("CERTIFICATE", &der).as_bytes(),
+                false,
+            )?;
             der
         };
         Ok(Material {
@@ -117,11 +133,15 @@ impl DataDir {
     pub(crate) fn load_issuer(&self) -> anyhow::Result<(Instance, EcdsaP256Signer)> {
         let instance_path = self.join("instance.json");
         let bytes = fs::read(&instance_path).with_context(|| {
-            format!("{} not found: run `sigil dev` with this data directory first", instance_path.display())
+            format!(
+                "{} not found: run `sigil dev` with this data directory first",
+                instance_path.display()
+            )
         })?;
         let instance: Instance = serde_json::from_slice(&bytes)?;
         let key_path = self.join("keys/oidc.key.pem");
-        let pem = fs::read_to_string(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
+        let pem = fs::read_to_string(&key_path)
+            .with_context(|| format!("reading {}", key_path.display()))?;
         Ok((instance, EcdsaP256Signer::from_pem(&pem)?))
     }
 
@@ -129,8 +149,10 @@ impl DataDir {
     fn key(&self, name: &str) -> anyhow::Result<EcdsaP256Signer> {
         let path = self.join(&format!("keys/{name}.key.pem"));
         if path.exists() {
-            let pem = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            return EcdsaP256Signer::from_pem(&pem).with_context(|| format!("parsing {}", path.display()));
+            let pem =
+                fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            return EcdsaP256Signer::from_pem(&pem)
+                .with_context(|| format!("parsing {}", path.display()));
         }
         let key = EcdsaP256Signer::generate();
         write_atomic(&path, key.to_pkcs8_pem().as_bytes(), true)?;
@@ -153,7 +175,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> anyhow::R
         }
         #[cfg(not(unix))]
         let _ = secret;
-        let mut file = options.open(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut file = options
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         file.write_all(bytes)?;
         file.sync_all()?;
     }
@@ -177,7 +201,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         fs::remove_dir_all(&dir).unwrap();
     }

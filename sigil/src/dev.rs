@@ -48,10 +48,24 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     })
     .await
     .context("opening the transparency logs")?;
-    spawn_server(&mut servers, "tlog", tlog.router(), args.tlog_port, &stop_rx).await?;
+    spawn_server(
+        &mut servers,
+        "tlog",
+        tlog.router(),
+        args.tlog_port,
+        &stop_rx,
+    )
+    .await?;
 
     let issuer = DevIssuer::new(&oidc_url, material.oidc_key.clone());
-    spawn_server(&mut servers, "oidc", issuer.router(), args.oidc_port, &stop_rx).await?;
+    spawn_server(
+        &mut servers,
+        "oidc",
+        issuer.router(),
+        args.oidc_port,
+        &stop_rx,
+    )
+    .await?;
 
     let ca = ca_server::Ca::new(ca_server::CaConfig {
         signer: material.ca_key.clone(),
@@ -98,7 +112,9 @@ async fn spawn_server(
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let listener = TcpListener::bind(v4).await.with_context(|| format!("{name}: binding {v4}"))?;
+    let listener = TcpListener::bind(v4)
+        .await
+        .with_context(|| format!("{name}: binding {v4}"))?;
     servers.spawn(serve(listener, router.clone(), stop.clone()));
     match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
         Ok(listener) => {
@@ -109,7 +125,11 @@ async fn spawn_server(
     Ok(())
 }
 
-async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
@@ -161,9 +181,21 @@ fn write_trust_files(
         valid_from: material.instance.created_at.clone(),
         operator: "sigil-dev".to_owned(),
     };
-    write_atomic(&dir.join("trust_config.json"), &pretty(&deployment.client_trust_config())?, false)?;
-    write_atomic(&dir.join("trusted_root.json"), &pretty(&deployment.trusted_root())?, false)?;
-    write_atomic(&dir.join("signing_config.json"), &pretty(&deployment.signing_config())?, false)?;
+    write_atomic(
+        &dir.join("trust_config.json"),
+        &pretty(&deployment.client_trust_config())?,
+        false,
+    )?;
+    write_atomic(
+        &dir.join("trusted_root.json"),
+        &pretty(&deployment.trusted_root())?,
+        false,
+    )?;
+    write_atomic(
+        &dir.join("signing_config.json"),
+        &pretty(&deployment.signing_config())?,
+        false,
+    )?;
     Ok(())
 }
 

@@ -41,7 +41,13 @@ impl DevIssuer {
     pub(crate) fn new(url: &str, key: EcdsaP256Signer) -> Self {
         // A stable key ID: the first 8 bytes of the Rekor-style key ID.
         let kid = hex_prefix(&key.log_id().0[..8]);
-        Self { inner: Arc::new(Inner { url: url.trim_end_matches('/').to_owned(), key, kid }) }
+        Self {
+            inner: Arc::new(Inner {
+                url: url.trim_end_matches('/').to_owned(),
+                key,
+                kid,
+            }),
+        }
     }
 
     /// Discovery document and JWKS, plus `/healthz`.
@@ -140,7 +146,10 @@ mod tests {
         assert_eq!(claims["sub"], "alice@example.com");
         assert_eq!(claims["email"], "alice@example.com");
         assert_eq!(claims["email_verified"], true);
-        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600);
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            600
+        );
         assert_eq!(claims["nbf"], claims["iat"]);
     }
 
@@ -149,15 +158,23 @@ mod tests {
         let key = EcdsaP256Signer::generate();
         let public = key.public_key();
         let issuer = DevIssuer::new("http://localhost:5556", key);
-        let token = issuer.mint(&Identity::Subject("https://ci.example.com/job/1"), 1_700_000_000);
+        let token = issuer.mint(
+            &Identity::Subject("https://ci.example.com/job/1"),
+            1_700_000_000,
+        );
         let (input, sig) = token.rsplit_once('.').unwrap();
-        let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
-        public.verify(input.as_bytes(), sig.to_der().as_bytes()).unwrap();
+        let sig =
+            p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+        public
+            .verify(input.as_bytes(), sig.to_der().as_bytes())
+            .unwrap();
         let claims = decode(input.split('.').nth(1).unwrap());
         assert_eq!(claims["sub"], "https://ci.example.com/job/1");
         assert!(claims.get("email").is_none());
         // Tampering with the claims breaks the signature.
         let forged = input.replace('.', ".e30");
-        assert!(public.verify(forged.as_bytes(), sig.to_der().as_bytes()).is_err());
+        assert!(public
+            .verify(forged.as_bytes(), sig.to_der().as_bytes())
+            .is_err());
     }
 }

@@ -20,7 +20,9 @@ pub(crate) fn run(args: &TokenArgs) -> anyhow::Result<()> {
         (None, Some(subject)) => {
             // The CA maps a subject-only token to a URI SAN, so it must be a URI.
             if url_scheme(subject).is_none() {
-                bail!("--subject {subject:?} is not a URI (e.g. https://ci.example.com/pipelines/7)");
+                bail!(
+                    "--subject {subject:?} is not a URI (e.g. https://ci.example.com/pipelines/7)"
+                );
             }
             Identity::Subject(subject)
         }
@@ -28,7 +30,10 @@ pub(crate) fn run(args: &TokenArgs) -> anyhow::Result<()> {
         _ => bail!("give exactly one of --email or --subject"),
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    println!("{}", DevIssuer::new(&instance.oidc_issuer, key).mint(&identity, now));
+    println!(
+        "{}",
+        DevIssuer::new(&instance.oidc_issuer, key).mint(&identity, now)
+    );
     Ok(())
 }
 
@@ -37,7 +42,9 @@ fn url_scheme(s: &str) -> Option<&str> {
     let (scheme, rest) = s.split_once(':')?;
     let valid = !scheme.is_empty()
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     (valid && !rest.is_empty()).then_some(scheme)
 }
 

@@ -17,7 +17,10 @@ use shared::keys::EcdsaP256Signer;
 
 /// The workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// The `sigil` binary of the same build as this test (`target/<profile>/sigil`),
@@ -28,7 +31,11 @@ pub fn sigil_bin() -> PathBuf {
     }
     // The test executable is target/<profile>/deps/<name>-<hash>.
     let exe = std::env::current_exe().unwrap_or_default();
-    let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     profile_dir.join("sigil")
 }
 
@@ -59,10 +66,18 @@ impl SigilDev {
 
     /// Starts on the given ports (a restart keeps the ports, since the trust
     /// config and issued certificates name the URLs).
-    pub fn start_on(data_dir: &Path, ca_port: u16, tlog_port: u16, oidc_port: u16) -> anyhow::Result<Self> {
+    pub fn start_on(
+        data_dir: &Path,
+        ca_port: u16,
+        tlog_port: u16,
+        oidc_port: u16,
+    ) -> anyhow::Result<Self> {
         let bin = sigil_bin();
         if !bin.exists() {
-            bail!("{} not found: build it first (`cargo build -p sigil`)", bin.display());
+            bail!(
+                "{} not found: build it first (`cargo build -p sigil`)",
+                bin.display()
+            );
         }
         std::fs::create_dir_all(data_dir)?;
         let log_path = data_dir.join(format!("sigil-dev-{tlog_port}.log"));
@@ -79,14 +94,23 @@ impl SigilDev {
             .stderr(Stdio::from(log))
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        let mut dev = Self { child: Some(child), data_dir: data_dir.to_path_buf(), ca_port, tlog_port, oidc_port, log_path };
+        let mut dev = Self {
+            child: Some(child),
+            data_dir: data_dir.to_path_buf(),
+            ca_port,
+            tlog_port,
+            oidc_port,
+            log_path,
+        };
         dev.wait_healthy(Duration::from_secs(60))?;
         Ok(dev)
     }
 
     fn wait_healthy(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
         for port in [self.ca_port, self.tlog_port, self.oidc_port] {
             loop {
                 if let Some(child) = self.child.as_mut() {
@@ -103,7 +127,10 @@ impl SigilDev {
                     break;
                 }
                 if Instant::now() > deadline {
-                    bail!("sigil dev did not become healthy on port {port}:\n{}", self.log());
+                    bail!(
+                        "sigil dev did not become healthy on port {port}:\n{}",
+                        self.log()
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -163,7 +190,10 @@ impl SigilDev {
     /// Stops the process the way Ctrl-C would (SIGTERM) and waits for it.
     pub fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(30);
             while child.try_wait()?.is_none() {
                 if Instant::now() > deadline {

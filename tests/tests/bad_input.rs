@@ -1,6 +1,9 @@
 //! End to end: bad input to a running `sigil dev` gets a 4xx whose message
 //! says what was wrong, and writes nothing — neither log grows.
 
+// Test code: a failed step should panic with its error.
+#![allow(clippy::unwrap_used)]
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use p256::ecdsa::signature::Signer as _;
@@ -17,14 +20,32 @@ struct Sizes {
 }
 
 fn sizes(client: &Client, dev: &SigilDev) -> Sizes {
-    let info: Value = client.get(format!("{}/api/v1/log", dev.tlog_url())).send().unwrap().json().unwrap();
-    let sth: Value = client.get(format!("{}/ct/v1/get-sth", dev.tlog_url())).send().unwrap().json().unwrap();
-    Sizes { rekor: info["treeSize"].as_u64().unwrap(), ct: sth["tree_size"].as_u64().unwrap() }
+    let info: Value = client
+        .get(format!("{}/api/v1/log", dev.tlog_url()))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let sth: Value = client
+        .get(format!("{}/ct/v1/get-sth", dev.tlog_url()))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    Sizes {
+        rekor: info["treeSize"].as_u64().unwrap(),
+        ct: sth["tree_size"].as_u64().unwrap(),
+    }
 }
 
 /// Posts `body` and returns (status, message).
 fn post(client: &Client, url: &str, body: String) -> (u16, String) {
-    let resp = client.post(url).header("content-type", "application/json").body(body).send().unwrap();
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().unwrap();
     let message = serde_json::from_str::<Value>(&text)
@@ -35,7 +56,10 @@ fn post(client: &Client, url: &str, body: String) -> (u16, String) {
 }
 
 fn cert_request(token: &str, key: &SigningKey, signed: &str) -> String {
-    let pem = key.verifying_key().to_public_key_pem(LineEnding::LF).unwrap();
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
     let pop: DerSignature = key.sign(signed.as_bytes());
     json!({
         "credentials": {"oidcIdentityToken": token},
@@ -54,7 +78,10 @@ fn claims(dev: &SigilDev, email: &str) -> Value {
 }
 
 fn hashedrekord(key: &SigningKey, artifact: &[u8], signature: &[u8]) -> String {
-    let pem = key.verifying_key().to_public_key_pem(LineEnding::LF).unwrap();
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
     json!({
         "apiVersion": "0.0.1",
         "kind": "hashedrekord",
@@ -81,10 +108,19 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     let (status, message) = post(&client, &signing_cert, cert_request(&good, &key, email));
     assert_eq!(status, 200, "{message}\n{}", dev.log());
     let before = sizes(&client, &dev);
-    assert_eq!(before.ct, 1, "the good certificate's precertificate is in the CT log");
+    assert_eq!(
+        before.ct, 1,
+        "the good certificate's precertificate is in the CT log"
+    );
 
+    let wrong_sig: DerSignature = key.sign(b"another artifact");
     let cases: Vec<(&str, String, String, &str)> = vec![
-        ("malformed JSON to the CA", signing_cert.clone(), "{\"credentials\":".into(), "json"),
+        (
+            "malformed JSON to the CA",
+            signing_cert.clone(),
+            "{\"credentials\":".into(),
+            "json",
+        ),
         (
             "expired token",
             signing_cert.clone(),
@@ -134,18 +170,20 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
         ),
         (
             "proof of possession over the wrong string",
-            signing_cert.clone(),
+            signing_cert,
             cert_request(&good, &key, "mallory@example.com"),
             "proof of possession",
         ),
-        ("malformed JSON to Rekor", entries.clone(), "{\"kind\":".into(), "json"),
+        (
+            "malformed JSON to Rekor",
+            entries.clone(),
+            "{\"kind\":".into(),
+            "json",
+        ),
         (
             "a bad signature in an entry",
-            entries.clone(),
-            hashedrekord(&key, b"artifact", {
-                let sig: DerSignature = key.sign(b"another artifact");
-                &sig.as_bytes().to_vec()
-            }),
+            entries,
+            hashedrekord(&key, b"artifact", wrong_sig.as_bytes()),
             "signature",
         ),
     ];
@@ -159,5 +197,9 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     }
 
     let after = sizes(&client, &dev);
-    assert_eq!((after.rekor, after.ct), (before.rekor, before.ct), "refused requests wrote nothing");
+    assert_eq!(
+        (after.rekor, after.ct),
+        (before.rekor, before.ct),
+        "refused requests wrote nothing"
+    );
 }

@@ -3,6 +3,9 @@
 //! process, and verify each other's bundles. Each test starts its own stack
 //! on fresh ports over a fresh data directory.
 
+// Test code: a failed step should panic with its error.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
@@ -20,7 +23,11 @@ fn start() -> Workspace {
     let tmp = tempfile::tempdir().unwrap();
     let dev = SigilDev::start(&tmp.path().join("data")).unwrap();
     let dir = tmp.path().to_path_buf();
-    Workspace { _tmp: tmp, dev, dir }
+    Workspace {
+        _tmp: tmp,
+        dev,
+        dir,
+    }
 }
 
 impl Workspace {
@@ -55,7 +62,13 @@ impl Workspace {
         let out = sigstore_python()
             .arg("--trust-config")
             .arg(self.dev.trust_config())
-            .args(["attest", "--identity-token", &token, "--predicate-type", "https://slsa.dev/provenance/v1"])
+            .args([
+                "attest",
+                "--identity-token",
+                &token,
+                "--predicate-type",
+                "https://slsa.dev/provenance/v1",
+            ])
             .arg("--predicate")
             .arg(&predicate)
             .arg("--bundle")
@@ -71,14 +84,24 @@ impl Workspace {
         let out = sigstore_python()
             .arg("--trust-config")
             .arg(self.dev.trust_config())
-            .args(["verify", "identity", "--cert-identity", identity, "--cert-oidc-issuer", issuer])
+            .args([
+                "verify",
+                "identity",
+                "--cert-identity",
+                identity,
+                "--cert-oidc-issuer",
+                issuer,
+            ])
             .arg("--bundle")
             .arg(bundle)
             .arg(file)
             .output()
             .unwrap();
         if !out.status.success() {
-            eprintln!("sigstore-python verify refused: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "sigstore-python verify refused: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         out.status.success()
     }
@@ -104,13 +127,23 @@ impl Workspace {
     /// Runs the sigstore-js verifier; `file` is None for a DSSE bundle.
     fn js_verify(&self, file: Option<&Path>, bundle: &Path, identity: &str, issuer: &str) -> bool {
         let mut cmd = sigstore_js();
-        cmd.arg("verify").arg("--trust-config").arg(self.dev.trust_config()).arg("--bundle").arg(bundle);
+        cmd.arg("verify")
+            .arg("--trust-config")
+            .arg(self.dev.trust_config())
+            .arg("--bundle")
+            .arg(bundle);
         if let Some(file) = file {
             cmd.arg("--artifact").arg(file);
         }
-        let out = cmd.args(["--identity", identity, "--issuer", issuer]).output().unwrap();
+        let out = cmd
+            .args(["--identity", identity, "--issuer", issuer])
+            .output()
+            .unwrap();
         if !out.status.success() {
-            eprintln!("sigstore-js verify refused: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "sigstore-js verify refused: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         out.status.success()
     }
@@ -139,12 +172,25 @@ fn sigstore_python_signs_and_verifies_a_blob() {
     let bundle = w.dir.join("artifact.sigstore.json");
     w.py_sign(&file, &bundle);
     let issuer = w.dev.oidc_url();
-    assert!(w.py_verify(&file, &bundle, ALICE, &issuer), "{}", w.dev.log());
+    assert!(
+        w.py_verify(&file, &bundle, ALICE, &issuer),
+        "{}",
+        w.dev.log()
+    );
 
-    assert!(!w.py_verify(&file, &bundle, "mallory@example.com", &issuer), "another identity must fail");
-    assert!(!w.py_verify(&file, &bundle, ALICE, "https://accounts.example.com"), "another issuer must fail");
+    assert!(
+        !w.py_verify(&file, &bundle, "mallory@example.com", &issuer),
+        "another identity must fail"
+    );
+    assert!(
+        !w.py_verify(&file, &bundle, ALICE, "https://accounts.example.com"),
+        "another issuer must fail"
+    );
     let modified = w.file("modified.txt", b"hello from sigil!\n");
-    assert!(!w.py_verify(&modified, &bundle, ALICE, &issuer), "a modified file must fail");
+    assert!(
+        !w.py_verify(&modified, &bundle, ALICE, &issuer),
+        "a modified file must fail"
+    );
 }
 
 #[test]
@@ -155,9 +201,21 @@ fn sigstore_python_signs_with_a_workload_uri_identity() {
     let bundle = w.dir.join("build-output.sigstore.json");
     w.py_sign_with(&w.dev.subject_token(subject).unwrap(), &file, &bundle);
     let issuer = w.dev.oidc_url();
-    assert!(w.py_verify(&file, &bundle, subject, &issuer), "{}", w.dev.log());
-    assert!(w.js_verify(Some(&file), &bundle, subject, &issuer), "sigstore-js reads the URI SAN too");
-    assert!(!w.py_verify(&file, &bundle, "https://ci.example.com/pipelines/8", &issuer));
+    assert!(
+        w.py_verify(&file, &bundle, subject, &issuer),
+        "{}",
+        w.dev.log()
+    );
+    assert!(
+        w.js_verify(Some(&file), &bundle, subject, &issuer),
+        "sigstore-js reads the URI SAN too"
+    );
+    assert!(!w.py_verify(
+        &file,
+        &bundle,
+        "https://ci.example.com/pipelines/8",
+        &issuer
+    ));
     assert!(!w.py_verify(&file, &bundle, ALICE, &issuer));
 }
 
@@ -168,14 +226,27 @@ fn sigstore_python_attests_and_verifies_a_dsse_attestation() {
     let bundle = w.dir.join("release.intoto.sigstore.json");
     w.py_attest(&file, &bundle);
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
-    assert!(json.get("dsseEnvelope").is_some(), "an attestation is a DSSE bundle");
-    assert_eq!(json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"], "dsse");
+    assert!(
+        json.get("dsseEnvelope").is_some(),
+        "an attestation is a DSSE bundle"
+    );
+    assert_eq!(
+        json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+        "dsse"
+    );
 
     let issuer = w.dev.oidc_url();
-    assert!(w.py_verify(&file, &bundle, ALICE, &issuer), "{}", w.dev.log());
+    assert!(
+        w.py_verify(&file, &bundle, ALICE, &issuer),
+        "{}",
+        w.dev.log()
+    );
     assert!(!w.py_verify(&file, &bundle, "mallory@example.com", &issuer));
     let other = w.file("other.tar", b"other bytes");
-    assert!(!w.py_verify(&other, &bundle, ALICE, &issuer), "the statement names another file");
+    assert!(
+        !w.py_verify(&other, &bundle, ALICE, &issuer),
+        "the statement names another file"
+    );
 }
 
 #[test]
@@ -185,7 +256,11 @@ fn sigstore_js_signs_and_verifies_a_blob_and_an_attestation() {
     let file = w.file("artifact.bin", b"\x00\x01 js artifact");
     let bundle = w.dir.join("js-blob.json");
     w.js_sign(&file, &bundle, false);
-    assert!(w.js_verify(Some(&file), &bundle, ALICE, &issuer), "{}", w.dev.log());
+    assert!(
+        w.js_verify(Some(&file), &bundle, ALICE, &issuer),
+        "{}",
+        w.dev.log()
+    );
     assert!(!w.js_verify(Some(&file), &bundle, "mallory@example.com", &issuer));
     assert!(!w.js_verify(Some(&file), &bundle, ALICE, "https://accounts.example.com"));
     let modified = w.file("artifact2.bin", b"\x00\x01 js artifacT");
@@ -195,7 +270,10 @@ fn sigstore_js_signs_and_verifies_a_blob_and_an_attestation() {
     let att = w.dir.join("js-att.json");
     w.js_sign(&statement, &att, true);
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&att).unwrap()).unwrap();
-    assert_eq!(json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"], "dsse");
+    assert_eq!(
+        json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+        "dsse"
+    );
     assert!(w.js_verify(None, &att, ALICE, &issuer), "{}", w.dev.log());
     assert!(!w.js_verify(None, &att, "mallory@example.com", &issuer));
 }
@@ -208,19 +286,31 @@ fn each_client_verifies_the_others_bundles() {
 
     let py_bundle = w.dir.join("py.json");
     w.py_sign(&file, &py_bundle);
-    assert!(w.js_verify(Some(&file), &py_bundle, ALICE, &issuer), "js verifies python's blob bundle");
+    assert!(
+        w.js_verify(Some(&file), &py_bundle, ALICE, &issuer),
+        "js verifies python's blob bundle"
+    );
 
     let js_bundle = w.dir.join("js.json");
     w.js_sign(&file, &js_bundle, false);
-    assert!(w.py_verify(&file, &js_bundle, ALICE, &issuer), "python verifies js's blob bundle");
+    assert!(
+        w.py_verify(&file, &js_bundle, ALICE, &issuer),
+        "python verifies js's blob bundle"
+    );
 
     let py_att = w.dir.join("py-att.json");
     w.py_attest(&file, &py_att);
-    assert!(w.js_verify(None, &py_att, ALICE, &issuer), "js verifies python's attestation");
+    assert!(
+        w.js_verify(None, &py_att, ALICE, &issuer),
+        "js verifies python's attestation"
+    );
 
     let js_att = w.dir.join("js-att.json");
     w.js_sign(&w.statement_for(&file), &js_att, true);
-    assert!(w.py_verify(&file, &js_att, ALICE, &issuer), "python verifies js's attestation");
+    assert!(
+        w.py_verify(&file, &js_att, ALICE, &issuer),
+        "python verifies js's attestation"
+    );
 
     // Negative cases hold across clients too.
     assert!(!w.js_verify(Some(&file), &py_bundle, "mallory@example.com", &issuer));

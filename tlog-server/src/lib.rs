@@ -55,6 +55,7 @@ pub struct TlogConfig {
 pub struct Tlog {
     state: AppState,
     tasks: Vec<SequencerTask>,
+    store: Arc<dyn LogStore>,
 }
 
 impl Tlog {
@@ -82,6 +83,9 @@ impl Tlog {
     pub async fn shutdown(self) {
         for task in self.tasks {
             task.shutdown().await;
+        }
+        if let Err(e) = self.store.close().await {
+            tracing::warn!(error = %e, "closing the log store");
         }
     }
 
@@ -138,7 +142,7 @@ impl Tlog {
                 signer: config.rekor_signer,
             }),
             ct: Arc::new(CtLog {
-                tree: LogTree::new(ct_id, store, ct_seq),
+                tree: LogTree::new(ct_id, store.clone(), ct_seq),
                 signer: config.ct_signer,
                 roots: config.ct_roots,
             }),
@@ -146,6 +150,7 @@ impl Tlog {
         Ok(Self {
             state,
             tasks: vec![rekor_task, ct_task],
+            store,
         })
     }
 }

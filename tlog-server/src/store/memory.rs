@@ -180,4 +180,8 @@ impl LogStore for MemoryStore {
             })
         })
     }
+
+    fn close(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -72,6 +72,11 @@ pub trait LogStore: Send + Sync + 'static {
 
     /// Appends a batch atomically and durably (see the contract above).
     fn commit(&self, batch: Batch) -> StoreFuture<'_, ()>;
+
+    /// Closes connections once nothing uses the store any more. Durability
+    /// never depends on it (commits are durable when they return); it lets a
+    /// backend finish cleanly, e.g. SQLite checkpoints and removes its WAL.
+    fn close(&self) -> StoreFuture<'_, ()>;
 }
 
 /// Opens the store a database URL names and applies its migrations.

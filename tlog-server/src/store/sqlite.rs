@@ -277,6 +277,14 @@ impl LogStore for SqliteStore {
     fn commit(&self, batch: Batch) -> StoreFuture<'_, ()> {
         Box::pin(self.commit_impl(batch))
     }
+
+    fn close(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.reader.close().await;
+            self.writer.close().await;
+            Ok(())
+        })
+    }
 }
 
 /// `SELECT level, idx, hash` of the nodes `ids` of `tree`. The wanted ids are
