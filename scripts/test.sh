@@ -16,6 +16,17 @@ fi
 # sigstore-js, pinned by tests/e2e/package-lock.json.
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
+# The Postgres store's tests create (and drop) their own databases on the
+# machine's Postgres at 127.0.0.1:5432 (user postgres, trust auth): start the
+# cluster if it is down.
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start >/dev/null
+fi
+
+# The PKCS#11 CA backend's tests use a SoftHSM2 token (ca-server, Debian's softhsm2);
+# opensc's pkcs11-tool is what the README uses to provision HSM keys.
+command -v softhsm2-util >/dev/null || (apt-get update -qq && apt-get install -y -qq softhsm2 opensc >/dev/null)
+
 # The e2e tests start the `sigil` binary of this same build.
 cargo build --workspace --bins --locked
 cargo test --workspace --locked "$@"

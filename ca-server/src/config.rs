@@ -1,75 +1,45 @@
 //! What a CA is configured with: its key and chain, its CT log and the OIDC
-//! issuers it trusts (the subset of Fulcio's `OIDCIssuers` config,
-//! fulcio-wire.md §4, that issue 2 supports).
+//! issuers it trusts, in Fulcio's config model (fulcio-wire.md §4):
+//! `issuer` holds one issuer's settings, `file` reads Fulcio's JSON/YAML
+//! config file, `validate` makes the load-time checks.
 
-use shared::keys::{EcdsaP256Signer, PublicKey};
+mod file;
+mod issuer;
+mod validate;
 
-/// How an issuer's token becomes a certificate identity (Fulcio's `Type`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+use std::sync::Arc;
+
+use shared::keys::PublicKey;
+
+use crate::ca::CaSigner;
+
+pub use file::{load_issuer_config, parse_issuer_config};
+pub use issuer::{CiIssuerMetadata, IssuerType, OidcIssuerConfig, ValueTemplate};
+pub(crate) use validate::{check_issuers, valid_trust_domain};
+pub use validate::{meta_issuer_matches, validate_issuers};
+
+/// Why an issuer configuration was refused at load time.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum IssuerType {
-    /// SAN rfc822Name = `email`; needs `email_verified`; the PoP signs the email.
-    Email,
-    /// SAN URI = `sub`; the PoP signs `sub`; scheme and host must match `subject_domain` if set.
-    Uri,
-    /// Not a Fulcio type: `sigil dev`'s development issuer, which mints both
-    /// kinds of identity from one issuer URL. A token with an `email` claim is
-    /// handled as [`IssuerType::Email`], one without as [`IssuerType::Uri`].
-    EmailOrUri,
-}
-
-impl IssuerType {
-    /// The name Fulcio uses in its config and in `/api/v2/configuration`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Uri => "uri",
-            Self::EmailOrUri => "email-or-uri",
-        }
-    }
-
-    /// The claim whose value the proof of possession signs (for
-    /// `EmailOrUri`, `email` when the token has one, else `sub`).
-    pub fn challenge_claim(self) -> &'static str {
-        match self {
-            Self::Email | Self::EmailOrUri => "email",
-            Self::Uri => "sub",
-        }
-    }
-}
-
-/// One trusted OIDC issuer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OidcIssuerConfig {
-    /// Must equal the token's `iss` and the discovery document's `issuer` exactly.
-    pub issuer_url: String,
-    /// Must be in the token's `aud`; Sigstore clients use "sigstore".
-    pub client_id: String,
-    pub issuer_type: IssuerType,
-    /// For `Uri` issuers: a URL whose scheme and host every `sub` must have.
-    pub subject_domain: Option<String>,
-}
-
-impl OidcIssuerConfig {
-    /// The audience every Sigstore client asks for.
-    pub const DEFAULT_CLIENT_ID: &'static str = "sigstore";
-
-    /// An issuer of `issuer_type` with client id "sigstore" and no subject domain.
-    pub fn new(issuer_url: impl Into<String>, issuer_type: IssuerType) -> Self {
-        Self {
-            issuer_url: issuer_url.into(),
-            client_id: Self::DEFAULT_CLIENT_ID.to_owned(),
-            issuer_type,
-            subject_domain: None,
-        }
-    }
+pub enum ConfigError {
+    #[error("reading the issuer config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("issuer config: {0}")]
+    Syntax(String),
+    #[error("issuer config: OIDC issuer {issuer:?}: {reason}")]
+    Issuer { issuer: String, reason: String },
+    #[error("issuer config: CIIssuerMetadata {name:?}: {reason}")]
+    CiMetadata { name: String, reason: String },
 }
 
 /// Everything `Ca::new` needs.
 #[derive(Clone, Debug)]
 pub struct CaConfig {
-    /// The issuing CA key.
-    pub signer: EcdsaP256Signer,
+    /// The issuing CA key (any backend: file, PKCS#11, ephemeral).
+    pub signer: Arc<dyn CaSigner>,
     /// DER certificates, issuing CA first, root last (root-only: one cert).
     pub chain_der: Vec<Vec<u8>>,
     /// Base URL of the RFC 6962 log, e.g. "http://localhost:3000".

@@ -1,9 +1,23 @@
 //! Principals: what a verified token says about its subject, per issuer type
-//! (Fulcio `pkg/identity/{email,uri}`, fulcio-wire.md §4 table): the string
-//! the proof of possession signs, the one SAN, and the issuer recorded in the
-//! 1.3.6.1.4.1.57264.1.1 / .1.8 extensions.
+//! (Fulcio `pkg/identity/*`, fulcio-wire.md §3 and §4 table): the string the
+//! proof of possession signs, the one SAN, and the Sigstore extensions
+//! 1.3.6.1.4.1.57264.1.x. `basic` has the people and workload types, `ci`
+//! the legacy CI types, `ciprovider` the templated CI type.
 
-use crate::config::{IssuerType, OidcIssuerConfig};
+mod basic;
+mod ci;
+mod ciprovider;
+mod claims;
+mod extensions;
+mod template;
+
+pub use claims::JsonPath;
+pub use extensions::{fulcio_oid, ExtensionField, Extensions, FulcioExtension};
+pub use template::{Template, TemplateError};
+
+pub(crate) use claims::go_string;
+
+use crate::config::IssuerType;
 use crate::oidc::VerifiedToken;
 
 /// Why a verified token cannot become a certificate identity (HTTP 400).
@@ -12,14 +26,33 @@ use crate::oidc::VerifiedToken;
 pub enum IdentityError {
     #[error("identity token has no {0} claim")]
     MissingClaim(&'static str),
+    #[error("identity token claim {claim} is not {expected}")]
+    ClaimType {
+        claim: String,
+        expected: &'static str,
+    },
     #[error("identity token email is not verified (email_verified must be true)")]
     EmailNotVerified,
+    #[error("identity token email {0:?} is not a valid email address")]
+    InvalidEmail(String),
     #[error("identity token {claim} is not ASCII and cannot be a certificate SAN")]
     NotAscii { claim: &'static str },
     #[error("identity token sub {0:?} is not an absolute URI")]
     SubNotUri(String),
     #[error("identity token sub {sub:?} does not match the issuer's subject domain {domain:?}")]
     SubjectDomainMismatch { sub: String, domain: String },
+    #[error("identity token sub {sub:?} is refused: {reason}")]
+    InvalidSubject { sub: String, reason: String },
+    #[error("identity token ref_type {0:?} is neither \"branch\" nor \"tag\"")]
+    UnexpectedRefType(String),
+    #[error("issuer claim mapping failed: {0}")]
+    IssuerClaim(String),
+    #[error("ci-provider {extension}: {reason}")]
+    CiTemplate { extension: String, reason: String },
+    #[error("the issuer's {0} is not configured")]
+    Misconfigured(&'static str),
+    #[error("certificate extension encoding failed: {0}")]
+    Encoding(String),
 }
 
 /// The one SubjectAltName a certificate carries.
@@ -29,6 +62,17 @@ pub enum SubjectName {
     Email(String),
     /// uniformResourceIdentifier.
     Uri(String),
+    /// otherName 1.3.6.1.4.1.57264.1.7 with a UTF8String (`username` issuers).
+    OtherName(String),
+}
+
+impl SubjectName {
+    /// The SAN as clients match it (`--cert-identity`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Email(s) | Self::Uri(s) | Self::OtherName(s) => s,
+        }
+    }
 }
 
 /// A token's subject as the CA certifies it.
@@ -37,46 +81,29 @@ pub struct Principal {
     /// The string the proof of possession signs (Fulcio's `principal.Name()`).
     name: String,
     san: SubjectName,
-    /// The OIDC issuer recorded in the certificate (the token's `iss`).
-    issuer: String,
+    /// Issuer, token subject and the CI fields.
+    extensions: Extensions,
 }
 
 impl Principal {
     /// Maps a verified token to a principal according to its issuer's type.
     pub fn from_token(token: &VerifiedToken) -> Result<Self, IdentityError> {
-        let claims = &token.claims;
-        let issuer_type = match token.issuer.issuer_type {
-            IssuerType::EmailOrUri if claims.email.is_some() => IssuerType::Email,
-            IssuerType::EmailOrUri => IssuerType::Uri,
-            other => other,
+        let principal = match token.issuer.issuer_type {
+            IssuerType::Email => basic::email(token)?,
+            IssuerType::EmailOrUri if token.claims.email.is_some() => basic::email(token)?,
+            IssuerType::EmailOrUri | IssuerType::Uri => basic::uri(token)?,
+            IssuerType::Username => basic::username(token)?,
+            IssuerType::Spiffe => basic::spiffe(token)?,
+            IssuerType::Kubernetes => basic::kubernetes(token)?,
+            IssuerType::ChainguardIdentity => basic::chainguard(token)?,
+            IssuerType::GithubWorkflow => ci::github(token)?,
+            IssuerType::GitlabPipeline => ci::gitlab(token)?,
+            IssuerType::BuildkiteJob => ci::buildkite(token)?,
+            IssuerType::CodefreshWorkflow => ci::codefresh(token)?,
+            IssuerType::CiProvider => ciprovider::principal(token)?,
         };
-        match issuer_type {
-            IssuerType::Email | IssuerType::EmailOrUri => {
-                let email = non_empty(claims.email.as_deref())
-                    .ok_or(IdentityError::MissingClaim("email"))?;
-                if !claims.email_verified.as_ref().is_some_and(|v| v.is_true()) {
-                    return Err(IdentityError::EmailNotVerified);
-                }
-                if !email.is_ascii() {
-                    return Err(IdentityError::NotAscii { claim: "email" });
-                }
-                Ok(Self {
-                    name: email.to_owned(),
-                    san: SubjectName::Email(email.to_owned()),
-                    issuer: claims.iss.clone(),
-                })
-            }
-            IssuerType::Uri => {
-                let sub =
-                    non_empty(claims.sub.as_deref()).ok_or(IdentityError::MissingClaim("sub"))?;
-                check_uri_subject(sub, &token.issuer)?;
-                Ok(Self {
-                    name: sub.to_owned(),
-                    san: SubjectName::Uri(sub.to_owned()),
-                    issuer: claims.iss.clone(),
-                })
-            }
-        }
+        principal.check_encodable()?;
+        Ok(principal)
     }
 
     /// The string the proof of possession must sign.
@@ -88,164 +115,37 @@ impl Principal {
         &self.san
     }
 
+    /// The issuer recorded in .1/.8 (the token's `iss`, or its IssuerClaim value).
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.extensions.issuer
     }
-}
 
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.filter(|s| !s.is_empty())
-}
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
 
-/// `sub` must be an absolute ASCII URI with a host; with a subject domain its
-/// scheme and host must be the domain's.
-fn check_uri_subject(sub: &str, issuer: &OidcIssuerConfig) -> Result<(), IdentityError> {
-    if !sub.is_ascii() {
-        return Err(IdentityError::NotAscii { claim: "sub" });
+    /// The Sigstore extensions in OID order, encoded (.1 … .24).
+    pub fn fulcio_extensions(&self) -> Result<Vec<FulcioExtension>, der::Error> {
+        self.extensions.render()
     }
-    let uri = url::Url::parse(sub).map_err(|_| IdentityError::SubNotUri(sub.to_owned()))?;
-    if uri.host_str().is_none_or(str::is_empty) {
-        return Err(IdentityError::SubNotUri(sub.to_owned()));
+
+    /// Refuses, as a client error, what could only fail later inside the CA:
+    /// a SAN that is not IA5 (ASCII) or extension values DER cannot hold.
+    fn check_encodable(&self) -> Result<(), IdentityError> {
+        match &self.san {
+            SubjectName::Email(s) if !s.is_ascii() => {
+                return Err(IdentityError::NotAscii { claim: "email" })
+            }
+            SubjectName::Uri(s) if !s.is_ascii() => {
+                return Err(IdentityError::NotAscii { claim: "sub" })
+            }
+            _ => {}
+        }
+        self.fulcio_extensions()
+            .map(drop)
+            .map_err(|e| IdentityError::Encoding(e.to_string()))
     }
-    let Some(domain) = &issuer.subject_domain else {
-        return Ok(());
-    };
-    let mismatch = || IdentityError::SubjectDomainMismatch {
-        sub: sub.to_owned(),
-        domain: domain.clone(),
-    };
-    let domain_uri = url::Url::parse(domain).map_err(|_| mismatch())?;
-    if uri.scheme() != domain_uri.scheme() || uri.host_str() != domain_uri.host_str() {
-        return Err(mismatch());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-    use std::sync::Arc;
-
-    fn token(issuer: OidcIssuerConfig, claims: serde_json::Value) -> VerifiedToken {
-        VerifiedToken {
-            issuer: Arc::new(issuer),
-            claims: serde_json::from_value(claims).unwrap(),
-        }
-    }
-
-    #[test]
-    fn email_principal() {
-        let iss = OidcIssuerConfig::new("https://issuer", IssuerType::Email);
-        for verified in [json!(true), json!("true")] {
-            let t = token(
-                iss.clone(),
-                json!({"iss":"https://issuer","sub":"123","email":"a@b.c","email_verified":verified}),
-            );
-            let p = Principal::from_token(&t).unwrap();
-            assert_eq!(p.name(), "a@b.c");
-            assert_eq!(p.san(), &SubjectName::Email("a@b.c".into()));
-            assert_eq!(p.issuer(), "https://issuer");
-        }
-        for (claims, want) in [
-            (
-                json!({"iss":"x","email":"a@b.c","email_verified":false}),
-                IdentityError::EmailNotVerified,
-            ),
-            (
-                json!({"iss":"x","email":"a@b.c","email_verified":"false"}),
-                IdentityError::EmailNotVerified,
-            ),
-            (
-                json!({"iss":"x","email":"a@b.c"}),
-                IdentityError::EmailNotVerified,
-            ),
-            (
-                json!({"iss":"x","sub":"a@b.c","email_verified":true}),
-                IdentityError::MissingClaim("email"),
-            ),
-            (
-                json!({"iss":"x","email":"é@b.c","email_verified":true}),
-                IdentityError::NotAscii { claim: "email" },
-            ),
-        ] {
-            assert_eq!(
-                Principal::from_token(&token(iss.clone(), claims)).unwrap_err(),
-                want
-            );
-        }
-    }
-
-    #[test]
-    fn email_or_uri_principal_follows_the_token() {
-        let iss = OidcIssuerConfig::new("https://issuer", IssuerType::EmailOrUri);
-        let email = token(
-            iss.clone(),
-            json!({"iss":"https://issuer","sub":"a@b.c","email":"a@b.c","email_verified":true}),
-        );
-        assert_eq!(
-            Principal::from_token(&email).unwrap().san(),
-            &SubjectName::Email("a@b.c".into())
-        );
-        let unverified = token(
-            iss.clone(),
-            json!({"iss":"https://issuer","sub":"x","email":"a@b.c","email_verified":false}),
-        );
-        assert_eq!(
-            Principal::from_token(&unverified).unwrap_err(),
-            IdentityError::EmailNotVerified
-        );
-        let workload = token(
-            iss.clone(),
-            json!({"iss":"https://issuer","sub":"https://ci.example.com/job/1"}),
-        );
-        let p = Principal::from_token(&workload).unwrap();
-        assert_eq!(p.name(), "https://ci.example.com/job/1");
-        assert_eq!(
-            p.san(),
-            &SubjectName::Uri("https://ci.example.com/job/1".into())
-        );
-        let not_uri = token(iss, json!({"iss":"https://issuer","sub":"alice"}));
-        assert!(matches!(
-            Principal::from_token(&not_uri),
-            Err(IdentityError::SubNotUri(_))
-        ));
-    }
-
-    #[test]
-    fn uri_principal() {
-        let mut iss = OidcIssuerConfig::new("https://issuer", IssuerType::Uri);
-        let t = |iss: &OidcIssuerConfig, sub: &str| {
-            token(iss.clone(), json!({"iss":"https://issuer","sub":sub}))
-        };
-        let p = Principal::from_token(&t(&iss, "https://ci.example.com/job/1")).unwrap();
-        assert_eq!(p.name(), "https://ci.example.com/job/1");
-        assert_eq!(
-            p.san(),
-            &SubjectName::Uri("https://ci.example.com/job/1".into())
-        );
-        assert!(matches!(
-            Principal::from_token(&t(&iss, "not a uri")),
-            Err(IdentityError::SubNotUri(_))
-        ));
-        assert!(matches!(
-            Principal::from_token(&t(&iss, "mailto:a@b.c")),
-            Err(IdentityError::SubNotUri(_))
-        ));
-        iss.subject_domain = Some("https://ci.example.com".into());
-        Principal::from_token(&t(&iss, "https://ci.example.com/job/1")).unwrap();
-        for bad in [
-            "http://ci.example.com/job/1",
-            "https://evil.example.com/job",
-            "https://ci.example.com.evil/x",
-        ] {
-            assert!(
-                matches!(
-                    Principal::from_token(&t(&iss, bad)),
-                    Err(IdentityError::SubjectDomainMismatch { .. })
-                ),
-                "{bad}"
-            );
-        }
-    }
-}
+mod tests;

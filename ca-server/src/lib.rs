@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+pub use config::{load_issuer_config, parse_issuer_config, ConfigError};
 pub use config::{CaConfig, IssuerType, OidcIssuerConfig};
 pub use http::ApiError;
 
@@ -34,24 +35,13 @@ impl Ca {
     /// issuer list, and prepares the HTTP clients. Makes no network calls:
     /// OIDC keys are fetched on first use.
     pub async fn new(config: CaConfig) -> anyhow::Result<Self> {
-        let signer: Arc<dyn CaSigner> = Arc::new(config.signer);
+        let signer: Arc<dyn CaSigner> = config.signer;
         let chain = CaChain::new(&config.chain_der, &signer.public_spki_der())
             .context("invalid CA chain")?;
         if config.ct_log_url.trim().is_empty() {
             anyhow::bail!("a CT log URL is required: certificates carry an embedded SCT");
         }
-        let mut seen = std::collections::HashSet::new();
-        for issuer in &config.issuers {
-            url::Url::parse(&issuer.issuer_url)
-                .with_context(|| format!("OIDC issuer URL {:?}", issuer.issuer_url))?;
-            if !seen.insert(issuer.issuer_url.as_str()) {
-                anyhow::bail!("OIDC issuer {:?} is configured twice", issuer.issuer_url);
-            }
-            if let Some(domain) = &issuer.subject_domain {
-                url::Url::parse(domain)
-                    .with_context(|| format!("subject domain {domain:?} is not a URL"))?;
-            }
-        }
+        config::check_issuers(&config.issuers, false)?;
         let ct_log = ct_client::CtLogClient::new(&config.ct_log_url)
             .context("building the CT log client")?;
         let pool = oidc::IssuerPool::new(&config.issuers).context("building the OIDC client")?;

@@ -1,14 +1,17 @@
 //! `ca-server`: Sigil's Fulcio-compatible CA as a standalone service.
-//! Flags (each also an environment variable) load the CA key, its chain, the
-//! CT log and the trusted email-type OIDC issuers; a YAML config comes later.
+//! Flags (each also an environment variable) choose the CA key backend
+//! (`--ca file|pkcs11|ephemeral`, fulcio-wire.md §5) and load the key, its
+//! chain, the CT log and the trusted OIDC issuers. Passwords and PINs come
+//! from files or environment variables and are never logged.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use ca_server::ca::{load_ca, load_signer, CaBackend, LoadedCa, Pkcs11Config, Secret};
 use ca_server::{Ca, CaConfig, IssuerType, OidcIssuerConfig};
 use clap::Parser;
-use shared::keys::{pem_blocks, EcdsaP256Signer, PublicKey};
+use shared::keys::{pem_encode, PublicKey};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -20,14 +23,47 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "SIGIL_CA_LISTEN", default_value = "0.0.0.0:5555")]
     listen: SocketAddr,
-    /// The issuing CA's private key (PKCS#8 or SEC1 PEM).
-    #[arg(long, env = "SIGIL_CA_KEY")]
-    ca_key: PathBuf,
-    /// The CA chain as PEM certificates, issuing CA first, root last.
+    /// Where the CA key lives: a PEM file, a PKCS#11 token, or a fresh
+    /// in-memory key and root per start (development only).
+    #[arg(long = "ca", env = "SIGIL_CA", value_enum, default_value_t = CaKind::File)]
+    ca: CaKind,
+    /// `--ca file`: the CA private key (PEM: PKCS#8, encrypted PKCS#8, SEC1 or PKCS#1).
+    /// P-256, P-384 or RSA >= 2048.
+    #[arg(long, env = "SIGIL_CA_KEY", required_if_eq("ca", "file"))]
+    ca_key: Option<PathBuf>,
+    /// `--ca file`: a file holding the password of an ENCRYPTED PRIVATE KEY
+    /// (one trailing newline is ignored). SIGIL_CA_KEY_PASSWORD holds it directly.
+    #[arg(long, env = "SIGIL_CA_KEY_PASSWORD_FILE")]
+    ca_key_password_file: Option<PathBuf>,
+    /// The CA chain as PEM certificates, issuing CA first, root last
+    /// (`--ca file` and `--ca pkcs11`).
     #[arg(long, env = "SIGIL_CA_CHAIN")]
-    ca_chain: PathBuf,
+    ca_chain: Option<PathBuf>,
+    /// `--ca pkcs11`: the PKCS#11 module (shared library) of the HSM.
+    #[arg(long, env = "SIGIL_PKCS11_MODULE", default_value = DEFAULT_PKCS11_MODULE)]
+    pkcs11_module: PathBuf,
+    /// `--ca pkcs11`: the label of the token holding the CA key.
+    #[arg(long, env = "SIGIL_PKCS11_TOKEN_LABEL", required_if_eq("ca", "pkcs11"))]
+    pkcs11_token_label: Option<String>,
+    /// `--ca pkcs11`: the label (CKA_LABEL) of the CA key pair on the token.
+    #[arg(long, env = "SIGIL_PKCS11_KEY_LABEL", required_if_eq("ca", "pkcs11"))]
+    pkcs11_key_label: Option<String>,
+    /// `--ca pkcs11`: a file holding the token's user PIN (one trailing
+    /// newline is ignored). SIGIL_PKCS11_PIN holds it directly.
+    #[arg(long, env = "SIGIL_PKCS11_PIN_FILE")]
+    pkcs11_pin_file: Option<PathBuf>,
+    /// Load the CA key, print its public key (PEM) and exit: the key an
+    /// offline root certifies when the key was generated inside an HSM.
+    #[arg(long)]
+    print_public_key: bool,
     /// Base URL of the CT log that issues SCTs (e.g. http://localhost:3000).
-    #[arg(long, env = "SIGIL_CT_LOG_URL")]
+    /// Required to serve (not for --print-public-key).
+    #[arg(
+        long,
+        env = "SIGIL_CT_LOG_URL",
+        default_value = "",
+        hide_default_value = true
+    )]
     ct_log_url: String,
     /// The CT log's public key (PEM); when set, every SCT is verified before use.
     #[arg(long, env = "SIGIL_CT_LOG_PUBLIC_KEY")]
@@ -42,6 +78,25 @@ struct Args {
     /// The audience tokens must carry.
     #[arg(long, env = "SIGIL_OIDC_CLIENT_ID", default_value = OidcIssuerConfig::DEFAULT_CLIENT_ID)]
     oidc_client_id: String,
+    /// A Fulcio issuer config file (JSON or YAML: OIDCIssuers, MetaIssuers,
+    /// CIIssuerMetadata); its issuers are trusted in addition to --oidc-issuer.
+    #[arg(long = "config", env = "SIGIL_CA_CONFIG")]
+    issuer_config: Option<PathBuf>,
+}
+
+/// Debian's SoftHSM2 module; HSM vendors ship their own.
+const DEFAULT_PKCS11_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// The environment variable holding the CA key password itself.
+const CA_KEY_PASSWORD_ENV: &str = "SIGIL_CA_KEY_PASSWORD";
+/// The environment variable holding the PKCS#11 user PIN itself.
+const PKCS11_PIN_ENV: &str = "SIGIL_PKCS11_PIN";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CaKind {
+    File,
+    Pkcs11,
+    Ephemeral,
 }
 
 #[tokio::main]
@@ -52,6 +107,14 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    if args.print_public_key {
+        let signer = load_signer(&backend(&args)?)?;
+        println!(
+            "{}",
+            pem_encode("PUBLIC KEY", &signer.public_spki_der()).trim_end()
+        );
+        return Ok(());
+    }
     let ca = Ca::new(config(&args)?).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -71,19 +134,18 @@ async fn main() -> anyhow::Result<()> {
 fn config(args: &Args) -> anyhow::Result<CaConfig> {
     let read =
         |path: &PathBuf| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
-    let key_pem = String::from_utf8(read(&args.ca_key)?).context("CA key is not UTF-8 PEM")?;
-    let signer = EcdsaP256Signer::from_pem(&key_pem).context("parsing the CA key")?;
-    let chain_der: Vec<Vec<u8>> = pem_blocks(&read(&args.ca_chain)?)
-        .context("parsing the CA chain")?
-        .into_iter()
-        .filter(|(label, _)| label == "CERTIFICATE")
-        .map(|(_, der)| der)
-        .collect();
+    let LoadedCa { signer, chain_der } = load_ca(&backend(args)?, args.ca_chain.as_ref())?;
+    tracing::info!(
+        ca = ?args.ca,
+        key = ?signer,
+        certificates = chain_der.len(),
+        "CA key loaded"
+    );
     let ct_log_public_key = match &args.ct_log_public_key {
         Some(path) => Some(PublicKey::from_pem(&read(path)?).context("parsing the CT log key")?),
         None => None,
     };
-    let issuers = args
+    let mut issuers: Vec<OidcIssuerConfig> = args
         .oidc_issuers
         .iter()
         .map(|url| OidcIssuerConfig {
@@ -91,11 +153,52 @@ fn config(args: &Args) -> anyhow::Result<CaConfig> {
             ..OidcIssuerConfig::new(url, IssuerType::Email)
         })
         .collect();
+    if let Some(path) = &args.issuer_config {
+        issuers.extend(ca_server::load_issuer_config(path)?);
+    }
     Ok(CaConfig {
         signer,
         chain_der,
         ct_log_url: args.ct_log_url.clone(),
         ct_log_public_key,
         issuers,
+    })
+}
+
+/// The backend the flags describe. Secrets come from a file flag first, else
+/// from their environment variable; they are never logged.
+fn backend(args: &Args) -> anyhow::Result<CaBackend> {
+    let secret = |file: &Option<PathBuf>, env: &str| -> anyhow::Result<Option<Secret>> {
+        Ok(match file {
+            Some(path) => Some(Secret::from_file(path)?),
+            None => Secret::from_env(env),
+        })
+    };
+    Ok(match args.ca {
+        CaKind::Ephemeral => {
+            tracing::warn!("ephemeral CA: a new key and root on every start; for development only");
+            CaBackend::Ephemeral
+        }
+        CaKind::File => CaBackend::File {
+            key: args
+                .ca_key
+                .clone()
+                .context("--ca file needs --ca-key (SIGIL_CA_KEY)")?,
+            password: secret(&args.ca_key_password_file, CA_KEY_PASSWORD_ENV)?,
+        },
+        CaKind::Pkcs11 => CaBackend::Pkcs11(Pkcs11Config {
+            module: args.pkcs11_module.clone(),
+            token_label: args
+                .pkcs11_token_label
+                .clone()
+                .context("--ca pkcs11 needs --pkcs11-token-label")?,
+            key_label: args
+                .pkcs11_key_label
+                .clone()
+                .context("--ca pkcs11 needs --pkcs11-key-label")?,
+            pin: secret(&args.pkcs11_pin_file, PKCS11_PIN_ENV)?.context(
+                "--ca pkcs11 needs a PIN: --pkcs11-pin-file (SIGIL_PKCS11_PIN_FILE) or SIGIL_PKCS11_PIN",
+            )?,
+        }),
     })
 }

@@ -343,7 +343,7 @@ async fn ct_log_failure_is_internal() {
     // The CT log trusts another root, so it refuses the precertificate.
     let ct = common::FakeCtLog::start(vec![]).await;
     let ca = ca_server::Ca::new(ca_server::CaConfig {
-        signer: root_key,
+        signer: std::sync::Arc::new(root_key),
         chain_der: vec![root],
         ct_log_url: ct.url.clone(),
         ct_log_public_key: None,
@@ -395,7 +395,8 @@ async fn trust_bundle_configuration_health() {
     assert_eq!(
         config["issuers"][0],
         json!({"issuerUrl": stack.email_issuer.url, "audience": "sigstore", "challengeClaim": "email",
-               "spiffeTrustDomain": "", "issuerType": "email", "subjectDomain": ""})
+               "spiffeTrustDomain": "", "issuerType": "email", "subjectDomain": "",
+               "skipEmailVerification": false})
     );
     assert_eq!(config["issuers"][1]["issuerType"], "uri");
     assert_eq!(config["issuers"][1]["challengeClaim"], "sub");

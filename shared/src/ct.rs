@@ -36,6 +36,9 @@ pub enum CtError {
 pub struct AcceptedChain {
     pub entry: SignedEntry,
     pub chain: Vec<Vec<u8>>,
+    /// The accepted root (DER) the chain ends at: its last certificate, or
+    /// the root that signed it when the submitter left the root out.
+    pub root: Vec<u8>,
 }
 
 /// Validates an `add-chain` (precert = false) or `add-pre-chain` (precert = true)
@@ -117,6 +120,7 @@ pub fn accept_chain(
     Ok(AcceptedChain {
         entry,
         chain: chain.to_vec(),
+        root: anchor.to_vec(),
     })
 }
 

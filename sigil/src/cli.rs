@@ -21,6 +21,15 @@ pub(crate) enum Command {
     Dev(DevArgs),
     /// Print a fresh identity token from the development OIDC issuer.
     Token(TokenArgs),
+    /// Write the client trust config (ClientTrustConfig: trusted root +
+    /// signing config) of a running deployment, from its public endpoints.
+    TrustRoot(TrustRootArgs),
+    /// Generate the keys of a deployment (CA key + self-signed root, Rekor
+    /// and CT log keys) into a directory; keeps whatever already exists.
+    Keygen(KeygenArgs),
+    /// Load-test a running service and compare with the ceilings measured in
+    /// the same run; the last line of output is one JSON object.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -38,6 +47,16 @@ pub(crate) struct DevArgs {
     /// Port of the development OIDC issuer.
     #[arg(long, env = "SIGIL_OIDC_PORT", default_value_t = 5556)]
     pub(crate) oidc_port: u16,
+    /// Database of the transparency logs, e.g.
+    /// `postgres://postgres@127.0.0.1:5432/sigil` (the database must exist;
+    /// migrations run on start). Default: SQLite `tlog.db` in the data
+    /// directory.
+    #[arg(long, env = "SIGIL_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// A Fulcio issuer config file (JSON or YAML) whose issuers the CA trusts
+    /// in addition to the development issuer.
+    #[arg(long, env = "SIGIL_CA_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -61,4 +80,56 @@ pub(crate) struct TokenIdentity {
     /// the token's `sub`, and the certificate's URI SAN.
     #[arg(long)]
     pub(crate) subject: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrustRootArgs {
+    /// Public base URL of the CA (Fulcio API); its `/api/v2/trustBundle`
+    /// gives the certificate chain.
+    #[arg(long)]
+    pub(crate) ca_url: String,
+    /// Public base URL of the Rekor log; its `/api/v1/log/publicKey` gives
+    /// the log key.
+    #[arg(long)]
+    pub(crate) tlog_url: String,
+    /// Public base URL of the CT log (default: the --tlog-url).
+    #[arg(long)]
+    pub(crate) ct_url: Option<String>,
+    /// The CT log's public key (PEM). Required: the CT API publishes no key;
+    /// it is checked against the log's signed tree head.
+    #[arg(long)]
+    pub(crate) ct_public_key: Option<PathBuf>,
+    /// The OIDC issuer for interactive sign-in (default: the first email
+    /// issuer the CA reports at `/api/v2/configuration`, if any).
+    #[arg(long)]
+    pub(crate) oidc_url: Option<String>,
+    /// Where to write the ClientTrustConfig (default: standard output).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Also write the TrustedRoot alone (for sigstore-js, cosign).
+    #[arg(long)]
+    pub(crate) trusted_root: Option<PathBuf>,
+    /// Also write the SigningConfig alone.
+    #[arg(long)]
+    pub(crate) signing_config: Option<PathBuf>,
+    /// Operator name of every service in the signing config.
+    #[arg(long, default_value = "sigil")]
+    pub(crate) operator: String,
+    /// Start of validity of every key and service, RFC 3339 (default: the CA
+    /// chain's earliest notBefore, or the first Rekor entry if earlier).
+    #[arg(long)]
+    pub(crate) valid_from: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// Directory for the keys and the root certificate.
+    #[arg(long, env = "SIGIL_KEYS_DIR")]
+    pub(crate) out: PathBuf,
+    /// Organization (O) of the root certificate's subject.
+    #[arg(long, env = "SIGIL_ROOT_ORGANIZATION", default_value = "Sigil")]
+    pub(crate) organization: String,
+    /// Common name (CN) of the root certificate's subject.
+    #[arg(long, env = "SIGIL_ROOT_COMMON_NAME", default_value = "sigil-root")]
+    pub(crate) common_name: String,
 }

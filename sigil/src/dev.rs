@@ -39,7 +39,9 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     let mut servers = tokio::task::JoinSet::new();
 
     let tlog = tlog_server::Tlog::open(tlog_server::TlogConfig {
-        database_url: format!("sqlite://{}?mode=rwc", dir.join("tlog.db").display()),
+        database_url: args.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", dir.join("tlog.db").display())
+        }),
         rekor_signer: material.rekor_key.clone(),
         ct_signer: material.ct_key.clone(),
         ct_roots: vec![material.root_der.clone()],
@@ -68,16 +70,11 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     .await?;
 
     let ca = ca_server::Ca::new(ca_server::CaConfig {
-        signer: material.ca_key.clone(),
+        signer: std::sync::Arc::new(material.ca_key.clone()),
         chain_der: vec![material.root_der.clone()],
         ct_log_url: tlog_url.clone(),
         ct_log_public_key: Some(material.ct_key.public_key()),
-        issuers: vec![ca_server::OidcIssuerConfig {
-            issuer_url: oidc_url.clone(),
-            client_id: AUDIENCE.to_owned(),
-            issuer_type: ca_server::IssuerType::EmailOrUri,
-            subject_domain: None,
-        }],
+        issuers: dev_and_configured_issuers(&oidc_url, args.config.as_deref())?,
     })
     .await
     .context("starting the certificate authority")?;
@@ -100,6 +97,21 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     }
     tlog.shutdown().await;
     Ok(())
+}
+
+/// The development issuer, then those of the `--config` file.
+fn dev_and_configured_issuers(
+    oidc_url: &str,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<ca_server::OidcIssuerConfig>> {
+    let mut issuers = vec![ca_server::OidcIssuerConfig {
+        client_id: AUDIENCE.to_owned(),
+        ..ca_server::OidcIssuerConfig::new(oidc_url, ca_server::IssuerType::EmailOrUri)
+    }];
+    if let Some(path) = config {
+        issuers.extend(ca_server::load_issuer_config(path)?);
+    }
+    Ok(issuers)
 }
 
 /// Serves `router` on `localhost:port`: 127.0.0.1 always, and ::1 when the

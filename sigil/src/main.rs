@@ -3,16 +3,22 @@
 
 use clap::Parser;
 
+mod bench;
 mod cli;
 mod data_dir;
 mod dev;
+mod keygen;
 mod oidc_issuer;
 mod token;
+mod trust_root;
 
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Dev(args) => dev::run(args),
         cli::Command::Token(args) => token::run(&args),
+        cli::Command::Bench(args) => bench::run(args),
+        cli::Command::TrustRoot(args) => trust_root::run(args),
+        cli::Command::Keygen(args) => keygen::run(&args),
     }
 }

@@ -4,6 +4,9 @@
 //! sigstore-python from PyPI and sigstore-js from npm, installed by
 //! `scripts/test.sh` at the versions it pins.
 
+pub mod postgres;
+pub mod tlog;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -10,9 +10,13 @@
 mod clock;
 mod heads;
 mod http;
+mod metrics;
 mod sequencer;
 pub mod store;
 mod tree;
+
+#[cfg(test)]
+mod replica_tests;
 
 use std::sync::Arc;
 
@@ -146,6 +150,8 @@ impl Tlog {
                 signer: config.ct_signer,
                 roots: config.ct_roots,
             }),
+            store: store.clone(),
+            metrics: Arc::default(),
         };
         Ok(Self {
             state,

@@ -18,7 +18,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "TLOG_LISTEN", default_value = "0.0.0.0:3000")]
     listen: SocketAddr,
-    /// Database URL, e.g. `sqlite:///var/lib/sigil/tlog.db?mode=rwc`.
+    /// Database URL: `postgres://user[:password]@host:port/db` (production;
+    /// several replicas may share it, one sequencing each tree at a time)
+    /// or `sqlite:///var/lib/sigil/tlog.db?mode=rwc` (one process only).
+    /// Migrations run on start.
     #[arg(
         long,
         env = "TLOG_DATABASE_URL",
@@ -52,6 +55,9 @@ struct Args {
     /// Submissions that may wait before the API answers 503.
     #[arg(long, env = "TLOG_POOL_SIZE", default_value_t = SequencerConfig::default().pool_size)]
     pool_size: usize,
+    /// The `Retry-After` (seconds) of a 503 when the pool is full.
+    #[arg(long, env = "TLOG_RETRY_AFTER_SECS", default_value_t = SequencerConfig::default().retry_after.as_secs())]
+    retry_after_secs: u64,
 }
 
 #[tokio::main]
@@ -74,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
             batch_size: args.batch_size,
             flush_interval: Duration::from_millis(args.flush_interval_ms),
             pool_size: args.pool_size,
-            ..SequencerConfig::default()
+            retry_after: Duration::from_secs(args.retry_after_secs),
         },
     };
     let tlog = Tlog::open(config).await?;

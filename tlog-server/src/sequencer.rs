@@ -11,6 +11,16 @@
 //!
 //! The sequencer owns the tree's [`Frontier`]; it is rebuilt from stored nodes
 //! on start and after any failed commit, so memory never drifts from the store.
+//!
+//! Replicas (several processes on one Postgres database): a sequencer only
+//! sequences while [`LogStore::lead`] says this process leads the tree. A
+//! follower refuses submissions at once ([`SequenceError::NotLeader`], 503),
+//! refreshes its view of the latest head every [`ROLE_CHECK_INTERVAL`] so it
+//! serves current reads, and tries to take the lock at the same pace, so a
+//! standby takes over within about a second of the leader's death. When the
+//! database is unreachable, submissions fail at once with
+//! [`SequenceError::Unavailable`] (503) until a check finds it back; then the
+//! state is reloaded from the store before anything is sequenced.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,7 +34,17 @@ use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::heads::HeadSigner;
-use crate::store::{Batch, LogStore, NewEntry, SignedHead, StoreError, StoredEntry, TreeId};
+use crate::metrics::SequencerStats;
+use crate::store::{
+    Batch, Leadership, LogStore, NewEntry, SignedHead, StoreError, StoredEntry, TreeId,
+};
+
+#[path = "sequencer_role.rs"]
+mod role;
+use role::{Role, SharedRole};
+
+/// How often a replica re-checks its role (and a follower its head).
+const ROLE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Batching and pushback knobs of every tree's sequencer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +98,8 @@ pub(crate) struct Submission {
     pub(crate) identity: Hash,
     pub(crate) data: LeafData,
     pub(crate) index_keys: Vec<String>,
+    /// Stored beside the entry, outside its leaf; see [`NewEntry::extra_data`].
+    pub(crate) extra_data: Vec<u8>,
 }
 
 /// A committed submission.
@@ -98,6 +120,10 @@ pub(crate) enum SequenceError {
     Pushback { retry_after: Duration },
     #[error("the log is shutting down")]
     ShuttingDown,
+    #[error("this replica is not the sequencer; send writes to the leader")]
+    NotLeader,
+    #[error("the log database is unreachable; retry later")]
+    Unavailable,
     #[error("sequencing failed: {0}")]
     Failed(String),
 }
@@ -115,6 +141,8 @@ pub(crate) struct SequencerHandle {
     pool: mpsc::Sender<Job>,
     heads: watch::Receiver<Arc<SignedHead>>,
     retry_after: Duration,
+    stats: Arc<SequencerStats>,
+    role: SharedRole,
 }
 
 impl SequencerHandle {
@@ -123,6 +151,9 @@ impl SequencerHandle {
         &self,
         submission: Submission,
     ) -> Result<oneshot::Receiver<Result<Sequenced, SequenceError>>, SequenceError> {
+        if let Some(refusal) = self.role.refusal() {
+            return Err(refusal);
+        }
         let (reply, rx) = oneshot::channel();
         self.pool
             .try_send(Job { submission, reply })
@@ -141,9 +172,30 @@ impl SequencerHandle {
         rx.await.unwrap_or(Err(SequenceError::ShuttingDown))
     }
 
-    /// The latest head this sequencer committed (or found on start).
+    /// The latest head this sequencer committed (or, on a follower, last read).
     pub(crate) fn latest_head(&self) -> Arc<SignedHead> {
         self.heads.borrow().clone()
+    }
+
+    /// Submissions waiting in the pool (for metrics).
+    pub(crate) fn pool_depth(&self) -> usize {
+        self.pool.max_capacity() - self.pool.capacity()
+    }
+
+    /// Submissions the pool holds before pushing back.
+    pub(crate) fn pool_capacity(&self) -> usize {
+        self.pool.max_capacity()
+    }
+
+    /// Whether the sequencer task still takes submissions: the pool closes
+    /// when it shuts down or its task ends.
+    pub(crate) fn is_running(&self) -> bool {
+        !self.pool.is_closed()
+    }
+
+    /// Batch sizes and flush latencies (for metrics).
+    pub(crate) fn stats(&self) -> &SequencerStats {
+        &self.stats
     }
 }
 
@@ -164,8 +216,16 @@ impl SequencerTask {
     }
 }
 
-/// Starts the sequencer of `tree`: loads (or, for a new tree, signs and
-/// commits the empty) head, rebuilds the right edge, spawns the task.
+/// The search-index key under which a CT entry is found by its RFC 6962
+/// leaf hash (CT identities are timestamp-free, leaf hashes are not).
+pub(crate) fn ct_leaf_key(leaf: &Hash) -> String {
+    format!("leaf:{}", leaf.to_hex())
+}
+
+/// Starts the sequencer of `tree`. As its leader: loads (or, for a new
+/// tree, signs and commits the empty) head and rebuilds the right edge. As a
+/// follower: loads the head (or holds a signed empty one in memory until the
+/// leader commits one). Then spawns the task.
 pub(crate) async fn start(
     tree: TreeId,
     store: Arc<dyn LogStore>,
@@ -173,39 +233,61 @@ pub(crate) async fn start(
     clock: Arc<dyn Clock>,
     config: SequencerConfig,
 ) -> Result<(SequencerHandle, SequencerTask), StoreError> {
-    let head = match store.latest_head(tree).await? {
-        Some(head) => head,
-        None => {
-            let timestamp_ms = clock.now_ms();
-            let root = empty_root();
-            let signed = signer
-                .sign_head(0, &root, timestamp_ms)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let head = SignedHead {
-                size: 0,
-                root,
-                timestamp_ms,
-                signed,
+    let leadership = store.lead(tree).await?;
+    let stored = store.latest_head(tree).await?;
+    let empty = || {
+        let timestamp_ms = clock.now_ms();
+        let root = empty_root();
+        let signed = signer
+            .sign_head(0, &root, timestamp_ms)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok::<_, StoreError>(SignedHead {
+            size: 0,
+            root,
+            timestamp_ms,
+            signed,
+        })
+    };
+    let (head, frontier, role) = match (leadership, stored) {
+        (Leadership::Follower, stored) => {
+            let head = match stored {
+                Some(head) => head,
+                None => empty()?,
             };
-            store
-                .commit(Batch {
-                    tree,
-                    entries: vec![],
-                    nodes: vec![],
-                    head: head.clone(),
-                })
-                .await?;
-            head
+            // Rebuilt from the store when this process takes over.
+            (head, Frontier::new(), Role::Follower)
+        }
+        (Leadership::Sole | Leadership::Leader, stored) => {
+            let head = match stored {
+                Some(head) => head,
+                None => {
+                    let head = empty()?;
+                    store
+                        .commit(Batch {
+                            tree,
+                            entries: vec![],
+                            nodes: vec![],
+                            head: head.clone(),
+                        })
+                        .await?;
+                    head
+                }
+            };
+            let frontier = load_frontier(store.as_ref(), tree, &head).await?;
+            (head, frontier, Role::Leader)
         }
     };
-    let frontier = load_frontier(store.as_ref(), tree, &head).await?;
+    let role = SharedRole::new(role);
     let (pool, rx) = mpsc::channel(config.pool_size.max(1));
     let (publish, heads) = watch::channel(Arc::new(head));
     let (shutdown, shutdown_rx) = oneshot::channel();
+    let stats = Arc::new(SequencerStats::default());
     let handle = SequencerHandle {
         pool,
         heads,
         retry_after: config.retry_after,
+        stats: stats.clone(),
+        role: role.clone(),
     };
     let worker = Worker {
         tree,
@@ -215,6 +297,10 @@ pub(crate) async fn start(
         config,
         frontier,
         publish,
+        stats,
+        role,
+        // Only a shared store has roles to re-check.
+        replicated: leadership != Leadership::Sole,
     };
     let join = tokio::spawn(worker.run(rx, shutdown_rx));
     Ok((handle, SequencerTask { shutdown, join }))
@@ -247,11 +333,18 @@ struct Worker {
     config: SequencerConfig,
     frontier: Frontier,
     publish: watch::Sender<Arc<SignedHead>>,
+    stats: Arc<SequencerStats>,
+    role: SharedRole,
+    /// Whether roles change at run time (a shared store), so the worker
+    /// re-checks them every [`ROLE_CHECK_INTERVAL`].
+    replicated: bool,
 }
 
 impl Worker {
     async fn run(mut self, mut pool: mpsc::Receiver<Job>, mut shutdown: oneshot::Receiver<()>) {
         let mut closing = false;
+        let mut checks = tokio::time::interval(ROLE_CHECK_INTERVAL);
+        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let first = tokio::select! {
                 biased;
@@ -260,6 +353,10 @@ impl Worker {
                 _ = &mut shutdown, if !closing => {
                     pool.close();
                     closing = true;
+                    continue;
+                }
+                _ = checks.tick(), if self.replicated && !closing => {
+                    self.check_role().await;
                     continue;
                 }
                 job = pool.recv() => match job {
@@ -282,11 +379,32 @@ impl Worker {
     async fn process(&mut self, jobs: Vec<Job>) {
         let (submissions, replies): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|j| (j.submission, j.reply)).unzip();
+        // Submitted just before this process lost the lead or the database.
+        if let Some(refusal) = self.role.refusal() {
+            for reply in replies {
+                let _ = reply.send(Err(refusal.clone()));
+            }
+            return;
+        }
         match self.sequence(submissions).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // A dropped receiver is a client that went away; the entry is logged regardless.
                     let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) if e.is_unavailable() => {
+                tracing::error!(tree = %self.tree, error = %e, "database unreachable; batch not committed");
+                for reply in replies {
+                    let _ = reply.send(Err(SequenceError::Unavailable));
+                }
+                if self.replicated {
+                    // Refuse everything (queued too) at once until a role
+                    // check finds the database back and reloads the state.
+                    self.role.set(Role::Unavailable);
+                } else {
+                    // No role checks run for a single-writer store.
+                    self.resync().await;
                 }
             }
             Err(e) => {
@@ -304,6 +422,7 @@ impl Worker {
         &mut self,
         submissions: Vec<Submission>,
     ) -> Result<Vec<Sequenced>, StoreError> {
+        let started = Instant::now();
         let current = self.publish.borrow().clone();
         // Head timestamps never go backwards, even if the wall clock does.
         let now = self.clock.now_ms().max(current.timestamp_ms);
@@ -332,7 +451,14 @@ impl Worker {
             }
             let body = s.data.encode(now);
             let index = frontier.size();
-            nodes.extend(frontier.append(leaf_hash(&body)));
+            let leaf = leaf_hash(&body);
+            nodes.extend(frontier.append(leaf));
+            let mut index_keys = s.index_keys;
+            // A CT leaf embeds the batch timestamp, so only here is its leaf
+            // hash known; get-proof-by-hash finds the entry by this key.
+            if let LeafData::Ct(_) = s.data {
+                index_keys.push(ct_leaf_key(&leaf));
+            }
             let entry = StoredEntry {
                 index,
                 identity: s.identity,
@@ -343,7 +469,8 @@ impl Worker {
             outcomes.push((entry.clone(), false));
             entries.push(NewEntry {
                 entry,
-                index_keys: s.index_keys,
+                index_keys,
+                extra_data: s.extra_data,
             });
         }
 
@@ -371,6 +498,7 @@ impl Worker {
                 })
                 .await?;
             tracing::debug!(tree = %self.tree, entries = count, size = head.size, "batch committed");
+            self.stats.observe_batch(count, started.elapsed());
             self.frontier = frontier;
             let head = Arc::new(head);
             self.publish.send_replace(head.clone());
@@ -387,8 +515,9 @@ impl Worker {
     }
 
     /// After a failed commit the store may or may not hold the batch (a
-    /// commit can fail after it became durable); reload the truth.
-    async fn resync(&mut self) {
+    /// commit can fail after it became durable); reload the truth. Returns
+    /// whether the reload worked.
+    async fn resync(&mut self) -> bool {
         let reloaded = async {
             let head = self
                 .store
@@ -403,10 +532,14 @@ impl Worker {
             Ok((head, frontier)) => {
                 self.frontier = frontier;
                 self.publish.send_replace(Arc::new(head));
+                true
             }
             // Keep the old state: the next commit is checked against the
             // store and fails again rather than forking the tree.
-            Err(e) => tracing::error!(tree = %self.tree, error = %e, "cannot reload tree state"),
+            Err(e) => {
+                tracing::error!(tree = %self.tree, error = %e, "cannot reload tree state");
+                false
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ fn submission(n: u8) -> Submission {
         identity: leaf_hash(&body),
         data: LeafData::Raw(body),
         index_keys: vec![format!("key{n}")],
+        extra_data: vec![],
     }
 }
 
@@ -168,6 +169,7 @@ async fn ct_leaves_carry_the_batch_timestamp() {
             identity: Hash([9; 32]),
             data: LeafData::Ct(entry.clone()),
             index_keys: vec![],
+            extra_data: vec![],
         })
         .await
         .unwrap();
@@ -250,6 +252,7 @@ async fn a_failed_commit_fails_its_waiters_and_resyncs() {
             entries: vec![NewEntry {
                 entry: intruder,
                 index_keys: vec![],
+                extra_data: vec![],
             }],
             nodes: only_new,
             head: SignedHead {

@@ -39,6 +39,11 @@ impl LogTree {
         self.id
     }
 
+    /// The tree's sequencer (pool depth, liveness and stats for metrics).
+    pub(crate) fn sequencer(&self) -> &SequencerHandle {
+        &self.sequencer
+    }
+
     /// Submits and waits for the commit.
     pub(crate) async fn submit(&self, submission: Submission) -> Result<Sequenced, SequenceError> {
         self.sequencer.submit(submission).await

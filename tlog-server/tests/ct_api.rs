@@ -1,6 +1,8 @@
 //! The RFC 6962 CT personality over HTTP on a fresh SQLite file: chains to
 //! the configured root get an SCT that verifies with the CT key, committed
-//! before it is returned; chains to other roots are refused.
+//! before it is returned; chains to other roots are refused; get-entries,
+//! get-proof-by-hash and get-sth-consistency answers verify against the
+//! signed tree heads with `shared::merkle`.
 
 // A test crate: its helper fns should panic on failure just as its tests do.
 #![allow(clippy::unwrap_used)]
@@ -9,10 +11,10 @@ mod common;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use common::{Fixture, Server, TestCa};
+use common::{error_message, Fixture, Server, TestCa};
 use sha2::{Digest, Sha256};
 use shared::ct::{issuer_key_hash, merkle_tree_leaf, tbs_without_extension};
-use shared::merkle::{leaf_hash, Hash};
+use shared::merkle::{leaf_hash, verify_consistency, verify_inclusion, Frontier, Hash};
 use shared::oids::CT_POISON;
 use shared::sct::{AddChainResponse, SignedCertificateTimestamp, SignedEntry};
 
@@ -224,4 +226,287 @@ async fn chains_that_do_not_qualify_are_refused_with_a_message() {
         "nothing was logged"
     );
     server.stop().await;
+}
+
+/// What a test submitted and got back: the logged entry, its SCT timestamp,
+/// the chain as submitted, and whether it went to add-pre-chain.
+struct Logged {
+    entry: SignedEntry,
+    timestamp_ms: u64,
+    chain: Vec<Vec<u8>>,
+    precert: bool,
+}
+
+/// Submits certificate `serial`: odd serials as precertificates, and every
+/// third chain without the root (the log must add it to extra_data).
+async fn log_cert(server: &Server, fx: &Fixture, serial: u32) -> Logged {
+    let precert = !serial.is_multiple_of(2);
+    let leaf = fx.ca.issue(serial, precert);
+    let chain = if serial.is_multiple_of(3) {
+        vec![leaf.clone()]
+    } else {
+        vec![leaf.clone(), fx.ca.root_der.clone()]
+    };
+    let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+    let path = if precert {
+        "/ct/v1/add-pre-chain"
+    } else {
+        "/ct/v1/add-chain"
+    };
+    let r = submit(server, path, &refs).await;
+    assert_eq!(r.status(), 200, "serial {serial}");
+    let sct = sct_of(r.json().await.unwrap());
+    let entry = if precert {
+        SignedEntry::Precert {
+            issuer_key_hash: issuer_key_hash(&fx.ca.root_der).unwrap(),
+            tbs_certificate: tbs_without_extension(&leaf, &CT_POISON).unwrap(),
+        }
+    } else {
+        SignedEntry::X509(leaf)
+    };
+    Logged {
+        entry,
+        timestamp_ms: sct.timestamp_ms,
+        chain,
+        precert,
+    }
+}
+
+/// RFC 6962 §4.6 extra_data the log must store for `logged`: the chain after
+/// the leaf, ending with the root, as u24-prefixed certificates in a
+/// u24-prefixed list, preceded by the precertificate for precert entries.
+fn expected_extra_data(logged: &Logged, root: &[u8]) -> Vec<u8> {
+    fn u24(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes()[1..]);
+        out.extend_from_slice(bytes);
+    }
+    let mut list = Vec::new();
+    for cert in &logged.chain[1..] {
+        u24(&mut list, cert);
+    }
+    if logged.chain.last().unwrap().as_slice() != root {
+        u24(&mut list, root);
+    }
+    let mut out = Vec::new();
+    if logged.precert {
+        u24(&mut out, &logged.chain[0]);
+    }
+    u24(&mut out, &list);
+    out
+}
+
+fn root_of(sth: &Sth) -> Hash {
+    Hash::from_slice(&B64.decode(&sth.sha256_root_hash).unwrap()).unwrap()
+}
+
+fn hashes(list: &serde_json::Value) -> Vec<Hash> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_slice(&B64.decode(h.as_str().unwrap()).unwrap()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn entries_inclusion_and_consistency_proofs_verify_against_the_sths() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let mut logged = Vec::new();
+    for serial in 1..=3 {
+        logged.push(log_cert(&server, &fx, serial).await);
+    }
+    let small = verified_sth(&server, &fx).await;
+    assert_eq!(small.tree_size, 3);
+    for serial in 4..=7 {
+        logged.push(log_cert(&server, &fx, serial).await);
+    }
+    let big = verified_sth(&server, &fx).await;
+    assert_eq!(big.tree_size, 7);
+
+    // get-entries: each leaf is the MerkleTreeLeaf the SCT was signed over,
+    // with its chain; together they hash to the STH's root.
+    let r = server.get("/ct/v1/get-entries?start=0&end=6").await;
+    assert_eq!(r.status(), 200);
+    let got: serde_json::Value = r.json().await.unwrap();
+    let entries = got["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 7);
+    let mut tree = Frontier::new();
+    for (e, want) in entries.iter().zip(&logged) {
+        let leaf_input = B64.decode(e["leaf_input"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            leaf_input,
+            merkle_tree_leaf(want.timestamp_ms, &want.entry, &[])
+        );
+        assert_eq!(
+            B64.decode(e["extra_data"].as_str().unwrap()).unwrap(),
+            expected_extra_data(want, &fx.ca.root_der)
+        );
+        tree.append(leaf_hash(&leaf_input));
+    }
+    assert_eq!(tree.root(), root_of(&big));
+
+    // get-proof-by-hash: every leaf in the big tree, the early ones in the small tree too.
+    for (i, want) in logged.iter().enumerate() {
+        let leaf = leaf_hash(&merkle_tree_leaf(want.timestamp_ms, &want.entry, &[]));
+        for sth in [&small, &big] {
+            let url = format!(
+                "/ct/v1/get-proof-by-hash?hash={}&tree_size={}",
+                urlencode(&B64.encode(leaf.0)),
+                sth.tree_size
+            );
+            let r = server.get(&url).await;
+            if (i as u64) >= sth.tree_size {
+                let m = error_message(r, 404).await;
+                assert!(m.contains("no leaf"), "{m}");
+                continue;
+            }
+            assert_eq!(r.status(), 200);
+            let proof: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(proof["leaf_index"], i as u64);
+            verify_inclusion(
+                &leaf,
+                i as u64,
+                sth.tree_size,
+                &hashes(&proof["audit_path"]),
+                &root_of(sth),
+            )
+            .expect("inclusion proof verifies against the STH");
+        }
+    }
+
+    // get-sth-consistency between the two heads; trivial cases are empty.
+    let r = server
+        .get("/ct/v1/get-sth-consistency?first=3&second=7")
+        .await;
+    assert_eq!(r.status(), 200);
+    let proof: serde_json::Value = r.json().await.unwrap();
+    verify_consistency(
+        3,
+        7,
+        &root_of(&small),
+        &root_of(&big),
+        &hashes(&proof["consistency"]),
+    )
+    .expect("the heads are consistent");
+    for (first, second) in [(0, 7), (7, 7), (0, 0)] {
+        let r = server
+            .get(&format!(
+                "/ct/v1/get-sth-consistency?first={first}&second={second}"
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v, serde_json::json!({"consistency": []}));
+    }
+
+    // A range past the end is cut at the tree size.
+    let r = server.get("/ct/v1/get-entries?start=5&end=100").await;
+    let got: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(got["entries"].as_array().unwrap().len(), 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn get_entries_pages_are_capped() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let posts: Vec<_> = (0..300u32)
+        .map(|serial| {
+            let cert = fx.ca.issue(1000 + serial, false);
+            let body =
+                serde_json::json!({"chain": [B64.encode(&cert), B64.encode(&fx.ca.root_der)]});
+            let request = server
+                .client
+                .post(server.url("/ct/v1/add-chain"))
+                .json(&body);
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    for p in posts {
+        assert_eq!(p.await.unwrap(), 200);
+    }
+    assert_eq!(verified_sth(&server, &fx).await.tree_size, 300);
+    let r = server.get("/ct/v1/get-entries?start=10&end=299").await;
+    let got: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        got["entries"].as_array().unwrap().len(),
+        256,
+        "one page holds at most 256 entries; clients ask again from start + 256"
+    );
+    let r = server.get("/ct/v1/get-entries?start=266&end=299").await;
+    let got: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(got["entries"].as_array().unwrap().len(), 34);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn audit_endpoints_refuse_bad_parameters_with_a_message() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let logged = log_cert(&server, &fx, 2).await;
+    log_cert(&server, &fx, 4).await;
+    let leaf = leaf_hash(&merkle_tree_leaf(logged.timestamp_ms, &logged.entry, &[]));
+    let leaf_b64 = urlencode(&B64.encode(leaf.0));
+
+    for (path, needle) in [
+        ("/ct/v1/get-entries", "start"),
+        ("/ct/v1/get-entries?start=0", "end"),
+        ("/ct/v1/get-entries?start=x&end=1", "start"),
+        ("/ct/v1/get-entries?start=-1&end=1", "start"),
+        ("/ct/v1/get-entries?start=1&end=0", "valid range"),
+        ("/ct/v1/get-entries?start=2&end=5", "beyond"),
+        ("/ct/v1/get-sth-consistency?second=2", "first"),
+        ("/ct/v1/get-sth-consistency?first=1", "second"),
+        ("/ct/v1/get-sth-consistency?first=a&second=2", "first"),
+        ("/ct/v1/get-sth-consistency?first=2&second=1", "larger"),
+        ("/ct/v1/get-sth-consistency?first=1&second=3", "tree size"),
+        ("/ct/v1/get-proof-by-hash?tree_size=1", "hash"),
+        ("/ct/v1/get-proof-by-hash?hash=%%%&tree_size=1", "hash"),
+        ("/ct/v1/get-proof-by-hash?hash=AAAA&tree_size=1", "hash"),
+        ("/ct/v1/get-proof-by-hash?hash=!!&tree_size=1", "hash"),
+    ] {
+        let m = error_message(server.get(path).await, 400).await;
+        assert!(m.contains(needle), "{path}: {m}");
+    }
+    for size in ["0", "3", "x", ""] {
+        let m = error_message(
+            server
+                .get(&format!(
+                    "/ct/v1/get-proof-by-hash?hash={leaf_b64}&tree_size={size}"
+                ))
+                .await,
+            400,
+        )
+        .await;
+        assert!(m.contains("tree_size"), "{size}: {m}");
+    }
+    // A well-formed hash that is not a leaf: 404 with a message.
+    let unknown = urlencode(&B64.encode([7u8; 32]));
+    let m = error_message(
+        server
+            .get(&format!(
+                "/ct/v1/get-proof-by-hash?hash={unknown}&tree_size=2"
+            ))
+            .await,
+        404,
+    )
+    .await;
+    assert!(m.contains("no leaf"), "{m}");
+    // An unescaped '+' (read as a space) is still understood.
+    let sloppy = B64.encode(leaf.0);
+    let r = server
+        .get(&format!(
+            "/ct/v1/get-proof-by-hash?hash={sloppy}&tree_size=2"
+        ))
+        .await;
+    assert_eq!(r.status(), 200, "{sloppy}");
+    assert_eq!(verified_sth(&server, &fx).await.tree_size, 2);
+    server.stop().await;
+}
+
+/// Percent-encodes the base64 characters that are special in a query.
+fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
 }

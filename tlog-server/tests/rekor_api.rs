@@ -6,88 +6,11 @@
 
 mod common;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-use common::{hashedrekord, hashedrekord_signing, Fixture, Server};
+use common::{check_log_entry, hashedrekord, hashedrekord_signing, Fixture, Server};
 use shared::checkpoint::Checkpoint;
-use shared::keys::EcdsaP256Signer;
-use shared::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
+use shared::merkle::{verify_consistency, Hash};
 use shared::note::SignedNote;
-use shared::rekor::{set_payload, ConsistencyProof, LogEntryValue};
-
-/// Checks one LogEntry response the way sigstore clients do and returns its
-/// (entry ID, value, leaf hash).
-fn check_log_entry(
-    json: &serde_json::Value,
-    server: &Server,
-    key: &EcdsaP256Signer,
-) -> (String, LogEntryValue, Hash) {
-    let map = json.as_object().unwrap();
-    assert_eq!(map.len(), 1, "a LogEntry has exactly one key");
-    let (id, value) = map.iter().next().unwrap();
-    let value: LogEntryValue = serde_json::from_value(value.clone()).unwrap();
-
-    let body = B64.decode(&value.body).unwrap();
-    let leaf = leaf_hash(&body);
-    assert_eq!(
-        id,
-        &format!("{:016x}{}", server.tlog_tree_id, leaf.to_hex()),
-        "entry ID = %016x tree ‖ uuid"
-    );
-    assert_eq!(value.log_id, key.log_id().to_hex());
-
-    // The SET covers body, integratedTime (seconds), logID and logIndex.
-    let set = B64
-        .decode(&value.verification.signed_entry_timestamp)
-        .unwrap();
-    let payload = set_payload(
-        &value.body,
-        value.integrated_time,
-        &key.log_id(),
-        value.log_index,
-    );
-    key.public_key()
-        .verify(&payload, &set)
-        .expect("SET verifies with the log key");
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    assert!(
-        (now - 60..=now + 1).contains(&value.integrated_time),
-        "integratedTime is in seconds and recent"
-    );
-
-    // The proof is against the checkpoint, whose signature verifies.
-    let proof = &value.verification.inclusion_proof;
-    assert_eq!(proof.log_index, value.log_index);
-    let root = Hash::from_hex(&proof.root_hash).unwrap();
-    let hashes: Vec<Hash> = proof
-        .hashes
-        .iter()
-        .map(|h| Hash::from_hex(h).unwrap())
-        .collect();
-    verify_inclusion(&leaf, proof.log_index, proof.tree_size, &hashes, &root)
-        .expect("inclusion proof verifies");
-    let note = SignedNote::parse(&proof.checkpoint).unwrap();
-    assert_eq!(
-        note.signatures.len(),
-        1,
-        "v1 checkpoints carry exactly one signature"
-    );
-    assert_eq!(note.signatures[0].name, "localhost");
-    assert_eq!(note.signatures[0].key_hint, key.log_id().key_hint());
-    note.verify_v1("localhost", &key.public_key())
-        .expect("checkpoint signature verifies");
-    let checkpoint = Checkpoint::parse(&note.text).unwrap();
-    assert_eq!(
-        checkpoint.origin,
-        format!("localhost - {}", server.tlog_tree_id)
-    );
-    assert_eq!(
-        (checkpoint.size, checkpoint.root),
-        (proof.tree_size, root),
-        "checkpoint matches the proof"
-    );
-    (id.clone(), value, leaf)
-}
+use shared::rekor::ConsistencyProof;
 
 #[tokio::test]
 async fn hashedrekord_is_logged_with_a_verifiable_set_proof_and_checkpoint() {

@@ -3,9 +3,13 @@
 //! `add-pre-chain` → SCT checked → the same TBS with the SCT list in place of
 //! the poison, signed again.
 
+mod backend;
 mod chain;
+mod file_key;
+mod pkcs11;
 mod profile;
 mod root;
+mod secret;
 mod signer;
 
 use std::sync::Arc;
@@ -15,10 +19,16 @@ use der::Encode;
 use shared::keys::PublicKey;
 use shared::sct::{sct_list_to_tls, SignedEntry};
 
+pub use backend::{
+    chain_from_pem, ephemeral, load_ca, load_signer, CaBackend, CaLoadError, LoadedCa,
+};
 pub use chain::{CaChain, ChainError};
+pub use file_key::{KeyFileError, SoftwareKey};
+pub use pkcs11::{Pkcs11Config, Pkcs11Error, Pkcs11Signer};
 pub use profile::{sign_certificate, LeafParams, LeafTemplate, ProfileError, Tail, LEAF_VALIDITY};
 pub use root::self_signed_root;
-pub use signer::{CaSigner, SignerError};
+pub use secret::{Secret, SecretError};
+pub use signer::{self_test, CaKeyKind, CaSigner, SignerError};
 
 use crate::challenge::ProvenKey;
 use crate::ct_client::{CtClientError, CtLogClient};

@@ -1,7 +1,7 @@
 //! The leaf certificate profile, byte for byte as Fulcio issues it
 //! (fulcio-wire.md §3 and §8): v3, empty subject, 10-minute validity, and the
-//! extensions in the order KU, EKU, SKID, AKID, SAN, 57264.1.1, 57264.1.8,
-//! then the RFC 6962 §3.1 poison (precertificate) or SCT list (final
+//! extensions in the order KU, EKU, SKID, AKID, SAN, the principal's Sigstore
+//! 57264.1.x extensions by OID, then the RFC 6962 §3.1 poison (precertificate) or SCT list (final
 //! certificate). The TBS is assembled by hand because the order is part of
 //! what verifiers rebuild.
 
@@ -13,7 +13,7 @@ use der::Encode;
 use shared::oids;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::certificate::{Certificate, TbsCertificate, Version};
-use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::name::{GeneralName, OtherName};
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
     SubjectKeyIdentifier,
@@ -76,7 +76,7 @@ pub struct LeafTemplate {
 impl LeafTemplate {
     pub fn new(p: LeafParams<'_>) -> Result<Self, ProfileError> {
         let not_after = p.not_before + LEAF_VALIDITY;
-        let extensions = vec![
+        let mut extensions = vec![
             extension(
                 KeyUsage::OID,
                 true,
@@ -105,18 +105,12 @@ impl LeafTemplate {
             )?,
             // RFC 5280 §4.2.1.6: critical because the subject is empty.
             extension(SubjectAltName::OID, true, san(p.principal.san())?.to_der()?)?,
-            // Raw bytes, never DER-wrapped: sigstore-python compares them as-is.
-            extension(
-                oids::FULCIO_ISSUER_V1,
-                false,
-                p.principal.issuer().as_bytes().to_vec(),
-            )?,
-            extension(
-                oids::FULCIO_ISSUER_V2,
-                false,
-                Utf8StringRef::new(p.principal.issuer())?.to_der()?,
-            )?,
         ];
+        // The Sigstore extensions in OID order (.1 and .2–.6 raw, never
+        // DER-wrapped: sigstore-python compares .1 as-is; .8–.24 UTF8String).
+        for ext in p.principal.fulcio_extensions()? {
+            extensions.push(extension(ext.oid, false, ext.value)?);
+        }
         let base = TbsCertificate {
             version: Version::V3,
             serial_number: p.serial,
@@ -182,6 +176,11 @@ fn san(name: &SubjectName) -> Result<SubjectAltName, der::Error> {
     let general = match name {
         SubjectName::Email(email) => GeneralName::Rfc822Name(Ia5String::new(email)?),
         SubjectName::Uri(uri) => GeneralName::UniformResourceIdentifier(Ia5String::new(uri)?),
+        // Fulcio's username SAN: otherName 57264.1.7, value [0] EXPLICIT UTF8String.
+        SubjectName::OtherName(name) => GeneralName::OtherName(OtherName {
+            type_id: oids::FULCIO_OTHERNAME_SAN,
+            value: der::Any::encode_from(&Utf8StringRef::new(name)?)?,
+        }),
     };
     Ok(SubjectAltName(vec![general]))
 }

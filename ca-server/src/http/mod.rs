@@ -1,9 +1,11 @@
 //! The CA's HTTP API, Fulcio's REST surface (fulcio-wire.md §1): one module
-//! per resource, each with `fn router()`, merged here with the shared state.
+//! per resource, each with `fn router()`, merged here with the shared state;
+//! `legacy` serves the v1 endpoints cosign's keyless path uses.
 
 mod configuration;
 mod error;
 mod health;
+mod legacy;
 mod signing_cert;
 mod trust_bundle;
 
@@ -55,6 +57,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .merge(trust_bundle::router())
         .merge(configuration::router())
         .merge(health::router())
+        .merge(legacy::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::cors::CorsLayer::permissive())
         .with_state(AppState(state))

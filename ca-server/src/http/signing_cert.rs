@@ -89,10 +89,25 @@ async fn create_signing_certificate(
         .map_err(|e| ApiError::InvalidArgument(format!("request body is not valid JSON: {e}")))?;
 
     let token = token(&request, &headers)?;
+    let certificates = issue(&state, token, || key_proof(&request)).await?;
+    Ok(Json(SigningCertResponse {
+        signed_certificate_embedded_sct: EmbeddedSct {
+            chain: CertificateChain { certificates },
+        },
+    }))
+}
+
+/// The issuance both API versions share: verifies the token, then the key
+/// proof (`proof` runs only after the token is accepted, as in Fulcio), and
+/// returns the trimmed PEMs `[leaf, CA…, root]`.
+pub(super) async fn issue(
+    state: &AppState,
+    token: &str,
+    proof: impl FnOnce() -> Result<KeyProof, ApiError>,
+) -> Result<Vec<String>, ApiError> {
     let verified = state.pool.verify(token).await?;
     let principal = Principal::from_token(&verified)?;
-    let proof = key_proof(&request)?;
-    let key = proof.verify(&principal)?;
+    let key = proof()?.verify(&principal)?;
     let leaf = state.ca.issue(&principal, key).await?;
 
     tracing::info!(
@@ -102,11 +117,7 @@ async fn create_signing_certificate(
     );
     let mut certificates = vec![pem("CERTIFICATE", &leaf)];
     certificates.extend(state.chain_pems.iter().cloned());
-    Ok(Json(SigningCertResponse {
-        signed_certificate_embedded_sct: EmbeddedSct {
-            chain: CertificateChain { certificates },
-        },
-    }))
+    Ok(certificates)
 }
 
 /// The body's token first, else `Authorization: Bearer`.
@@ -119,6 +130,15 @@ fn token<'a>(request: &'a SigningCertRequest, headers: &'a HeaderMap) -> Result<
     if let Some(token) = from_body {
         return Ok(token);
     }
+    bearer_token(headers).ok_or_else(|| {
+        ApiError::InvalidArgument(
+            "no identity token: set credentials.oidcIdentityToken or Authorization: Bearer".into(),
+        )
+    })
+}
+
+/// The token of an `Authorization: Bearer` header, if any.
+pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -127,12 +147,6 @@ fn token<'a>(request: &'a SigningCertRequest, headers: &'a HeaderMap) -> Result<
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::InvalidArgument(
-                "no identity token: set credentials.oidcIdentityToken or Authorization: Bearer"
-                    .into(),
-            )
-        })
 }
 
 /// The CSR if there is one, else the public key and its proof.
@@ -172,7 +186,7 @@ fn key_proof(request: &SigningCertRequest) -> Result<KeyProof, ApiError> {
 
 /// `publicKey.content` is a protobuf string: a PEM, or (rarely) DER smuggled
 /// as text. Clients that base64-encode the DER are accepted too.
-fn public_key_bytes(content: &str) -> Vec<u8> {
+pub(super) fn public_key_bytes(content: &str) -> Vec<u8> {
     if content.trim_start().starts_with("-----BEGIN") {
         return content.as_bytes().to_vec();
     }
@@ -181,7 +195,7 @@ fn public_key_bytes(content: &str) -> Vec<u8> {
         .unwrap_or_else(|_| content.as_bytes().to_vec())
 }
 
-fn decode_bytes(value: &str, field: &str) -> Result<Vec<u8>, ApiError> {
+pub(super) fn decode_bytes(value: &str, field: &str) -> Result<Vec<u8>, ApiError> {
     B64_STD
         .decode(value)
         .or_else(|_| B64_URL.decode(value))

@@ -161,7 +161,7 @@ impl Audience {
     }
 }
 
-/// `email_verified`: some issuers send the string "true" (Fulcio accepts both).
+/// `email_verified`: some issuers send the string "true" or "True" (Fulcio accepts them).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum EmailVerified {
@@ -173,7 +173,8 @@ impl EmailVerified {
     pub fn is_true(&self) -> bool {
         match self {
             Self::Bool(b) => *b,
-            Self::Text(s) => s == "true",
+            // oauthflow's stringAsBool accepts both spellings.
+            Self::Text(s) => s == "true" || s == "True",
         }
     }
 }

@@ -1,9 +1,12 @@
-//! The issuer pool: configured issuers keyed by exact issuer URL, each with a
-//! lazily fetched key set (OpenID Connect Discovery 1.0 §4 then the
-//! `jwks_uri`), refreshed when a token names a `kid` the cache lacks.
+//! The issuer pool: configured issuers keyed by exact issuer URL, plus
+//! meta-issuers (anchored wildcard patterns, instantiated per matching URL
+//! and kept in a bounded cache, as Fulcio's LRU of 100), each with a lazily
+//! fetched key set (OpenID Connect Discovery 1.0 §4 then the `jwks_uri`),
+//! refreshed when a token names a `kid` the cache lacks. An issuer with a
+//! `CACert` gets its own HTTP client that trusts only that CA.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
@@ -11,15 +14,17 @@ use serde::Deserialize;
 use super::jwk::{parse_jwks, Jwk};
 use super::jwt::{Claims, UnverifiedJwt};
 use super::TokenError;
-use crate::config::OidcIssuerConfig;
+use crate::config::{meta_issuer_matches, OidcIssuerConfig};
 
-/// go-oidc's discovery timeout.
+/// go-oidc's discovery timeout, applied to every discovery and JWKS request.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// A refresh is not repeated sooner than this, so tokens with made-up `kid`s
 /// cannot turn the CA into a request amplifier against the issuer.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 /// Discovery documents and JWKS larger than this are refused.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// How many concrete issuers instantiated from meta-issuers are kept.
+const META_CACHE_SIZE: usize = 100;
 
 /// A token whose signature and claims checked out, with the issuer that vouched for it.
 #[derive(Clone, Debug)]
@@ -28,13 +33,29 @@ pub struct VerifiedToken {
     pub claims: Claims,
 }
 
+/// Why the pool could not be built (a bad `CACert` or TLS setup).
+#[derive(Debug, thiserror::Error)]
+#[error("OIDC issuer {issuer}: HTTP client: {source}")]
+pub(crate) struct PoolError {
+    issuer: String,
+    source: reqwest::Error,
+}
+
 pub(crate) struct IssuerPool {
     issuers: HashMap<String, Arc<Issuer>>,
+    metas: Vec<MetaIssuer>,
+    /// Concrete issuers made from `metas`, oldest first.
+    meta_cache: Mutex<VecDeque<Arc<Issuer>>>,
+}
+
+struct MetaIssuer {
+    config: Arc<OidcIssuerConfig>,
     http: reqwest::Client,
 }
 
 struct Issuer {
     config: Arc<OidcIssuerConfig>,
+    http: reqwest::Client,
     keys: RwLock<Option<KeySet>>,
     /// Serialises refreshes; held across the HTTP fetches.
     refresh: tokio::sync::Mutex<()>,
@@ -53,44 +74,48 @@ struct DiscoveryDocument {
 }
 
 impl IssuerPool {
-    pub(crate) fn new(configs: &[OidcIssuerConfig]) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::custom(|attempt| {
-                // Same-host redirects only, as go-oidc's client.
-                let same_host = attempt
-                    .previous()
-                    .first()
-                    .is_some_and(|first| first.host_str() == attempt.url().host_str());
-                if same_host && attempt.previous().len() < 5 {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }))
-            .build()?;
-        let issuers = configs
-            .iter()
-            .map(|c| {
-                let issuer = Issuer {
+    pub(crate) fn new(configs: &[OidcIssuerConfig]) -> Result<Self, PoolError> {
+        let default_http = http_client(None).map_err(|source| PoolError {
+            issuer: "(default)".into(),
+            source,
+        })?;
+        let client_for = |c: &OidcIssuerConfig| match &c.ca_cert_pem {
+            None => Ok(default_http.clone()),
+            Some(pem) => http_client(Some(pem)).map_err(|source| PoolError {
+                issuer: c.issuer_url.clone(),
+                source,
+            }),
+        };
+        let mut issuers = HashMap::new();
+        let mut metas = Vec::new();
+        for c in configs {
+            let http = client_for(c)?;
+            if c.wildcard {
+                metas.push(MetaIssuer {
                     config: Arc::new(c.clone()),
-                    keys: RwLock::new(None),
-                    refresh: tokio::sync::Mutex::new(()),
-                };
-                (c.issuer_url.clone(), Arc::new(issuer))
-            })
-            .collect();
-        Ok(Self { issuers, http })
+                    http,
+                });
+            } else {
+                issuers.insert(
+                    c.issuer_url.clone(),
+                    Arc::new(Issuer::new(Arc::new(c.clone()), http)),
+                );
+            }
+        }
+        Ok(Self {
+            issuers,
+            metas,
+            meta_cache: Mutex::new(VecDeque::new()),
+        })
     }
 
     /// Verifies `token` completely: routing, signature, `iss`, `aud`, `exp`, `nbf`.
     pub(crate) async fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let jwt = UnverifiedJwt::parse(token)?;
         let issuer = self
-            .issuers
-            .get(&jwt.claims.iss)
+            .route(&jwt.claims.iss)
             .ok_or_else(|| TokenError::UnknownIssuer(jwt.claims.iss.clone()))?;
-        issuer.verify_signature(&self.http, &jwt).await?;
+        issuer.verify_signature(&jwt).await?;
         // Routing already matched `iss` exactly; this guards the invariant.
         if jwt.claims.iss != issuer.config.issuer_url {
             return Err(TokenError::UnknownIssuer(jwt.claims.iss));
@@ -102,14 +127,76 @@ impl IssuerPool {
             claims: jwt.claims,
         })
     }
+
+    /// The issuer for an exact URL, else the first meta-issuer whose pattern matches.
+    fn route(&self, iss: &str) -> Option<Arc<Issuer>> {
+        if let Some(issuer) = self.issuers.get(iss) {
+            return Some(issuer.clone());
+        }
+        let meta = self
+            .metas
+            .iter()
+            .find(|m| meta_issuer_matches(&m.config.issuer_url, iss))?;
+        let mut cache = match self.meta_cache.lock() {
+            Ok(guard) => guard,
+            // A poisoned lock only means a holder panicked; the cache stays usable.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Least recently used first: a hit moves to the back.
+        if let Some(at) = cache.iter().position(|i| i.config.issuer_url == iss) {
+            let found = cache.remove(at)?;
+            cache.push_back(found.clone());
+            return Some(found);
+        }
+        let issuer = Arc::new(Issuer::new(
+            Arc::new(meta.config.instantiate(iss)),
+            meta.http.clone(),
+        ));
+        if cache.len() >= META_CACHE_SIZE {
+            cache.pop_front();
+        }
+        cache.push_back(issuer.clone());
+        Some(issuer)
+    }
+}
+
+/// An HTTP client for discovery and JWKS: 10 s timeouts, same-host
+/// redirects only (as go-oidc's client), and with `ca_pem` only that CA.
+fn http_client(ca_pem: Option<&str>) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .connect_timeout(HTTP_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same_host = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.host_str() == attempt.url().host_str());
+            if same_host && attempt.previous().len() < 5 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }));
+    if let Some(pem) = ca_pem {
+        builder = builder.tls_built_in_root_certs(false);
+        for cert in reqwest::Certificate::from_pem_bundle(pem.as_bytes())? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build()
 }
 
 impl Issuer {
-    async fn verify_signature(
-        &self,
-        http: &reqwest::Client,
-        jwt: &UnverifiedJwt,
-    ) -> Result<(), TokenError> {
+    fn new(config: Arc<OidcIssuerConfig>, http: reqwest::Client) -> Self {
+        Self {
+            config,
+            http,
+            keys: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    async fn verify_signature(&self, jwt: &UnverifiedJwt) -> Result<(), TokenError> {
         let cached = self.cached();
         if let Some(set) = &cached {
             match Self::verify_with(&set.keys, jwt) {
@@ -120,7 +207,7 @@ impl Issuer {
         }
         // Unknown kid, a signature no cached key verifies, or nothing cached yet:
         // the issuer may have rotated its keys.
-        let set = self.refresh(http, cached.as_ref()).await?;
+        let set = self.refresh(cached.as_ref()).await?;
         Self::verify_with(&set.keys, jwt)
     }
 
@@ -158,11 +245,7 @@ impl Issuer {
 
     /// Fetches the key set again unless another task just did, or the last
     /// fetch is younger than `MIN_REFRESH_INTERVAL`.
-    async fn refresh(
-        &self,
-        http: &reqwest::Client,
-        seen: Option<&KeySet>,
-    ) -> Result<KeySet, TokenError> {
+    async fn refresh(&self, seen: Option<&KeySet>) -> Result<KeySet, TokenError> {
         let _guard = self.refresh.lock().await;
         if let Some(current) = self.cached() {
             let someone_else_refreshed =
@@ -171,13 +254,10 @@ impl Issuer {
                 return Ok(current);
             }
         }
-        let keys = self
-            .fetch(http)
-            .await
-            .map_err(|reason| TokenError::Discovery {
-                issuer: self.config.issuer_url.clone(),
-                reason,
-            })?;
+        let keys = self.fetch().await.map_err(|reason| TokenError::Discovery {
+            issuer: self.config.issuer_url.clone(),
+            reason,
+        })?;
         let set = KeySet {
             keys: Arc::new(keys),
             fetched_at: Instant::now(),
@@ -189,7 +269,8 @@ impl Issuer {
         Ok(set)
     }
 
-    async fn fetch(&self, http: &reqwest::Client) -> Result<Vec<Jwk>, String> {
+    async fn fetch(&self) -> Result<Vec<Jwk>, String> {
+        let http = &self.http;
         let issuer_url = &self.config.issuer_url;
         let discovery_url = format!(
             "{}/.well-known/openid-configuration",

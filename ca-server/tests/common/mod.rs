@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use ca_server::ca::CaSigner;
 use ca_server::{Ca, CaConfig, IssuerType, OidcIssuerConfig};
 use const_oid::AssociatedOid;
 use der::asn1::OctetString;
@@ -255,10 +256,16 @@ impl Stack {
             ChainShape::RootOnly => (root_key, vec![root.clone()]),
             ChainShape::WithIntermediate => {
                 let key = EcdsaP256Signer::generate();
-                let inter = intermediate(&root_key, &root, &key);
+                let inter = intermediate(&root_key, &root, &key.public_spki_der());
                 (key, vec![inter, root.clone()])
             }
         };
+        Self::start_with_ca(Arc::new(signer), chain).await
+    }
+
+    /// The stack with any CA key backend and its chain (DER, issuing CA first).
+    pub async fn start_with_ca(signer: Arc<dyn CaSigner>, chain: Vec<Vec<u8>>) -> Self {
+        let root = chain.last().unwrap().clone();
         let email_issuer = TestIssuer::start().await;
         let uri_issuer = TestIssuer::start().await;
         let ct = FakeCtLog::start(vec![root]).await;
@@ -346,11 +353,11 @@ pub fn csr_pem(client: &EcdsaP256Signer, tamper: bool) -> String {
     shared::keys::pem_encode("CERTIFICATE REQUEST", &csr.to_der().unwrap())
 }
 
-/// An intermediate CA under `root` for `key`: critical BC CA, critical KU
-/// keyCertSign, EKU codeSigning, SKID, AKID.
-fn intermediate(root_key: &EcdsaP256Signer, root_der: &[u8], key: &EcdsaP256Signer) -> Vec<u8> {
+/// An intermediate CA under `root` for the key `spki_der`: critical BC CA,
+/// critical KU keyCertSign, EKU codeSigning, SKID, AKID.
+pub fn intermediate(root_key: &dyn CaSigner, root_der: &[u8], spki_der: &[u8]) -> Vec<u8> {
     let root = x509_cert::Certificate::from_der(root_der).unwrap();
-    let spki = SubjectPublicKeyInfoOwned::from_der(&key.public_spki_der()).unwrap();
+    let spki = SubjectPublicKeyInfoOwned::from_der(spki_der).unwrap();
     let root_skid = root
         .tbs_certificate
         .get::<SubjectKeyIdentifier>()
@@ -366,7 +373,7 @@ fn intermediate(root_key: &EcdsaP256Signer, root_der: &[u8], key: &EcdsaP256Sign
     let tbs = TbsCertificate {
         version: Version::V3,
         serial_number: ca_server::x509::random_serial().unwrap(),
-        signature: ca_server::x509::ecdsa_with_sha256(),
+        signature: root_key.signature_algorithm(),
         issuer: root.tbs_certificate.subject,
         validity: Validity {
             not_before: ca_server::x509::x509_time(now).unwrap(),

@@ -20,7 +20,7 @@ use super::{EntryError, IndexKeys, GO_STD};
 use crate::keys::{HashAlgorithm, PublicKey};
 
 /// The DSSE payload type whose subjects Rekor indexes.
-const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub(super) const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
 const ENVELOPE_FIELD: &str = "spec.proposedContent.envelope";
 const VERIFIERS_FIELD: &str = "spec.proposedContent.verifiers";
@@ -175,12 +175,12 @@ fn verifier_pems(value: Option<&Value>) -> Result<Vec<Vec<u8>>, EntryError> {
 }
 
 /// go-securesystemslib's `b64Decode`: standard alphabet, else URL-safe.
-fn dsse_base64(s: &str) -> Option<Vec<u8>> {
+pub(super) fn dsse_base64(s: &str) -> Option<Vec<u8>> {
     GO_STD.decode(s).or_else(|_| URL_SAFE.decode(s)).ok()
 }
 
 /// What Rekor's `signature.LoadVerifier(key, crypto.SHA256)` checks.
-fn verify_pae(key: &PublicKey, pae: &[u8], pae_sha256: &[u8], sig: &[u8]) -> bool {
+pub(super) fn verify_pae(key: &PublicKey, pae: &[u8], pae_sha256: &[u8], sig: &[u8]) -> bool {
     match key.natural_hash() {
         None => key.verify(pae, sig).is_ok(),
         Some(_) => key
@@ -191,7 +191,7 @@ fn verify_pae(key: &PublicKey, pae: &[u8], pae_sha256: &[u8], sig: &[u8]) -> boo
 
 /// `"<alg>:<digest>"` of an in-toto statement's subjects and of its
 /// predicate's `materials`, as Rekor indexes them; nothing if it does not parse.
-fn in_toto_digests(payload: &[u8]) -> Vec<String> {
+pub(super) fn in_toto_digests(payload: &[u8]) -> Vec<String> {
     let Ok(statement) = serde_json::from_slice::<Value>(payload) else {
         return Vec::new();
     };

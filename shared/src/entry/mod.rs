@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 pub mod dsse;
 pub mod hashedrekord;
+pub mod intoto;
 mod material;
 
 /// Entry errors; `Display` is the message after Rekor's "error processing entry: ".
@@ -40,14 +41,16 @@ pub enum EntryError {
 pub enum EntryKind {
     HashedRekord,
     Dsse,
+    Intoto,
 }
 
 impl EntryKind {
-    /// "hashedrekord", "dsse".
+    /// "hashedrekord", "dsse", "intoto".
     pub fn name(self) -> &'static str {
         match self {
             Self::HashedRekord => "hashedrekord",
             Self::Dsse => "dsse",
+            Self::Intoto => "intoto",
         }
     }
 }
@@ -81,8 +84,10 @@ impl CanonicalEntry {
     }
 }
 
-/// The only version of each kind this log speaks.
+/// The only version of hashedrekord and dsse this log speaks.
 const API_VERSION: &str = "0.0.1";
+/// The only version of intoto this log speaks (0.0.1 stored whole envelopes).
+const INTOTO_API_VERSION: &str = "0.0.2";
 
 /// Parses and verifies a ProposedEntry JSON document (the POST body).
 pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> {
@@ -99,14 +104,18 @@ pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> 
         field: "spec",
         reason: "missing".into(),
     })?;
-    let (kind, spec, index) = match (kind, version) {
+    let (kind, api_version, spec, index) = match (kind, version) {
         ("hashedrekord", API_VERSION) => {
             let (spec, index) = hashedrekord::canonical_spec(spec)?;
-            (EntryKind::HashedRekord, spec, index)
+            (EntryKind::HashedRekord, API_VERSION, spec, index)
         }
         ("dsse", API_VERSION) => {
             let (spec, index) = dsse::canonical_spec(spec)?;
-            (EntryKind::Dsse, spec, index)
+            (EntryKind::Dsse, API_VERSION, spec, index)
+        }
+        ("intoto", INTOTO_API_VERSION) => {
+            let (spec, index) = intoto::canonical_spec(spec)?;
+            (EntryKind::Intoto, INTOTO_API_VERSION, spec, index)
         }
         (kind, version) => {
             return Err(EntryError::UnsupportedKind {
@@ -116,7 +125,7 @@ pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> 
         }
     };
     let body = serde_json::json!({
-        "apiVersion": API_VERSION,
+        "apiVersion": api_version,
         "kind": kind.name(),
         "spec": spec,
     });
@@ -125,10 +134,19 @@ pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> 
         .map_err(|e| EntryError::MalformedJson(e.to_string()))?;
     Ok(CanonicalEntry {
         kind,
-        api_version: API_VERSION.to_owned(),
+        api_version: api_version.to_owned(),
         body,
         index: index.normalized(),
     })
+}
+
+/// The search-index key of verification material, as `POST
+/// /api/v1/index/retrieve` looks a `publicKey` up: the lower-case hex SHA-256
+/// of its canonical PEM (a `PUBLIC KEY`, or a certificate or chain, base64
+/// already decoded). Rekor's x509 format; other formats are not logged here.
+pub fn public_key_index_key(pem: &[u8]) -> Result<String, EntryError> {
+    let material = material::Material::parse(pem, "publicKey.content")?;
+    Ok(sha256_hex(material.canonical_pem.as_bytes()))
 }
 
 impl IndexKeys {

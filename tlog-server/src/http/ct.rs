@@ -1,7 +1,9 @@
-//! RFC 6962 §4 CT log API, the part Fulcio needs: `add-chain`,
-//! `add-pre-chain` (§4.1, §4.2), `get-sth` (§4.3) and `get-roots` (§4.7).
-//! An SCT is returned only once its entry is durably committed, so every SCT
-//! this log hands out is already covered by a stored STH.
+//! RFC 6962 §4 CT log API, submission side: `add-chain`, `add-pre-chain`
+//! (§4.1, §4.2), `get-sth` (§4.3) and `get-roots` (§4.7); the audit reads
+//! are in `ct_read`. An SCT is returned only once its entry is durably
+//! committed, so every SCT this log hands out is already covered by a stored
+//! STH. Each entry is committed with its §4.6 `extra_data` (the chain up to
+//! the accepted root), which `get-entries` serves.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -13,7 +15,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use shared::ct::{accept_chain, merkle_tree_leaf};
 use shared::merkle::Hash;
-use shared::sct::{AddChainResponse, SignedCertificateTimestamp, SignedEntry};
+use shared::sct::{AddChainResponse, SignedCertificateTimestamp, SignedEntry, MAX_U24};
 
 use super::error::ApiError;
 use super::{body_bytes, AppState};
@@ -83,12 +85,14 @@ async fn add(
     let accepted = accept_chain(&chain, &ct.roots, precert)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let identity = entry_identity(&accepted.entry);
+    let extra_data = extra_data(&accepted.chain, &accepted.root, precert)?;
     let done = ct
         .tree
         .submit(Submission {
             identity,
             data: LeafData::Ct(accepted.entry.clone()),
             index_keys: vec![],
+            extra_data,
         })
         .await?;
     // For a resubmission this is the first submission's timestamp, so the
@@ -96,6 +100,45 @@ async fn add(
     let sct =
         SignedCertificateTimestamp::sign(&ct.signer, done.entry.timestamp_ms, &accepted.entry);
     Ok(Json(sct.to_add_chain_response()))
+}
+
+/// RFC 6962 §4.6 `extra_data`, TLS-encoded: for an X.509 entry the
+/// `certificate_chain` (`ASN.1Cert <0..2^24-1>`), for a precertificate a
+/// `PrecertChainEntry` (the precertificate, then that list). The list is the
+/// chain after the leaf and MUST end with an accepted root, so the root is
+/// appended when the submitter left it out (as ctfe stores its verified path).
+fn extra_data(chain: &[Vec<u8>], root: &[u8], precert: bool) -> Result<Vec<u8>, ApiError> {
+    let Some((leaf, rest)) = chain.split_first() else {
+        return Err(ApiError::BadRequest("empty chain".into()));
+    };
+    let mut path: Vec<&[u8]> = rest.iter().map(Vec::as_slice).collect();
+    if chain.last().map(Vec::as_slice) != Some(root) {
+        path.push(root);
+    }
+    let mut list = Vec::new();
+    for cert in path {
+        put_u24_opaque(&mut list, cert)?;
+    }
+    let mut out = Vec::with_capacity(list.len() + leaf.len() + 6);
+    if precert {
+        put_u24_opaque(&mut out, leaf)?;
+    }
+    put_u24_opaque(&mut out, &list)?;
+    Ok(out)
+}
+
+/// Appends a TLS `opaque <0..2^24-1>`: a 3-byte big-endian length, the bytes.
+fn put_u24_opaque(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), ApiError> {
+    if bytes.len() > MAX_U24 {
+        return Err(ApiError::BadRequest(
+            "certificate chain is too large to log (over 16 MiB)".into(),
+        ));
+    }
+    // Checked above: the length fits 24 bits.
+    let len = bytes.len() as u32;
+    out.extend_from_slice(&len.to_be_bytes()[1..]);
+    out.extend_from_slice(bytes);
+    Ok(())
 }
 
 /// What identifies a CT entry regardless of when it was logged: the hash of
@@ -118,4 +161,23 @@ async fn get_roots(State(state): State<AppState>) -> Json<GetRootsResponse> {
     Json(GetRootsResponse {
         certificates: state.ct.roots.iter().map(|r| B64.encode(r)).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_data_ends_with_the_root() {
+        let (leaf, inter, root) = (vec![1u8; 2], vec![2u8; 3], vec![3u8; 1]);
+        // X.509 entry, root left out: list = inter, root.
+        let got = extra_data(&[leaf.clone(), inter.clone()], &root, false).unwrap();
+        assert_eq!(got, vec![0, 0, 10, 0, 0, 3, 2, 2, 2, 0, 0, 1, 3]);
+        // Root included: not repeated.
+        let with_root = extra_data(&[leaf.clone(), inter, root.clone()], &root, false).unwrap();
+        assert_eq!(with_root, got);
+        // Precert issued by the root: the precert, then a one-root list.
+        let pre = extra_data(&[leaf], &root, true).unwrap();
+        assert_eq!(pre, vec![0, 0, 2, 1, 1, 0, 0, 4, 0, 0, 1, 3]);
+    }
 }

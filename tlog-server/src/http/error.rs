@@ -1,7 +1,7 @@
 //! The one HTTP error type of the log's APIs, shaped like Rekor's
 //! (rekor-wire.md §1): JSON `{"code":<status>,"message":"..."}`, 404 with an
 //! empty body, 409 with the existing entry's `Location`, 413 for an oversized
-//! body, 503 with `Retry-After` when the sequencer pushes back. Server-side
+//! body, 422 for a retrieve over its item limit, 503 with `Retry-After` when the sequencer pushes back. Server-side
 //! failures are logged in full and answered with a generic message.
 
 use std::time::Duration;
@@ -21,17 +21,28 @@ pub(crate) enum ApiError {
     /// The request is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// Rekor's 404: an empty body.
     #[error("not found")]
     NotFound,
+    /// A 404 that says what is missing (the CT API).
+    #[error("{0}")]
+    Missing(String),
     /// Rekor: the entry is already logged under `entry_id`.
     #[error("an equivalent entry already exists in the transparency log with UUID {entry_id}")]
     Conflict { entry_id: String, location: String },
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// Well-formed but over a limit (Rekor: more than 10 retrieve items).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("the log is busy; retry later")]
     Pushback { retry_after: Duration },
     #[error("the log is shutting down")]
     ShuttingDown,
+    /// 503 with this message: a follower replica refusing writes, or the
+    /// database being unreachable (added by the storage owner).
+    #[error("{0}")]
+    Unavailable(String),
     /// Not the client's fault; the detail is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -50,10 +61,13 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Pushback { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Pushback { .. } | Self::ShuttingDown | Self::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -104,6 +118,10 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unreachable");
+            return Self::Unavailable(SequenceError::Unavailable.to_string());
+        }
         Self::Internal(e.to_string())
     }
 }
@@ -119,6 +137,9 @@ impl From<SequenceError> for ApiError {
         match e {
             SequenceError::Pushback { retry_after } => Self::Pushback { retry_after },
             SequenceError::ShuttingDown => Self::ShuttingDown,
+            SequenceError::NotLeader | SequenceError::Unavailable => {
+                Self::Unavailable(e.to_string())
+            }
             SequenceError::Failed(detail) => Self::Internal(detail),
         }
     }
@@ -160,6 +181,11 @@ mod tests {
             v["message"],
             "an equivalent entry already exists in the transparency log with UUID ab"
         );
+
+        let (s, _, b) = parts(ApiError::Unprocessable("too many".into())).await;
+        assert_eq!(s, 422);
+        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v, serde_json::json!({"code": 422, "message": "too many"}));
 
         let (s, h, _) = parts(ApiError::Pushback {
             retry_after: Duration::from_millis(10),

@@ -1,20 +1,25 @@
 //! The HTTP face of the log: the Rekor v1 API (rekor-wire.md §1), the RFC
-//! 6962 CT submission API (fulcio-wire.md §6) and `/healthz`. One module per
-//! resource, each with `fn router()`, merged here with the state applied.
+//! 6962 §4 CT API (fulcio-wire.md §6), `/healthz`, `/readyz` and `/metrics`.
+//! One module per resource, each with `fn router()`, merged here with the
+//! state applied and every request counted by [`health::track`].
 
 mod ct;
+mod ct_read;
 pub(crate) mod error;
+mod health;
 mod rekor;
+mod rekor_search;
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
-use axum::Router;
+use axum::{middleware, Router};
 use shared::keys::{EcdsaP256Signer, LogId};
 
+use crate::metrics::HttpMetrics;
+use crate::store::LogStore;
 use crate::tree::LogTree;
 use error::ApiError;
 
@@ -28,6 +33,9 @@ pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
 pub(crate) struct AppState {
     pub(crate) rekor: Arc<RekorLog>,
     pub(crate) ct: Arc<CtLog>,
+    /// For reads no [`LogTree`] method covers (search, ranges, readiness).
+    pub(crate) store: Arc<dyn LogStore>,
+    pub(crate) metrics: Arc<HttpMetrics>,
 }
 
 /// The Rekor personality: its tree and key.
@@ -48,14 +56,16 @@ pub(crate) struct CtLog {
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .merge(rekor::router())
+        .merge(rekor_search::router())
         .merge(ct::router())
-        .merge(health_router())
+        .merge(ct_read::router())
+        .merge(health::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            health::track,
+        ))
         .with_state(state)
-}
-
-fn health_router() -> Router<AppState> {
-    Router::new().route("/healthz", get(|| async { "ok" }))
 }
 
 /// The request body, or the right 400/413.

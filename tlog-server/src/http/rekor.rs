@@ -28,7 +28,7 @@ use crate::store::{SignedHead, StoredEntry};
 /// A Rekor `LogEntry`: `{"<80-hex entry ID>": {...}}`.
 #[derive(serde::Serialize)]
 #[serde(transparent)]
-struct LogEntry(BTreeMap<String, LogEntryValue>);
+pub(super) struct LogEntry(BTreeMap<String, LogEntryValue>);
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -66,6 +66,7 @@ async fn create_entry(
             identity: leaf,
             data: LeafData::Raw(proposed.body),
             index_keys,
+            extra_data: Vec::new(),
         })
         .await?;
 
@@ -194,7 +195,7 @@ async fn consistency_proof(
 
 impl RekorLog {
     /// The LogEntry of `entry` with an inclusion proof against `head`.
-    async fn log_entry(
+    pub(super) async fn log_entry(
         &self,
         entry: &StoredEntry,
         head: &SignedHead,
@@ -259,7 +260,7 @@ fn check_tree_id(rekor: &RekorLog, query: &HashMap<String, String>) -> Result<()
     }
 }
 
-fn parse_u64(name: &str, raw: &str) -> Result<u64, ApiError> {
+pub(super) fn parse_u64(name: &str, raw: &str) -> Result<u64, ApiError> {
     raw.parse().map_err(|_| {
         ApiError::BadRequest(format!(
             "{name} must be a non-negative integer, got {raw:?}"

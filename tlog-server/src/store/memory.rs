@@ -8,14 +8,18 @@ use std::sync::{Arc, Mutex};
 use shared::merkle::{Hash, NodeId};
 use tokio::sync::Semaphore;
 
-use super::{Batch, LogStore, SignedHead, StoreError, StoreFuture, StoredEntry, TreeId};
+use super::tiles::{extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileId};
+use super::{
+    Batch, EntryWithExtra, LogStore, SignedHead, StoreError, StoreFuture, StoredEntry, TreeId,
+};
 
 #[derive(Default)]
 struct Tree {
     entries: BTreeMap<u64, StoredEntry>,
+    extra: HashMap<u64, Vec<u8>>,
     by_identity: HashMap<Hash, u64>,
     index: HashMap<String, Vec<u64>>,
-    nodes: HashMap<NodeId, Hash>,
+    tiles: HashMap<TileId, Vec<u8>>,
     heads: Vec<SignedHead>,
 }
 
@@ -89,16 +93,15 @@ impl LogStore for MemoryStore {
     fn read_nodes<'a>(&'a self, tree: TreeId, ids: &'a [NodeId]) -> StoreFuture<'a, Vec<Hash>> {
         Box::pin(async move {
             self.with(|s| {
-                let t = s.trees.get(&tree);
-                ids.iter()
-                    .map(|id| {
-                        t.and_then(|t| t.nodes.get(id).copied())
-                            .ok_or(StoreError::MissingNode {
-                                level: id.level,
-                                index: id.index,
-                            })
-                    })
-                    .collect()
+                // The same tile derivation as the SQL stores.
+                let tiles: HashMap<TileId, Vec<u8>> = match s.trees.get(&tree) {
+                    Some(t) => tiles_for(ids)?
+                        .into_iter()
+                        .filter_map(|id| t.tiles.get(&id).map(|b| (id, b.clone())))
+                        .collect(),
+                    None => HashMap::new(),
+                };
+                nodes_from_tiles(ids, &tiles)
             })
         })
     }
@@ -147,6 +150,28 @@ impl LogStore for MemoryStore {
         })
     }
 
+    fn entries_in_range(
+        &self,
+        tree: TreeId,
+        start: u64,
+        end: u64,
+    ) -> StoreFuture<'_, Vec<EntryWithExtra>> {
+        Box::pin(async move {
+            self.with(|s| {
+                let Some(t) = s.trees.get(&tree) else {
+                    return Ok(vec![]);
+                };
+                Ok(t.entries
+                    .range(start..end.max(start))
+                    .map(|(i, e)| EntryWithExtra {
+                        entry: e.clone(),
+                        extra_data: t.extra.get(i).cloned().unwrap_or_default(),
+                    })
+                    .collect())
+            })
+        })
+    }
+
     fn commit(&self, batch: Batch) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             if let Some(gate) = &self.gate {
@@ -165,14 +190,27 @@ impl LogStore for MemoryStore {
                 {
                     return Err(StoreError::Conflict("duplicate identity".into()));
                 }
+                // Everything that can fail comes before the first change.
+                let existing: HashMap<TileId, Vec<u8>> = touched_tiles(&batch.nodes)?
+                    .into_iter()
+                    .filter_map(|id| t.tiles.get(&id).map(|b| (id, b.clone())))
+                    .collect();
+                let tiles = extend_tiles(&batch.nodes, &existing)?;
                 for e in &batch.entries {
                     t.by_identity.insert(e.entry.identity, e.entry.index);
                     t.entries.insert(e.entry.index, e.entry.clone());
+                    if !e.extra_data.is_empty() {
+                        t.extra.insert(e.entry.index, e.extra_data.clone());
+                    }
                     for k in &e.index_keys {
-                        t.index.entry(k.clone()).or_default().push(e.entry.index);
+                        let list = t.index.entry(k.clone()).or_default();
+                        // A key listed twice by one entry is indexed once.
+                        if list.last() != Some(&e.entry.index) {
+                            list.push(e.entry.index);
+                        }
                     }
                 }
-                t.nodes.extend(batch.nodes.iter().copied());
+                t.tiles.extend(tiles);
                 t.heads.push(batch.head.clone());
                 s.commits += 1;
                 s.batch_sizes.push(batch.entries.len());
@@ -184,4 +222,9 @@ impl LogStore for MemoryStore {
     fn close(&self) -> StoreFuture<'_, ()> {
         Box::pin(async { Ok(()) })
     }
+}
+
+#[cfg(test)]
+mod tests {
+    crate::store::suite::behaviour_suite!(crate::store::suite::MemoryFixture);
 }

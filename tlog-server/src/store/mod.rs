@@ -6,14 +6,22 @@
 //! named by a short string and identified by a random positive [`TreeId`].
 //! Per tree it keeps: the entries (index, identity, canonical body, time), the
 //! search-index keys of each entry, the hashes of *complete* subtrees named by
-//! [`NodeId`] (so proofs read O(log n) nodes; tiles can replace this table
-//! later without changing the trait, since readers only ask for `NodeId`s), and
-//! every signed tree head the log ever published.
+//! [`NodeId`] (stored as C2SP tlog-tiles, see [`tiles`], so a proof reads a
+//! handful of tile rows; readers only ask for `NodeId`s), and every signed
+//! tree head the log ever published.
+//!
+//! Backends: [`sqlite`] (embedded, one process) and [`postgres`] (production;
+//! several processes may share a database, one sequencing each tree at a
+//! time, see [`LogStore::lead`]). [`open`] picks one from the URL.
 
+pub mod postgres;
 pub mod sqlite;
+pub(crate) mod tiles;
 
 #[cfg(test)]
 pub(crate) mod memory;
+#[cfg(test)]
+pub(crate) mod suite;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -70,30 +78,65 @@ pub trait LogStore: Send + Sync + 'static {
     /// Indices of the entries indexed under `key`, ascending.
     fn search<'a>(&'a self, tree: TreeId, key: &'a str) -> StoreFuture<'a, Vec<u64>>;
 
+    /// The committed entries with indices in `start..end`, ascending, each
+    /// with the [`NewEntry::extra_data`] committed with it (empty if none).
+    /// Serves CT `get-entries`; callers bound `end - start`.
+    fn entries_in_range(
+        &self,
+        tree: TreeId,
+        start: u64,
+        end: u64,
+    ) -> StoreFuture<'_, Vec<EntryWithExtra>>;
+
     /// Appends a batch atomically and durably (see the contract above).
     fn commit(&self, batch: Batch) -> StoreFuture<'_, ()>;
 
     /// Closes connections once nothing uses the store any more. Durability
     /// never depends on it (commits are durable when they return); it lets a
     /// backend finish cleanly, e.g. SQLite checkpoints and removes its WAL.
+    /// It also gives up any sequencing lock this process holds.
     fn close(&self) -> StoreFuture<'_, ()>;
+
+    /// Whether this process may sequence `tree` now. Stores that several
+    /// processes can share (Postgres) hold a per-tree lock for the caller:
+    /// the first call takes it if it is free, later calls check that it is
+    /// still held (re-taking it after a lost connection if nobody else did).
+    /// Exactly one process is [`Leadership::Leader`] of a tree at a time.
+    /// An `Err` means the database is unreachable: the caller is neither.
+    ///
+    /// The lock only decides *who* writes; [`LogStore::commit`]'s head check
+    /// alone keeps the tree from forking, even if two processes briefly both
+    /// believe they lead (e.g. across a lost lock connection).
+    fn lead(&self, _tree: TreeId) -> StoreFuture<'_, Leadership> {
+        Box::pin(async { Ok(Leadership::Sole) })
+    }
 }
 
-/// Opens the store a database URL names and applies its migrations.
-/// `sqlite:` URLs are supported; Postgres comes next.
+/// The answer of [`LogStore::lead`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leadership {
+    /// The store has a single writing process by construction (SQLite, the
+    /// test store): always sequence, never re-check.
+    Sole,
+    /// This process holds the tree's sequencing lock.
+    Leader,
+    /// Another process holds it; this one serves reads only.
+    Follower,
+}
+
+/// Opens the store a database URL names and applies its migrations:
+/// `sqlite:...` gives [`sqlite::SqliteStore`], `postgres://...` or
+/// `postgresql://...` gives [`postgres::PgStore`].
 pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn LogStore>, StoreError> {
-    if database_url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(
+    let scheme = database_url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(std::sync::Arc::new(
             sqlite::SqliteStore::open(database_url).await?,
-        ))
-    } else {
-        Err(StoreError::UnsupportedUrl(
-            database_url
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-        ))
+        )),
+        "postgres" | "postgresql" => Ok(std::sync::Arc::new(
+            postgres::PgStore::open(database_url).await?,
+        )),
+        other => Err(StoreError::UnsupportedUrl(other.to_owned())),
     }
 }
 
@@ -148,6 +191,17 @@ pub struct StoredEntry {
 pub struct NewEntry {
     pub entry: StoredEntry,
     pub index_keys: Vec<String>,
+    /// Bytes kept beside the entry but outside its leaf, committed in the
+    /// same transaction: the CT log's RFC 6962 §4.6 `extra_data` (the
+    /// submitted chain). Empty for Rekor entries; stores may skip empty ones.
+    pub extra_data: Vec<u8>,
+}
+
+/// A committed entry read back with its [`NewEntry::extra_data`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryWithExtra {
+    pub entry: StoredEntry,
+    pub extra_data: Vec<u8>,
 }
 
 /// A signed tree head: size, root, time and the personality-specific
@@ -225,6 +279,37 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// The database could not be reached (connection refused or lost, pool
+    /// timed out): a transient condition the API answers with 503, unlike
+    /// a query that failed on a live database.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                        | sqlx::Error::Tls(_)
+                ) || is_connection_sqlstate(e)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// SQLSTATE classes 08 (connection exception) and 57P (the server is
+/// shutting down or restarting): the database went away under a query.
+fn is_connection_sqlstate(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    db.code()
+        .is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+}
+
 /// Converts a log index or size to SQL's `i64`; indices beyond `i64::MAX`
 /// cannot exist in a store, so this is a corruption/overflow error.
 pub(crate) fn to_sql_int(v: u64) -> Result<i64, StoreError> {
@@ -265,6 +350,7 @@ mod tests {
                 timestamp_ms: 0,
             },
             index_keys: vec![],
+            extra_data: vec![],
         }
     }
 

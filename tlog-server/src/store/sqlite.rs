@@ -11,7 +11,7 @@
 //! writer never has to upgrade a read lock), reads through a separate pool;
 //! WAL lets readers proceed during a write and see only committed state.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -22,9 +22,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use super::tiles::{check_tile, extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileId};
 use super::{
-    from_sql_int, hash_from_sql, to_sql_int, Batch, LogStore, SignedHead, StoreError, StoreFuture,
-    StoredEntry, TreeId,
+    from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, LogStore, SignedHead,
+    StoreError, StoreFuture, StoredEntry, TreeId,
 };
 
 /// Rows per multi-row statement: 5 binds a row stays far below SQLite's
@@ -60,6 +61,7 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            convert_legacy_nodes(&pool).await?;
             return Ok(Self {
                 writer: pool.clone(),
                 reader: pool,
@@ -73,6 +75,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
+        convert_legacy_nodes(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
             .connect_with(options.create_if_missing(false))
@@ -97,28 +100,10 @@ impl SqliteStore {
     }
 
     async fn read_nodes_impl(&self, tree: TreeId, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
-        let mut found: HashMap<NodeId, Hash> = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let mut q = nodes_query(tree, chunk)?;
-            for row in q.build().fetch_all(&self.reader).await? {
-                let level: i64 = row.try_get("level")?;
-                let level = u8::try_from(level)
-                    .map_err(|_| StoreError::Corrupt(format!("node level {level}")))?;
-                let index = from_sql_int(row.try_get("idx")?)?;
-                found.insert(
-                    NodeId { level, index },
-                    hash_from_sql(row.try_get("hash")?)?,
-                );
-            }
-        }
-        ids.iter()
-            .map(|id| {
-                found.get(id).copied().ok_or(StoreError::MissingNode {
-                    level: id.level,
-                    index: id.index,
-                })
-            })
-            .collect()
+        let wanted = tiles_for(ids)?;
+        let mut conn = self.reader.acquire().await?;
+        let tiles = read_tiles(&mut conn, tree, &wanted).await?;
+        nodes_from_tiles(ids, &tiles)
     }
 
     async fn entries_by_identity_impl(
@@ -193,19 +178,39 @@ impl SqliteStore {
             q.build().execute(&mut *tx).await?;
         }
 
-        let mut nodes = Vec::with_capacity(batch.nodes.len());
-        for (id, hash) in &batch.nodes {
-            nodes.push((i64::from(id.level), to_sql_int(id.index)?, &hash.0[..]));
-        }
-        for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
+        let extras: Vec<(i64, &[u8])> = batch
+            .entries
+            .iter()
+            .filter(|e| !e.extra_data.is_empty())
+            .map(|e| Ok((to_sql_int(e.entry.index)?, &e.extra_data[..])))
+            .collect::<Result<_, StoreError>>()?;
+        for chunk in extras.chunks(ROWS_PER_STATEMENT) {
             let mut q =
-                QueryBuilder::<Sqlite>::new("INSERT INTO nodes (tree_id, level, idx, hash) ");
-            q.push_values(chunk, |mut b, (level, idx, hash)| {
-                b.push_bind(tree)
-                    .push_bind(*level)
-                    .push_bind(*idx)
-                    .push_bind(*hash);
+                QueryBuilder::<Sqlite>::new("INSERT INTO entry_extra (tree_id, idx, data) ");
+            q.push_values(chunk, |mut b, (idx, data)| {
+                b.push_bind(tree).push_bind(*idx).push_bind(*data);
             });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        // The tiles the new nodes extend: read the partial ones, append,
+        // and write them back whole (at most a few rows per batch).
+        let existing = read_tiles(&mut tx, batch.tree, &touched_tiles(&batch.nodes)?).await?;
+        let tiles = extend_tiles(&batch.nodes, &existing)?;
+        for chunk in tiles.chunks(ROWS_PER_STATEMENT) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("INSERT INTO tiles (tree_id, level, idx, hashes) ");
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (id, bytes) in chunk {
+                rows.push((i64::from(id.level), to_sql_int(id.index)?, &bytes[..]));
+            }
+            q.push_values(rows, |mut b, (level, idx, bytes)| {
+                b.push_bind(tree)
+                    .push_bind(level)
+                    .push_bind(idx)
+                    .push_bind(bytes);
+            });
+            q.push(" ON CONFLICT (tree_id, level, idx) DO UPDATE SET hashes = excluded.hashes");
             q.build().execute(&mut *tx).await?;
         }
 
@@ -274,6 +279,37 @@ impl LogStore for SqliteStore {
         })
     }
 
+    fn entries_in_range(
+        &self,
+        tree: TreeId,
+        start: u64,
+        end: u64,
+    ) -> StoreFuture<'_, Vec<EntryWithExtra>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT e.idx, e.identity, e.body, e.timestamp_ms, x.data AS extra \
+                 FROM entries AS e LEFT JOIN entry_extra AS x \
+                 ON x.tree_id = e.tree_id AND x.idx = e.idx \
+                 WHERE e.tree_id = ? AND e.idx >= ? AND e.idx < ? ORDER BY e.idx",
+            )
+            .bind(tree.get())
+            .bind(to_sql_int(start)?)
+            .bind(to_sql_int(end)?)
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(EntryWithExtra {
+                        entry: entry_from_row(row)?,
+                        extra_data: row
+                            .try_get::<Option<Vec<u8>>, _>("extra")?
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+    }
+
     fn commit(&self, batch: Batch) -> StoreFuture<'_, ()> {
         Box::pin(self.commit_impl(batch))
     }
@@ -287,12 +323,12 @@ impl LogStore for SqliteStore {
     }
 }
 
-/// `SELECT level, idx, hash` of the nodes `ids` of `tree`. The wanted ids are
-/// a VALUES list driving a CROSS JOIN (which SQLite never reorders), so each
-/// one is a primary-key point lookup; `(level, idx) IN (VALUES ...)` would
-/// only use the `tree_id` prefix and scan the whole tree's nodes.
-fn nodes_query(tree: TreeId, ids: &[NodeId]) -> Result<QueryBuilder<'static, Sqlite>, StoreError> {
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT n.level, n.idx, n.hash FROM (VALUES ");
+/// `SELECT level, idx, hashes` of the tiles `ids` of `tree`. The wanted ids
+/// are a VALUES list driving a CROSS JOIN (which SQLite never reorders), so
+/// each one is a primary-key point lookup; `(level, idx) IN (VALUES ...)`
+/// would only use the `tree_id` prefix and scan the whole tree's tiles.
+fn tiles_query(tree: TreeId, ids: &[TileId]) -> Result<QueryBuilder<'static, Sqlite>, StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT t.level, t.idx, t.hashes FROM (VALUES ");
     let mut list = q.separated(", ");
     for id in ids {
         list.push("(");
@@ -301,10 +337,77 @@ fn nodes_query(tree: TreeId, ids: &[NodeId]) -> Result<QueryBuilder<'static, Sql
         list.push_bind_unseparated(to_sql_int(id.index)?);
         list.push_unseparated(")");
     }
-    q.push(") AS wanted CROSS JOIN nodes AS n ON n.tree_id = ");
+    q.push(") AS wanted CROSS JOIN tiles AS t ON t.tree_id = ");
     q.push_bind(tree.get());
-    q.push(" AND n.level = wanted.column1 AND n.idx = wanted.column2");
+    q.push(" AND t.level = wanted.column1 AND t.idx = wanted.column2");
     Ok(q)
+}
+
+/// The stored tiles among `ids` (absent ones are simply missing).
+async fn read_tiles(
+    conn: &mut SqliteConnection,
+    tree: TreeId,
+    ids: &[TileId],
+) -> Result<HashMap<TileId, Vec<u8>>, StoreError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut q = tiles_query(tree, chunk)?;
+        for row in q.build().fetch_all(&mut *conn).await? {
+            let level: i64 = row.try_get("level")?;
+            let id = TileId {
+                level: u8::try_from(level)
+                    .map_err(|_| StoreError::Corrupt(format!("tile level {level}")))?,
+                index: from_sql_int(row.try_get("idx")?)?,
+            };
+            let bytes: Vec<u8> = row.try_get("hashes")?;
+            check_tile(id, &bytes)?;
+            found.insert(id, bytes);
+        }
+    }
+    Ok(found)
+}
+
+/// Moves the nodes of a database written before tiles (migration 0002) into
+/// tiles, in one transaction, once. Only tile-boundary levels are kept; the
+/// rest are derived from them.
+async fn convert_legacy_nodes(writer: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let rows = sqlx::query(
+        "SELECT tree_id, level, idx, hash FROM nodes WHERE level % 8 = 0 ORDER BY tree_id, level, idx",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut by_tree: BTreeMap<i64, Vec<(NodeId, Hash)>> = BTreeMap::new();
+    for row in &rows {
+        let level: i64 = row.try_get("level")?;
+        let id = NodeId {
+            level: u8::try_from(level)
+                .map_err(|_| StoreError::Corrupt(format!("node level {level}")))?,
+            index: from_sql_int(row.try_get("idx")?)?,
+        };
+        by_tree
+            .entry(row.try_get("tree_id")?)
+            .or_default()
+            .push((id, hash_from_sql(row.try_get("hash")?)?));
+    }
+    for (tree, nodes) in by_tree {
+        for (id, bytes) in extend_tiles(&nodes, &HashMap::new())? {
+            sqlx::query("INSERT INTO tiles (tree_id, level, idx, hashes) VALUES (?, ?, ?, ?)")
+                .bind(tree)
+                .bind(i64::from(id.level))
+                .bind(to_sql_int(id.index)?)
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    sqlx::query("DELETE FROM nodes").execute(&mut *tx).await?;
+    tx.commit().await?;
+    tracing::info!(nodes = rows.len(), "converted stored tree nodes to tiles");
+    Ok(())
 }
 
 async fn latest_head_on(
@@ -336,156 +439,5 @@ fn entry_from_row(row: &SqliteRow) -> Result<StoredEntry, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::NewEntry;
-
-    fn entry(index: u64) -> NewEntry {
-        NewEntry {
-            entry: StoredEntry {
-                index,
-                identity: Hash([index as u8 + 1; 32]),
-                body: format!("body {index}").into_bytes(),
-                timestamp_ms: 1_000 + index,
-            },
-            index_keys: vec![
-                format!("sha256:{index}"),
-                "common".to_owned(),
-                "common".to_owned(),
-            ],
-        }
-    }
-
-    fn head(size: u64) -> SignedHead {
-        SignedHead {
-            size,
-            root: Hash([size as u8; 32]),
-            timestamp_ms: 5,
-            signed: b"sig".to_vec(),
-        }
-    }
-
-    #[tokio::test]
-    async fn commit_and_read_back_on_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = SqliteStore::open(&url).await.unwrap();
-        let tree = store.tree("rekor").await.unwrap();
-        assert_eq!(store.tree("rekor").await.unwrap(), tree, "the id is stable");
-        assert_ne!(store.tree("ct").await.unwrap(), tree);
-        assert_eq!(store.latest_head(tree).await.unwrap(), None);
-
-        let node = |level, index| NodeId { level, index };
-        store
-            .commit(Batch {
-                tree,
-                entries: vec![entry(0), entry(1)],
-                nodes: vec![
-                    (node(0, 0), Hash([7; 32])),
-                    (node(0, 1), Hash([8; 32])),
-                    (node(1, 0), Hash([9; 32])),
-                ],
-                head: head(2),
-            })
-            .await
-            .unwrap();
-
-        assert_eq!(store.latest_head(tree).await.unwrap(), Some(head(2)));
-        assert_eq!(
-            store.entry_by_index(tree, 1).await.unwrap(),
-            Some(entry(1).entry)
-        );
-        assert_eq!(store.entry_by_index(tree, 2).await.unwrap(), None);
-        let found = store
-            .entries_by_identity(tree, &[Hash([2; 32]), Hash([99; 32])])
-            .await
-            .unwrap();
-        assert_eq!(found, vec![entry(1).entry]);
-        assert_eq!(store.search(tree, "common").await.unwrap(), vec![0, 1]);
-        assert_eq!(
-            store
-                .read_nodes(tree, &[node(1, 0), node(0, 0)])
-                .await
-                .unwrap(),
-            vec![Hash([9; 32]), Hash([7; 32])]
-        );
-        assert!(matches!(
-            store.read_nodes(tree, &[node(0, 2)]).await,
-            Err(StoreError::MissingNode { level: 0, index: 2 })
-        ));
-
-        // A batch that does not continue the stored tree is refused and writes nothing.
-        let stale = Batch {
-            tree,
-            entries: vec![entry(1)],
-            nodes: vec![],
-            head: head(2),
-        };
-        assert!(matches!(
-            store.commit(stale).await,
-            Err(StoreError::Conflict(_))
-        ));
-        assert_eq!(store.latest_head(tree).await.unwrap(), Some(head(2)));
-
-        // Reopening finds the same trees and data.
-        drop(store);
-        let store = SqliteStore::open(&url).await.unwrap();
-        assert_eq!(store.tree("rekor").await.unwrap(), tree);
-        assert_eq!(store.latest_head(tree).await.unwrap(), Some(head(2)));
-    }
-
-    #[tokio::test]
-    async fn a_failed_batch_leaves_nothing_behind() {
-        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
-        let tree = store.tree("rekor").await.unwrap();
-        store
-            .commit(Batch {
-                tree,
-                entries: vec![entry(0)],
-                nodes: vec![],
-                head: head(1),
-            })
-            .await
-            .unwrap();
-        // Entry 2 reuses entry 1's identity, so the unique index fails the
-        // transaction after entry 1 was inserted.
-        let mut dup = entry(2);
-        dup.entry.identity = entry(1).entry.identity;
-        let batch = Batch {
-            tree,
-            entries: vec![entry(1), dup],
-            nodes: vec![],
-            head: head(3),
-        };
-        assert!(store.commit(batch).await.is_err());
-        assert_eq!(store.entry_by_index(tree, 1).await.unwrap(), None);
-        assert_eq!(store.latest_head(tree).await.unwrap(), Some(head(1)));
-    }
-
-    #[tokio::test]
-    async fn node_reads_are_primary_key_lookups() {
-        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
-        let tree = store.tree("rekor").await.unwrap();
-        let ids = [NodeId { level: 0, index: 5 }, NodeId { level: 3, index: 1 }];
-        let q = nodes_query(tree, &ids).unwrap();
-        let plan_sql = format!("EXPLAIN QUERY PLAN {}", q.sql());
-        let mut plan = sqlx::query(&plan_sql);
-        for bind in [0i64, 5, 3, 1, tree.get()] {
-            plan = plan.bind(bind);
-        }
-        let details: Vec<String> = plan
-            .fetch_all(&store.reader)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<String, _>("detail"))
-            .collect();
-        assert!(
-            details
-                .iter()
-                .any(|d| d.contains("SEARCH n USING PRIMARY KEY (tree_id=? AND level=? AND idx=?)")),
-            "{details:?}"
-        );
-        assert!(!details.iter().any(|d| d.contains("SCAN n")), "{details:?}");
-    }
-}
+#[path = "sqlite_tests.rs"]
+mod tests;

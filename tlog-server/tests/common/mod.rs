@@ -16,8 +16,11 @@ use der::oid::{AssociatedOid, ObjectIdentifier};
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::pkcs8::{EncodePublicKey, LineEnding};
 use sha2::{Digest, Sha256};
+use shared::checkpoint::Checkpoint;
 use shared::keys::EcdsaP256Signer;
-use shared::rekor::LogInfo;
+use shared::merkle::{leaf_hash, verify_inclusion, Hash};
+use shared::note::SignedNote;
+use shared::rekor::{set_payload, LogEntryValue, LogInfo};
 use tlog_server::{SequencerConfig, Tlog, TlogConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -125,6 +128,19 @@ impl Server {
             .unwrap()
     }
 
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }
@@ -134,6 +150,80 @@ impl Server {
         assert_eq!(r.status(), 200);
         r.json().await.unwrap()
     }
+}
+
+/// Checks one LogEntry response the way sigstore clients do and returns its
+/// (entry ID, value, leaf hash).
+pub(crate) fn check_log_entry(
+    json: &serde_json::Value,
+    server: &Server,
+    key: &EcdsaP256Signer,
+) -> (String, LogEntryValue, Hash) {
+    let map = json.as_object().unwrap();
+    assert_eq!(map.len(), 1, "a LogEntry has exactly one key");
+    let (id, value) = map.iter().next().unwrap();
+    let value: LogEntryValue = serde_json::from_value(value.clone()).unwrap();
+
+    let body = B64.decode(&value.body).unwrap();
+    let leaf = leaf_hash(&body);
+    assert_eq!(
+        id,
+        &format!("{:016x}{}", server.tlog_tree_id, leaf.to_hex()),
+        "entry ID = %016x tree ‖ uuid"
+    );
+    assert_eq!(value.log_id, key.log_id().to_hex());
+
+    // The SET covers body, integratedTime (seconds), logID and logIndex.
+    let set = B64
+        .decode(&value.verification.signed_entry_timestamp)
+        .unwrap();
+    let payload = set_payload(
+        &value.body,
+        value.integrated_time,
+        &key.log_id(),
+        value.log_index,
+    );
+    key.public_key()
+        .verify(&payload, &set)
+        .expect("SET verifies with the log key");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(
+        (now - 60..=now + 1).contains(&value.integrated_time),
+        "integratedTime is in seconds and recent"
+    );
+
+    // The proof is against the checkpoint, whose signature verifies.
+    let proof = &value.verification.inclusion_proof;
+    assert_eq!(proof.log_index, value.log_index);
+    let root = Hash::from_hex(&proof.root_hash).unwrap();
+    let hashes: Vec<Hash> = proof
+        .hashes
+        .iter()
+        .map(|h| Hash::from_hex(h).unwrap())
+        .collect();
+    verify_inclusion(&leaf, proof.log_index, proof.tree_size, &hashes, &root)
+        .expect("inclusion proof verifies");
+    let note = SignedNote::parse(&proof.checkpoint).unwrap();
+    assert_eq!(
+        note.signatures.len(),
+        1,
+        "v1 checkpoints carry exactly one signature"
+    );
+    assert_eq!(note.signatures[0].name, "localhost");
+    assert_eq!(note.signatures[0].key_hint, key.log_id().key_hint());
+    note.verify_v1("localhost", &key.public_key())
+        .expect("checkpoint signature verifies");
+    let checkpoint = Checkpoint::parse(&note.text).unwrap();
+    assert_eq!(
+        checkpoint.origin,
+        format!("localhost - {}", server.tlog_tree_id)
+    );
+    assert_eq!(
+        (checkpoint.size, checkpoint.root),
+        (proof.tree_size, root),
+        "checkpoint matches the proof"
+    );
+    (id.clone(), value, leaf)
 }
 
 /// A hashedrekord ProposedEntry for `artifact`, signed by a fresh P-256 key.
@@ -222,6 +312,40 @@ impl TestCa {
     }
 }
 
+impl TestCa {
+    /// A leaf certificate for `key` with `email` as its rfc822Name SAN (what
+    /// Fulcio issues for an email identity), for search-by-email tests.
+    pub(crate) fn issue_for_email(&self, key: &p256::ecdsa::SigningKey, email: &str) -> Vec<u8> {
+        use x509_cert::ext::pkix::name::GeneralName;
+        use x509_cert::ext::pkix::SubjectAltName;
+        let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
+        let validity = Validity::from_now(Duration::from_secs(600)).unwrap();
+        let profile = Profile::Leaf {
+            issuer: self.name.clone(),
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+        };
+        let mut builder = CertificateBuilder::new(
+            profile,
+            SerialNumber::from(99u32),
+            validity,
+            Name::from_str("CN=signer").unwrap(),
+            spki,
+            &self.key,
+        )
+        .unwrap();
+        let san = SubjectAltName(vec![GeneralName::Rfc822Name(
+            der::asn1::Ia5String::new(email).unwrap(),
+        )]);
+        builder.add_extension(&san).unwrap();
+        builder
+            .build::<p256::ecdsa::DerSignature>()
+            .unwrap()
+            .to_der()
+            .unwrap()
+    }
+}
+
 /// RFC 6962 §3.1 precertificate poison: critical, value ASN.1 NULL.
 struct Poison;
 
@@ -243,4 +367,15 @@ impl AsExtension for Poison {
     fn critical(&self, _subject: &Name, _extensions: &[x509_cert::ext::Extension]) -> bool {
         true
     }
+}
+
+/// Asserts a Rekor-shaped error answer (`{"code": status, "message": ...}`)
+/// and returns its message.
+pub(crate) async fn error_message(r: reqwest::Response, status: u16) -> String {
+    assert_eq!(r.status(), status, "{}", r.url());
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["code"], status, "{v}");
+    let m = v["message"].as_str().unwrap().to_owned();
+    assert!(!m.is_empty());
+    m
 }

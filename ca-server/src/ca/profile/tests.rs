@@ -121,6 +121,12 @@ fn check_common_extensions(exts: &[Extension], f: &Fixture, san: Vec<u8>) {
         (SubjectAltName::OID, true, san),
         (oids::FULCIO_ISSUER_V1, false, ISSUER.as_bytes().to_vec()),
         (oids::FULCIO_ISSUER_V2, false, tlv(0x0c, ISSUER.as_bytes())),
+        // .24 token subject (the principal's `sub`).
+        (
+            crate::identity::fulcio_oid(24),
+            false,
+            tlv(0x0c, b"https://ci.example.com/job"),
+        ),
     ];
     assert_eq!(
         exts.len(),

@@ -1,0 +1,464 @@
+//! Test identity providers for the identity-type tests: one server that acts
+//! as any number of OIDC issuers (`<base>/<name>` each, discovery for every
+//! path, one JWKS at `/keys` that can be rotated), over HTTP or over HTTPS
+//! with a self-signed certificate; a CA stack built from a config file; and
+//! certificate inspection helpers.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use der::{Decode, Encode};
+use serde_json::{json, Value};
+use shared::keys::{pem_blocks, EcdsaP256Signer};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::Certificate;
+
+use crate::common::{public_key_request, FakeCtLog};
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+// ---------------------------------------------------------------- issuers
+
+#[derive(Clone)]
+struct IdpState {
+    base: String,
+    jwks: Arc<RwLock<Value>>,
+    jwks_fetches: Arc<AtomicUsize>,
+}
+
+/// Many OIDC issuers on one port, sharing one signing key.
+pub struct Idp {
+    pub base: String,
+    key: EcdsaP256Signer,
+    kid: String,
+    state: IdpState,
+}
+
+fn jwk(key: &EcdsaP256Signer, kid: &str) -> Value {
+    let (x, y) = key.public_xy();
+    json!({"kty":"EC","crv":"P-256","kid":kid,"use":"sig","alg":"ES256",
+           "x":URL_SAFE_NO_PAD.encode(x),"y":URL_SAFE_NO_PAD.encode(y)})
+}
+
+impl Idp {
+    fn new(base: String) -> Self {
+        let key = EcdsaP256Signer::generate();
+        let kid = "k1".to_owned();
+        let state = IdpState {
+            base: base.clone(),
+            jwks: Arc::new(RwLock::new(json!({"keys": [jwk(&key, &kid)]}))),
+            jwks_fetches: Arc::new(AtomicUsize::new(0)),
+        };
+        Self {
+            base,
+            key,
+            kid,
+            state,
+        }
+    }
+
+    /// Serves over plain HTTP on `http://localhost:<port>`.
+    pub async fn start_http() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let idp = Self::new(format!("http://localhost:{port}"));
+        let router = Router::new()
+            .route("/keys", get(keys))
+            .fallback(discovery)
+            .with_state(idp.state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        idp
+    }
+
+    /// Serves over HTTPS on `https://localhost:<port>` with a fresh
+    /// self-signed certificate for `localhost`, returned as PEM.
+    pub async fn start_https() -> (Self, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let idp = Self::new(format!("https://localhost:{port}"));
+        let (cert_der, key) = self_signed_localhost();
+        let cert_pem = shared::keys::pem_encode("CERTIFICATE", &cert_der);
+        let key_der = pem_blocks(key.to_pkcs8_pem().as_bytes()).unwrap()[0]
+            .1
+            .clone();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![rustls::pki_types::CertificateDer::from(cert_der)],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key_der.into()),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let state = idp.state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        let _ = serve_one_https(tls, &state).await;
+                    }
+                });
+            }
+        });
+        (idp, cert_pem)
+    }
+
+    /// The issuer URL `<base>/<name>`.
+    pub fn url(&self, name: &str) -> String {
+        format!("{}/{name}", self.base)
+    }
+
+    pub fn jwks_fetches(&self) -> usize {
+        self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Standard claims for `iss` (aud sigstore, valid for ten minutes) plus `extra`.
+    pub fn claims(&self, iss: &str, extra: Value) -> Value {
+        let now = now();
+        let mut claims = json!({"iss": iss, "aud": "sigstore", "iat": now, "nbf": now,
+                                "exp": now + 600});
+        for (k, v) in extra.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        claims
+    }
+
+    /// An ES256 JWT over `claims` with the current key.
+    pub fn sign(&self, claims: &Value) -> String {
+        sign_jwt(&self.key, &self.kid, claims)
+    }
+
+    /// Publishes a second key (a rotation) and returns a signer for it.
+    pub fn rotate(&self) -> (EcdsaP256Signer, String) {
+        let key = EcdsaP256Signer::generate();
+        let kid = "k2".to_owned();
+        let mut jwks = self.state.jwks.write().unwrap();
+        jwks["keys"].as_array_mut().unwrap().push(jwk(&key, &kid));
+        (key, kid)
+    }
+}
+
+pub fn sign_jwt(key: &EcdsaP256Signer, kid: &str, claims: &Value) -> String {
+    let header = json!({"alg":"ES256","typ":"JWT","kid":kid});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig = key.sign_fixed(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+async fn keys(State(state): State<IdpState>) -> Json<Value> {
+    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    Json(state.jwks.read().unwrap().clone())
+}
+
+/// `<prefix>/.well-known/openid-configuration` names issuer `<base><prefix>`;
+/// `/<x>-target/…` (where `/<x>/…` redirects to) names issuer `<base>/<x>`.
+fn discovery_for(state: &IdpState, path: &str) -> Option<Value> {
+    let prefix = path.strip_suffix("/.well-known/openid-configuration")?;
+    let prefix = prefix.strip_suffix("-target").unwrap_or(prefix);
+    Some(json!({"issuer": format!("{}{prefix}", state.base),
+                "jwks_uri": format!("{}/keys", state.base),
+                "id_token_signing_alg_values_supported": ["ES256"]}))
+}
+
+async fn discovery(State(state): State<IdpState>, req: Request) -> Response {
+    // `/same/…` redirects within the host, `/cross/…` to another host name
+    // (127.0.0.1 instead of localhost) for the same server.
+    let path = req.uri().path();
+    let redirect = |to: String| {
+        (
+            axum::http::StatusCode::FOUND,
+            [(axum::http::header::LOCATION, to)],
+        )
+            .into_response()
+    };
+    let well_known = "/.well-known/openid-configuration";
+    if path == format!("/same{well_known}") {
+        return redirect(format!("{}/same-target{well_known}", state.base));
+    }
+    if path == format!("/cross{well_known}") {
+        let other = state.base.replace("localhost", "127.0.0.1");
+        return redirect(format!("{other}/cross-target{well_known}"));
+    }
+    match discovery_for(&state, path) {
+        Some(doc) => Json(doc).into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// One HTTP/1.1 exchange over TLS, answered by hand (GET only).
+async fn serve_one_https(
+    mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    state: &IdpState,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tls.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let body = if path == "/keys" {
+        state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+        Some(state.jwks.read().unwrap().clone())
+    } else {
+        discovery_for(state, &path)
+    };
+    let (status, body) = match body {
+        Some(v) => ("200 OK", v.to_string()),
+        None => ("404 Not Found", String::new()),
+    };
+    let resp = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tls.write_all(resp.as_bytes()).await?;
+    tls.shutdown().await
+}
+
+/// A self-signed end-entity certificate for DNS `localhost` (P-256).
+fn self_signed_localhost() -> (Vec<u8>, EcdsaP256Signer) {
+    use const_oid::AssociatedOid;
+    use der::asn1::{Ia5String, OctetString};
+    use x509_cert::certificate::{TbsCertificate, Version};
+    use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+    use x509_cert::ext::Extension;
+    let key = EcdsaP256Signer::generate();
+    let name = ca_server::x509::org_cn_name("sigil tests", "localhost").unwrap();
+    let now = SystemTime::now();
+    let ext = |oid, critical, value: Vec<u8>| Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value).unwrap(),
+    };
+    let tbs = TbsCertificate {
+        version: Version::V3,
+        serial_number: ca_server::x509::random_serial().unwrap(),
+        signature: ca_server::x509::ecdsa_with_sha256(),
+        issuer: name.clone(),
+        validity: x509_cert::time::Validity {
+            not_before: ca_server::x509::x509_time(now - Duration::from_secs(60)).unwrap(),
+            not_after: ca_server::x509::x509_time(now + Duration::from_secs(3600)).unwrap(),
+        },
+        subject: name,
+        subject_public_key_info: spki::SubjectPublicKeyInfoOwned::from_der(&key.public_spki_der())
+            .unwrap(),
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: Some(vec![
+            ext(
+                KeyUsage::OID,
+                true,
+                KeyUsage(KeyUsages::DigitalSignature.into())
+                    .to_der()
+                    .unwrap(),
+            ),
+            ext(
+                ExtendedKeyUsage::OID,
+                false,
+                ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_SERVER_AUTH])
+                    .to_der()
+                    .unwrap(),
+            ),
+            ext(
+                SubjectAltName::OID,
+                false,
+                SubjectAltName(vec![GeneralName::DnsName(
+                    Ia5String::new("localhost").unwrap(),
+                )])
+                .to_der()
+                .unwrap(),
+            ),
+        ]),
+    };
+    let der = ca_server::ca::sign_certificate(tbs, &key).unwrap();
+    (der, key)
+}
+
+// ---------------------------------------------------------------- the CA
+
+pub struct Stack {
+    pub ca_url: String,
+    pub ct: FakeCtLog,
+    pub http: reqwest::Client,
+}
+
+impl Stack {
+    /// A CA trusting the issuers of `config` (a Fulcio config file's text).
+    pub async fn start(config: &str) -> Self {
+        let issuers = ca_server::parse_issuer_config(config).unwrap();
+        let key = EcdsaP256Signer::generate();
+        let root =
+            ca_server::generate_root_certificate(&key, "sigil", "identity test root").unwrap();
+        let ct = FakeCtLog::start(vec![root.clone()]).await;
+        let ca = ca_server::Ca::new(ca_server::CaConfig {
+            signer: Arc::new(key),
+            chain_der: vec![root],
+            ct_log_url: ct.url.clone(),
+            ct_log_public_key: Some(ct.key.public_key()),
+            issuers,
+        })
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = ca.router();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self {
+            ca_url: format!("http://{addr}"),
+            ct,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn issued(&self) -> usize {
+        self.ct.submissions.load(Ordering::SeqCst)
+    }
+
+    /// Asks for a certificate with a PoP over `signed`; returns status and body.
+    pub async fn request(&self, token: &str, signed: &str) -> (u16, Value) {
+        let client = EcdsaP256Signer::generate();
+        let resp = self
+            .http
+            .post(format!("{}/api/v2/signingCert", self.ca_url))
+            .json(&public_key_request(Some(token), &client, signed))
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    /// Asks for a certificate and returns the leaf, failing on anything but 200.
+    pub async fn certificate(&self, token: &str, signed: &str) -> Certificate {
+        let (status, body) = self.request(token, signed).await;
+        assert_eq!(status, 200, "{body}");
+        let pem = body["signedCertificateEmbeddedSct"]["chain"]["certificates"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        Certificate::from_der(&pem_blocks(pem.as_bytes()).unwrap()[0].1).unwrap()
+    }
+
+    /// Expects a 400 whose message contains `needle`, and no certificate issued.
+    pub async fn refused(&self, token: &str, signed: &str, needle: &str) {
+        let before = self.issued();
+        let (status, body) = self.request(token, signed).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], 3);
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+        assert_eq!(self.issued(), before, "nothing was sent to the CT log");
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.ca_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+// ---------------------------------------------------------------- certificates
+
+/// DER of a UTF8String.
+pub fn utf8(s: &str) -> Vec<u8> {
+    der::asn1::Utf8StringRef::new(s).unwrap().to_der().unwrap()
+}
+
+/// The SAN extension: criticality and its one name.
+pub fn san(cert: &Certificate) -> (bool, GeneralName) {
+    let (critical, san) = cert
+        .tbs_certificate
+        .get::<SubjectAltName>()
+        .unwrap()
+        .unwrap();
+    assert_eq!(san.0.len(), 1, "exactly one SAN");
+    (critical, san.0[0].clone())
+}
+
+pub fn uri_san(uri: &str) -> GeneralName {
+    GeneralName::UniformResourceIdentifier(der::asn1::Ia5String::new(uri).unwrap())
+}
+
+/// Checks that the extensions right after the SAN are exactly `expected`
+/// — (last arc under 57264.1, value) with .1–.6 raw and the rest DER
+/// UTF8String — non-critical, in this order, and followed only by the SCT list.
+pub fn assert_fulcio_extensions(cert: &Certificate, expected: &[(u32, &str)]) {
+    let exts = cert.tbs_certificate.extensions.as_ref().unwrap();
+    let san_at = exts
+        .iter()
+        .position(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
+        .unwrap();
+    let after: Vec<_> = exts[san_at + 1..].iter().collect();
+    assert_eq!(
+        after.len(),
+        expected.len() + 1,
+        "Fulcio extensions then the SCT list: {:?}",
+        after
+            .iter()
+            .map(|e| e.extn_id.to_string())
+            .collect::<Vec<_>>()
+    );
+    for (ext, (arc, value)) in after.iter().zip(expected) {
+        assert_eq!(
+            ext.extn_id.to_string(),
+            format!("1.3.6.1.4.1.57264.1.{arc}")
+        );
+        assert!(!ext.critical, ".{arc} is not critical");
+        let want = if *arc <= 6 {
+            value.as_bytes().to_vec()
+        } else {
+            utf8(value)
+        };
+        assert_eq!(
+            ext.extn_value.as_bytes(),
+            want.as_slice(),
+            ".{arc}: {:?}",
+            String::from_utf8_lossy(ext.extn_value.as_bytes())
+        );
+    }
+    assert_eq!(
+        after.last().unwrap().extn_id,
+        shared::oids::CT_SCT_LIST,
+        "the SCT list is last"
+    );
+}
+
+/// The base64 of `s` (for readable expected values in messages).
+pub fn b64(s: &[u8]) -> String {
+    STANDARD.encode(s)
+}

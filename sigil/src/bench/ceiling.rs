@@ -1,0 +1,446 @@
+//! The ceilings a log benchmark is compared with (DESIGN.md "Each benchmark
+//! also measures, in the same run, the ceiling that bounds it"), measured in
+//! this process after the load run, with the server idle:
+//!
+//! * CPU, writes: per entry, what the server must compute whatever its
+//!   storage — parse + verify the hashedrekord signature and canonicalise
+//!   (`shared::entry::canonicalize_proposed`), the leaf hash and Merkle
+//!   append, and the SET signature — on one thread per core.
+//! * CPU, reads: per read, the SET signature, the body's base64, the proof's
+//!   hex and the JSON of the answer.
+//! * Store, writes: the sequencer's store work per batch (duplicate lookup +
+//!   one `LogStore::commit` of `batch_size` entries with their index rows,
+//!   nodes and head) driven directly, one batch at a time like the single
+//!   writer, into a fresh scratch tree.
+//! * Store, reads: entry by index + the inclusion proof's node reads, from
+//!   `concurrency` tasks, on the server's own `rekor` tree.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use rand_core::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use shared::entry::{canonicalize_proposed, CanonicalEntry};
+use shared::keys::EcdsaP256Signer;
+use shared::merkle::{inclusion_plan, leaf_hash, Frontier, Hash};
+use shared::rekor::{set_payload, InclusionProof, LogEntryValue, Verification};
+use tlog_server::store::{Batch, LogStore, NewEntry, SignedHead, StoredEntry};
+
+use super::report::Ceiling;
+
+/// Entries per write ceiling iteration check of the clock.
+const CLOCK_EVERY: u64 = 32;
+
+/// Write CPU ceiling over all cores, on the pre-generated `entries`.
+pub(crate) fn cpu_write(entries: &[Bytes], secs: u64) -> anyhow::Result<Ceiling> {
+    anyhow::ensure!(
+        !entries.is_empty(),
+        "no entries to measure the CPU ceiling on"
+    );
+    let signer = EcdsaP256Signer::generate();
+    let log_id = signer.log_id();
+    let threads = super::cores();
+    let failed = AtomicBool::new(false);
+    let (_, per_sec, how) = on_all_cores(threads, secs, |t, stop| {
+        let mut frontier = Frontier::new();
+        let mut done = 0u64;
+        let mut i = t * entries.len() / threads;
+        while !stop() {
+            for _ in 0..CLOCK_EVERY {
+                let Ok(c) = canonicalize_proposed(&entries[i % entries.len()]) else {
+                    failed.store(true, Ordering::Relaxed);
+                    return done;
+                };
+                frontier.append(c.leaf_hash());
+                let body = B64.encode(&c.body);
+                let set = signer.sign(&set_payload(&body, 0, &log_id, frontier.size()));
+                std::hint::black_box(set);
+                i += 1;
+                done += 1;
+            }
+        }
+        done
+    });
+    anyhow::ensure!(
+        !failed.load(Ordering::Relaxed),
+        "a generated entry did not verify"
+    );
+    Ok(Ceiling {
+        per_sec,
+        what: format!("verify+canonicalise+leaf/append+SET sign; entries: {how}"),
+    })
+}
+
+/// Single-thread cost of each part of the write CPU ceiling, in µs per
+/// entry: `(verify + canonicalise, SET sign, leaf hash + Merkle append)`.
+/// It says which part bounds the ceiling.
+pub(crate) fn cpu_write_breakdown(entries: &[Bytes]) -> anyhow::Result<(f64, f64, f64)> {
+    let n = entries.len().min(400);
+    anyhow::ensure!(n > 0, "no entries");
+    let signer = EcdsaP256Signer::generate();
+    let log_id = signer.log_id();
+    let t = Instant::now();
+    let canonical = canonical_sample(&entries[..n], n)?;
+    let verify = t.elapsed().as_secs_f64() / n as f64;
+    let bodies: Vec<String> = canonical.iter().map(|c| B64.encode(&c.body)).collect();
+    let t = Instant::now();
+    for (i, b) in bodies.iter().enumerate() {
+        std::hint::black_box(signer.sign(&set_payload(b, 0, &log_id, i as u64)));
+    }
+    let sign = t.elapsed().as_secs_f64() / n as f64;
+    let mut frontier = Frontier::new();
+    let t = Instant::now();
+    for c in &canonical {
+        std::hint::black_box(frontier.append(c.leaf_hash()));
+    }
+    let append = t.elapsed().as_secs_f64() / n as f64;
+    Ok((verify * 1e6, sign * 1e6, append * 1e6))
+}
+
+/// Read CPU ceiling over all cores: SET sign, base64 body, proof hex and JSON.
+pub(crate) fn cpu_read(bodies: &[Vec<u8>], tree_size: u64, secs: u64) -> anyhow::Result<Ceiling> {
+    anyhow::ensure!(
+        !bodies.is_empty(),
+        "no bodies to measure the read ceiling on"
+    );
+    let signer = EcdsaP256Signer::generate();
+    let log_id = signer.log_id();
+    let threads = super::cores();
+    let depth = 64 - tree_size.max(2).leading_zeros() as usize;
+    let proof: Vec<Hash> = (0..depth).map(|d| leaf_hash(&[d as u8])).collect();
+    let (_, per_sec, how) = on_all_cores(threads, secs, |t, stop| {
+        let mut done = 0u64;
+        let mut i = t;
+        while !stop() {
+            for _ in 0..CLOCK_EVERY {
+                let body = B64.encode(&bodies[i % bodies.len()]);
+                let set = signer.sign(&set_payload(&body, 0, &log_id, i as u64));
+                let value = LogEntryValue {
+                    body,
+                    integrated_time: 0,
+                    log_id: log_id.to_hex(),
+                    log_index: i as u64,
+                    verification: Verification {
+                        inclusion_proof: InclusionProof {
+                            checkpoint: String::new(),
+                            hashes: proof.iter().map(Hash::to_hex).collect(),
+                            log_index: i as u64,
+                            root_hash: proof[0].to_hex(),
+                            tree_size,
+                        },
+                        signed_entry_timestamp: B64.encode(set),
+                    },
+                };
+                std::hint::black_box(serde_json::to_vec(&value).unwrap_or_default());
+                i += 1;
+                done += 1;
+            }
+        }
+        done
+    });
+    Ok(Ceiling {
+        per_sec,
+        what: format!("SET sign+base64+proof hex+JSON; reads: {how}"),
+    })
+}
+
+/// Runs `work(thread, stop)` on `threads` threads for `secs` seconds; the
+/// sum of their counts, and the rate they achieved per second of the
+/// `threads` cores. The rate is computed from the CPU time the threads got
+/// (Linux), not the wall time: on a machine where other processes run, the
+/// ceiling is what these cores can do, not what was left over for us.
+fn on_all_cores<F>(threads: usize, secs: u64, work: F) -> (u64, f64, String)
+where
+    F: Fn(usize, &dyn Fn() -> bool) -> u64 + Sync,
+{
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs.max(1));
+    let stop = || Instant::now() >= end;
+    let (total, cpu): (u64, Option<f64>) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let work = &work;
+                s.spawn(move || {
+                    let before = cpu_seconds("thread-self");
+                    let n = work(t, &stop);
+                    let used = cpu_seconds("thread-self")
+                        .zip(before)
+                        .map(|(after, before)| after - before);
+                    (n, used)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A worker only panics on a bug; propagate it.
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .fold((0, Some(0.0)), |(n, cpu), (m, used)| {
+                (n + m, cpu.zip(used).map(|(a, b)| a + b))
+            })
+    });
+    let wall = start.elapsed().as_secs_f64();
+    let by_wall = total as f64 / wall;
+    match cpu.filter(|c| *c > 0.1) {
+        Some(cpu) => (
+            total,
+            total as f64 / cpu * threads as f64,
+            format!(
+                "{total} in {wall:.1} s wall, {cpu:.1} CPU-s of {threads} threads (wall rate {by_wall:.0}/s)"
+            ),
+        ),
+        None => (total, by_wall, format!("{total} in {wall:.1} s")),
+    }
+}
+
+/// User + system CPU seconds of `/proc/<who>/stat` (`self`, `thread-self`),
+/// in clock ticks of 1/100 s (Linux's USER_HZ); `None` off Linux.
+pub(crate) fn cpu_seconds(who: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{who}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Canonical entries for store measurements (at most `max` of `entries`).
+pub(crate) fn canonical_sample(
+    entries: &[Bytes],
+    max: usize,
+) -> anyhow::Result<Vec<CanonicalEntry>> {
+    entries
+        .iter()
+        .take(max)
+        .map(|e| canonicalize_proposed(e).map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// The store's batched insert rate: `batch_size`-entry batches, one at a
+/// time, into a fresh scratch tree of the store at `url`.
+pub(crate) async fn store_write(
+    url: &str,
+    sample: &[CanonicalEntry],
+    batch_size: usize,
+    secs: u64,
+) -> anyhow::Result<Ceiling> {
+    anyhow::ensure!(!sample.is_empty() && batch_size > 0, "nothing to write");
+    let store = tlog_server::store::open(url).await?;
+    let name = format!("bench-scratch-{:016x}", rand_core::OsRng.next_u64());
+    let tree = store.tree(&name).await?;
+    let mut frontier = Frontier::new();
+    let mut written = 0u64;
+    let mut batches = 0u64;
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs.max(1));
+    while Instant::now() < end {
+        let mut entries = Vec::with_capacity(batch_size);
+        let mut nodes = Vec::new();
+        for _ in 0..batch_size {
+            let c = &sample[(frontier.size() % sample.len() as u64) as usize];
+            // Unique identity per entry, as every real submission has.
+            let identity = Hash(
+                Sha256::new()
+                    .chain_update(frontier.size().to_be_bytes())
+                    .chain_update(&c.body)
+                    .finalize()
+                    .into(),
+            );
+            let index = frontier.size();
+            nodes.extend(frontier.append(leaf_hash(&c.body)));
+            let keys = c.index.clone();
+            entries.push(NewEntry {
+                entry: StoredEntry {
+                    index,
+                    identity,
+                    body: c.body.clone(),
+                    timestamp_ms: now_ms(),
+                },
+                index_keys: keys
+                    .hashes
+                    .into_iter()
+                    .chain(keys.public_keys)
+                    .chain(keys.identities)
+                    .collect(),
+                extra_data: Vec::new(),
+            });
+        }
+        let identities: Vec<Hash> = entries.iter().map(|e| e.entry.identity).collect();
+        // The sequencer's duplicate check, one query per batch.
+        store.entries_by_identity(tree, &identities).await?;
+        let root = frontier.root();
+        store
+            .commit(Batch {
+                tree,
+                entries,
+                nodes,
+                head: SignedHead {
+                    size: frontier.size(),
+                    root,
+                    timestamp_ms: now_ms(),
+                    // A checkpoint-sized stand-in: signing is CPU, not store, work.
+                    signed: format!(
+                        "{name}\n{}\n{}\n\n\u{2014} bench {}\n",
+                        frontier.size(),
+                        B64.encode(root.0),
+                        B64.encode([0u8; 76])
+                    )
+                    .into_bytes(),
+                },
+            })
+            .await?;
+        written += batch_size as u64;
+        batches += 1;
+    }
+    let elapsed = start.elapsed();
+    store.close().await?;
+    Ok(Ceiling {
+        per_sec: written as f64 / elapsed.as_secs_f64(),
+        what: format!(
+            "{batches} batches of {batch_size} (dup check + commit) into scratch tree {name} at {}, {:.1} s",
+            redact(url),
+            elapsed.as_secs_f64()
+        ),
+    })
+}
+
+/// Entry + inclusion proof assembly straight from the store at `url`, on
+/// the `rekor` tree, from `concurrency` tasks.
+pub(crate) async fn store_read(
+    url: &str,
+    concurrency: usize,
+    secs: u64,
+) -> anyhow::Result<Ceiling> {
+    let store = tlog_server::store::open(url).await?;
+    let tree = store.tree("rekor").await?;
+    let head = store
+        .latest_head(tree)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the store's rekor tree has no head"))?;
+    anyhow::ensure!(head.size > 0, "the store's rekor tree is empty");
+    let size = head.size;
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs.max(1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let store: Arc<dyn LogStore> = store.clone();
+        let count = count.clone();
+        tasks.spawn(async move {
+            let mut rng = XorShift::seeded();
+            while Instant::now() < end {
+                let index = rng.below(size);
+                let entry = store
+                    .entry_by_index(tree, index)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("entry {index} missing"))?;
+                let plan = inclusion_plan(entry.index, size)?;
+                let hashes = store.read_nodes(tree, plan.nodes()).await?;
+                std::hint::black_box(plan.assemble(&hashes)?);
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    let elapsed = start.elapsed();
+    let n = count.load(Ordering::Relaxed);
+    store.close().await?;
+    Ok(Ceiling {
+        per_sec: n as f64 / elapsed.as_secs_f64(),
+        what: format!(
+            "entry_by_index + proof node reads from {concurrency} tasks at {}, {n} in {:.1} s",
+            redact(url),
+            elapsed.as_secs_f64()
+        ),
+    })
+}
+
+/// A database URL without its password, for printing.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}://{user}@{}", &url[..s], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A small, fast PRNG for picking random indices (not for secrets).
+pub(crate) struct XorShift(u64);
+
+impl XorShift {
+    pub(crate) fn seeded() -> Self {
+        Self(rand_core::OsRng.next_u64() | 1)
+    }
+
+    /// Uniform enough in `0..n` for load spreading (`n > 0`).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x % n.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(
+            redact("postgres://postgres:hunter2@127.0.0.1:5432/db"),
+            "postgres://postgres@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            redact("sqlite:///tmp/x.db?mode=rwc"),
+            "sqlite:///tmp/x.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn random_indices_stay_in_range() {
+        let mut r = XorShift::seeded();
+        assert!((0..1000).all(|_| r.below(7) < 7));
+    }
+
+    #[tokio::test]
+    async fn store_ceiling_writes_a_verifiable_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/s.db?mode=rwc", dir.path().display());
+        let entries = super::super::entries::generate(8);
+        let sample = canonical_sample(&entries, 8).unwrap();
+        let c = store_write(&url, &sample, 16, 1).await.unwrap();
+        assert!(c.per_sec > 0.0, "{c:?}");
+    }
+
+    #[test]
+    fn cpu_ceiling_counts_verified_entries() {
+        let entries = super::super::entries::generate(8);
+        let c = cpu_write(&entries, 1).unwrap();
+        assert!(c.per_sec > 10.0, "{c:?}");
+        let bodies: Vec<Vec<u8>> = canonical_sample(&entries, 8)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.body)
+            .collect();
+        assert!(cpu_read(&bodies, 1000, 1).unwrap().per_sec > 10.0);
+    }
+}

@@ -1,0 +1,112 @@
+//! `sigil bench <target>`: load generators for a running Sigil service
+//! (DESIGN.md "Performance targets"). Each target drives the service over
+//! HTTP, then measures, in the same process on the same machine, the
+//! ceilings that bound it, and prints a human report whose last line is one
+//! JSON object with every figure (so scripts can `tail -n1 | jq`).
+//!
+//! Targets are variants of [`BenchTarget`]; adding one (e.g. `ca`) is one
+//! variant, one module and one match arm in [`run`].
+
+use clap::{Args, Subcommand};
+
+mod ca;
+mod ceiling;
+mod entries;
+mod report;
+mod tlog;
+mod tlog_read;
+
+/// `sigil bench` arguments.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    #[command(subcommand)]
+    pub(crate) target: BenchTarget,
+}
+
+/// What to benchmark.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchTarget {
+    /// Log writes: POST validly signed, unique hashedrekord entries and time
+    /// each 201 (with its inclusion proof).
+    Tlog(tlog::TlogArgs),
+    /// Log reads: GET entries by random existing logIndex (entry + inclusion proof).
+    TlogRead(tlog_read::TlogReadArgs),
+    /// Certificates: POST /api/v2/signingCert with a fresh token, key and
+    /// proof of possession per request; each certificate gets its embedded
+    /// SCT from the CT log over HTTP.
+    Ca(ca::CaArgs),
+}
+
+/// Runs a benchmark on its own multi-threaded runtime.
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match args.target {
+        BenchTarget::Tlog(a) => runtime.block_on(tlog::run(a)),
+        BenchTarget::TlogRead(a) => runtime.block_on(tlog_read::run(a)),
+        BenchTarget::Ca(a) => runtime.block_on(ca::run(a)),
+    }
+}
+
+/// Options every HTTP load target shares.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LoadArgs {
+    /// Base URL of the running service, e.g. `http://127.0.0.1:3000`.
+    #[arg(long)]
+    pub(crate) url: String,
+    /// Length of the measured run, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) duration: u64,
+    /// Concurrent connections (each one request at a time, kept alive).
+    #[arg(long, default_value_t = 64)]
+    pub(crate) concurrency: usize,
+    /// Seconds of load before measuring starts (connections, caches, JIT of
+    /// the database's plans); requests in it are not counted.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) warmup: u64,
+    /// Per-request timeout in seconds; a timeout counts as an error.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) timeout: u64,
+    /// A database URL of the same kind as the server's (a scratch database,
+    /// or the server's own: the write ceiling uses a fresh scratch tree) to
+    /// measure the store ceiling on. Without it the write ceiling is measured
+    /// on a scratch SQLite file in a temporary directory.
+    #[arg(long)]
+    pub(crate) store_url: Option<String>,
+    /// Seconds each ceiling measurement runs.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) ceiling_secs: u64,
+}
+
+impl LoadArgs {
+    /// A client whose connection pool keeps one connection per worker alive.
+    pub(crate) fn client(&self) -> anyhow::Result<reqwest::Client> {
+        Ok(reqwest::Client::builder()
+            .pool_max_idle_per_host(self.concurrency)
+            .pool_idle_timeout(None)
+            .tcp_nodelay(true)
+            .timeout(std::time::Duration::from_secs(self.timeout))
+            .build()?)
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        self.url.trim_end_matches('/')
+    }
+}
+
+/// Cores available to this process (the CPU ceilings run one thread each).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The 1-minute load average (Linux `/proc/loadavg`): other work on the
+/// machine competes with the server and the load generator for the cores.
+pub(crate) fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

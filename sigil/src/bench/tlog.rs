@@ -1,0 +1,227 @@
+//! `sigil bench tlog`: write load on a running Rekor-compatible log
+//! (`POST /api/v1/log/entries`, rekor-wire.md §1). A request counts as done
+//! when it gets its 201 *and* the answer's inclusion proof verifies against
+//! the root it carries (DESIGN.md: "p99 to a 201 with proof").
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::body::Bytes;
+use clap::Args;
+use serde_json::{json, Map};
+
+use super::report::{Percentiles, Report, Tally};
+use super::{ceiling, entries, LoadArgs};
+
+#[derive(Debug, Args)]
+pub(crate) struct TlogArgs {
+    #[command(flatten)]
+    pub(crate) load: LoadArgs,
+    /// Entries are pre-generated for this rate over warm-up + duration; set
+    /// it above what the log can take (running out is reported).
+    #[arg(long, default_value_t = 6000)]
+    pub(crate) max_rate: u64,
+    /// Entries per batch for the store ceiling (use the server's --batch-size).
+    #[arg(long, default_value_t = tlog_server::SequencerConfig::default().batch_size)]
+    pub(crate) batch_size: usize,
+}
+
+pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
+    let load = &args.load;
+    let client = load.client()?;
+    let size_before = super::tlog_read::tree_size(&client, load.base()).await?;
+
+    let count = (args.max_rate * (load.warmup + load.duration)) as usize;
+    eprintln!(
+        "generating {count} signed hashedrekord entries on {} cores...",
+        super::cores()
+    );
+    let t = Instant::now();
+    let pool = Arc::new(tokio::task::spawn_blocking(move || entries::generate(count)).await?);
+    eprintln!("  done in {:.1} s", t.elapsed().as_secs_f64());
+
+    eprintln!(
+        "writing for {} s (+{} s warm-up) with {} connections...",
+        load.duration, load.warmup, load.concurrency
+    );
+    let (cpu0, t0) = (ceiling::cpu_seconds("self"), Instant::now());
+    let run = drive(&client, load, pool.clone()).await?;
+    // Cores the load generator itself used: on one machine it competes with the server.
+    let client_cores = ceiling::cpu_seconds("self")
+        .zip(cpu0)
+        .map(|(b, a)| ((b - a) / t0.elapsed().as_secs_f64() * 100.0).round() / 100.0);
+    let size_after = super::tlog_read::tree_size(&client, load.base()).await?;
+    drop(client);
+
+    eprintln!("measuring the CPU ceiling for {} s...", load.ceiling_secs);
+    let secs = load.ceiling_secs;
+    let cpu_pool = pool.clone();
+    let (cpu, (us_verify, us_sign, us_append)) = tokio::task::spawn_blocking(move || {
+        Ok::<_, anyhow::Error>((
+            ceiling::cpu_write(&cpu_pool, secs)?,
+            ceiling::cpu_write_breakdown(&cpu_pool)?,
+        ))
+    })
+    .await??;
+    eprintln!(
+        "  one core, per entry: verify+canonicalise {us_verify:.0} µs, SET sign {us_sign:.0} µs, \
+         leaf+append {us_append:.1} µs"
+    );
+
+    let (store_url, _scratch) = match &load.store_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let dir = tempfile::tempdir().context("creating a scratch directory")?;
+            let url = format!("sqlite://{}/scratch.db?mode=rwc", dir.path().display());
+            (url, Some(dir))
+        }
+    };
+    eprintln!(
+        "measuring the store ceiling for {} s on {}...",
+        load.ceiling_secs,
+        ceiling::redact(&store_url)
+    );
+    let sample = ceiling::canonical_sample(&pool, 4096)?;
+    let store = ceiling::store_write(&store_url, &sample, args.batch_size, load.ceiling_secs)
+        .await
+        .context("measuring the store ceiling")?;
+
+    let mut extra = Map::new();
+    extra.insert("max_rate".into(), json!(args.max_rate));
+    extra.insert("client_cpu_cores".into(), json!(client_cores));
+    extra.insert(
+        "cpu_us_verify_canonicalize".into(),
+        json!(us_verify.round()),
+    );
+    extra.insert("cpu_us_set_sign".into(), json!(us_sign.round()));
+    extra.insert(
+        "cpu_us_leaf_append".into(),
+        json!((us_append * 10.0).round() / 10.0),
+    );
+    extra.insert("entries_generated".into(), json!(pool.len()));
+    extra.insert("entries_exhausted".into(), json!(run.exhausted));
+    extra.insert("batch_size".into(), json!(args.batch_size));
+    extra.insert("store_url".into(), json!(ceiling::redact(&store_url)));
+    extra.insert("tree_size_before".into(), json!(size_before));
+    extra.insert("tree_size_after".into(), json!(size_after));
+    let mut tally = run.tally;
+    let report = Report {
+        target: "tlog",
+        unit: "entries",
+        url: load.url.clone(),
+        concurrency: load.concurrency,
+        duration: run.measured,
+        warmup_s: load.warmup,
+        ok: tally.latencies_us.len() as u64,
+        latency: Percentiles::of(&mut tally.latencies_us),
+        errors: tally.errors,
+        cpu: Some(cpu),
+        store: Some(store),
+        extra,
+    };
+    if run.exhausted {
+        eprintln!("WARNING: the pre-generated entries ran out; rerun with a higher --max-rate");
+    }
+    report.print();
+    Ok(())
+}
+
+/// What a load run recorded.
+struct Run {
+    tally: Tally,
+    measured: Duration,
+    exhausted: bool,
+}
+
+/// Runs `concurrency` workers over the entry pool for warm-up + duration.
+async fn drive(
+    client: &reqwest::Client,
+    load: &LoadArgs,
+    pool: Arc<Vec<Bytes>>,
+) -> anyhow::Result<Run> {
+    let url = format!("{}/api/v1/log/entries", load.base());
+    let next = Arc::new(AtomicUsize::new(0));
+    let exhausted = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(load.warmup);
+    let end = measure_from + Duration::from_secs(load.duration);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..load.concurrency.max(1) {
+        let (client, url, pool, next, exhausted) = (
+            client.clone(),
+            url.clone(),
+            pool.clone(),
+            next.clone(),
+            exhausted.clone(),
+        );
+        workers.spawn(async move {
+            let mut tally = Tally::default();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = pool.get(i) else {
+                    exhausted.store(true, Ordering::Relaxed);
+                    break;
+                };
+                let outcome = post(&client, &url, body.clone()).await;
+                let t1 = Instant::now();
+                if t0 < measure_from || t1 > end {
+                    continue;
+                }
+                match outcome {
+                    Ok(()) => tally.latencies_us.push((t1 - t0).as_micros() as u64),
+                    Err(Failure::Status(s)) => tally.error(s.to_string()),
+                    Err(Failure::BadResponse) => tally.error("bad-response"),
+                    Err(Failure::Transport(e)) => tally.transport_error(&e),
+                }
+            }
+            tally
+        });
+    }
+    let mut tally = Tally::default();
+    while let Some(t) = workers.join_next().await {
+        tally.merge(t?);
+    }
+    // If the pool ran out, the window ended early: rate over the real window.
+    let measured = end
+        .min(Instant::now())
+        .saturating_duration_since(measure_from);
+    Ok(Run {
+        tally,
+        measured,
+        exhausted: exhausted.load(Ordering::Relaxed),
+    })
+}
+
+enum Failure {
+    Status(u16),
+    /// A 201 without a verifiable inclusion proof.
+    BadResponse,
+    Transport(reqwest::Error),
+}
+
+/// One submission; `Ok` only for a 201 whose inclusion proof verifies.
+async fn post(client: &reqwest::Client, url: &str, body: Bytes) -> Result<(), Failure> {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(Failure::Transport)?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.map_err(Failure::Transport)?;
+    if status != 201 {
+        return Err(Failure::Status(status));
+    }
+    if super::tlog_read::proof_verifies(&bytes, None) {
+        Ok(())
+    } else {
+        Err(Failure::BadResponse)
+    }
+}

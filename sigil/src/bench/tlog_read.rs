@@ -1,0 +1,192 @@
+//! `sigil bench tlog-read`: read load on a running Rekor-compatible log,
+//! `GET /api/v1/log/entries?logIndex=N` for random existing N (rekor-wire.md
+//! §1): each answer is the entry with an inclusion proof, which is verified.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use clap::Args;
+use serde_json::{json, Map};
+use shared::merkle::{leaf_hash, verify_inclusion, Hash};
+use shared::rekor::{LogEntryValue, LogInfo};
+
+use super::ceiling::{self, XorShift};
+use super::report::{Percentiles, Report, Tally};
+use super::{entries, LoadArgs};
+
+#[derive(Debug, Args)]
+pub(crate) struct TlogReadArgs {
+    #[command(flatten)]
+    pub(crate) load: LoadArgs,
+}
+
+pub(crate) async fn run(args: TlogReadArgs) -> anyhow::Result<()> {
+    let load = &args.load;
+    let client = load.client()?;
+    let size = tree_size(&client, load.base()).await?;
+    anyhow::ensure!(
+        size > 0,
+        "the log at {} is empty: fill it first (sigil bench tlog)",
+        load.url
+    );
+    eprintln!(
+        "reading random entries of {size} for {} s (+{} s warm-up) with {} connections...",
+        load.duration, load.warmup, load.concurrency
+    );
+    let cpu0 = ceiling::cpu_seconds("self");
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(load.warmup);
+    let end = measure_from + Duration::from_secs(load.duration);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..load.concurrency.max(1) {
+        let client = client.clone();
+        let base = load.base().to_owned();
+        workers.spawn(async move {
+            let mut tally = Tally::default();
+            let mut rng = XorShift::seeded();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                let index = rng.below(size);
+                let outcome = get(&client, &base, index).await;
+                let t1 = Instant::now();
+                if t0 < measure_from || t1 > end {
+                    continue;
+                }
+                match outcome {
+                    Ok(true) => tally.latencies_us.push((t1 - t0).as_micros() as u64),
+                    Ok(false) => tally.error("bad-response"),
+                    Err(Ok(status)) => tally.error(status.to_string()),
+                    Err(Err(e)) => tally.transport_error(&e),
+                }
+            }
+            tally
+        });
+    }
+    let mut tally = Tally::default();
+    while let Some(t) = workers.join_next().await {
+        tally.merge(t?);
+    }
+    drop(client);
+    // Cores the load generator itself used: on one machine it competes with the server.
+    let client_cores = ceiling::cpu_seconds("self")
+        .zip(cpu0)
+        .map(|(b, a)| ((b - a) / start.elapsed().as_secs_f64() * 100.0).round() / 100.0);
+
+    eprintln!("measuring the CPU ceiling for {} s...", load.ceiling_secs);
+    let secs = load.ceiling_secs;
+    let cpu = tokio::task::spawn_blocking(move || {
+        let sample = ceiling::canonical_sample(&entries::generate(64), 64)?;
+        let bodies: Vec<Vec<u8>> = sample.into_iter().map(|c| c.body).collect();
+        ceiling::cpu_read(&bodies, size, secs)
+    })
+    .await??;
+    let store = match &load.store_url {
+        Some(url) => {
+            eprintln!(
+                "measuring the store ceiling for {} s on {}...",
+                load.ceiling_secs,
+                ceiling::redact(url)
+            );
+            Some(ceiling::store_read(url, load.concurrency, load.ceiling_secs).await?)
+        }
+        None => None,
+    };
+
+    let mut extra = Map::new();
+    extra.insert("tree_size".into(), json!(size));
+    extra.insert("client_cpu_cores".into(), json!(client_cores));
+    extra.insert(
+        "store_url".into(),
+        json!(load.store_url.as_deref().map(ceiling::redact)),
+    );
+    let report = Report {
+        target: "tlog-read",
+        unit: "reads",
+        url: load.url.clone(),
+        concurrency: load.concurrency,
+        duration: Duration::from_secs(load.duration),
+        warmup_s: load.warmup,
+        ok: tally.latencies_us.len() as u64,
+        latency: Percentiles::of(&mut tally.latencies_us),
+        errors: tally.errors,
+        cpu: Some(cpu),
+        store,
+        extra,
+    };
+    report.print();
+    Ok(())
+}
+
+/// One read: `Ok(true)` for a 200 whose entry is at `index` with a verifying
+/// proof, `Ok(false)` for a 200 without, `Err(Ok(status))` for another status.
+async fn get(
+    client: &reqwest::Client,
+    base: &str,
+    index: u64,
+) -> Result<bool, Result<u16, reqwest::Error>> {
+    let response = client
+        .get(format!("{base}/api/v1/log/entries?logIndex={index}"))
+        .send()
+        .await
+        .map_err(Err)?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.map_err(Err)?;
+    if status != 200 {
+        return Err(Ok(status));
+    }
+    Ok(proof_verifies(&bytes, Some(index)))
+}
+
+/// The log's current size (`GET /api/v1/log`).
+pub(crate) async fn tree_size(client: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
+    let info: LogInfo = client
+        .get(format!("{base}/api/v1/log"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(info.tree_size)
+}
+
+/// Whether a LogEntry answer holds one entry (at `index`, if given) whose
+/// inclusion proof verifies against the root hash it carries.
+pub(crate) fn proof_verifies(answer: &[u8], index: Option<u64>) -> bool {
+    let Ok(entry) = serde_json::from_slice::<BTreeMap<String, LogEntryValue>>(answer) else {
+        return false;
+    };
+    let Some(value) = entry.values().next().filter(|_| entry.len() == 1) else {
+        return false;
+    };
+    let proof = &value.verification.inclusion_proof;
+    if index.is_some_and(|i| i != value.log_index) || proof.log_index != value.log_index {
+        return false;
+    }
+    let Ok(body) = B64.decode(&value.body) else {
+        return false;
+    };
+    let Ok(root) = Hash::from_hex(&proof.root_hash) else {
+        return false;
+    };
+    let Ok(hashes) = proof
+        .hashes
+        .iter()
+        .map(|h| Hash::from_hex(h))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return false;
+    };
+    verify_inclusion(
+        &leaf_hash(&body),
+        proof.log_index,
+        proof.tree_size,
+        &hashes,
+        &root,
+    )
+    .is_ok()
+}

@@ -1,0 +1,151 @@
+//! `sigil keygen`: the key material of a production deployment
+//! (DESIGN.md "Keys": ECDSA P-256 everywhere) in one directory, as the
+//! servers' flags take it:
+//!
+//! ```text
+//! DIR/ca.key.pem      the CA's PKCS#8 private key (mode 0600)    ca-server --ca-key
+//! DIR/ca.crt.pem      its self-signed root certificate           ca-server --ca-chain, tlog-server --ct-root
+//! DIR/rekor.key.pem   the Rekor log's key (0600)                 tlog-server --rekor-key
+//! DIR/ct.key.pem      the CT log's key (0600)                    tlog-server --ct-key
+//! DIR/ct.pub.pem      the CT log's public key                    ca-server --ct-log-public-key, sigil trust-root
+//! DIR/rekor.pub.pem   the Rekor log's public key (also served at /api/v1/log/publicKey)
+//! ```
+//!
+//! Idempotent: what exists is kept, so it can run on every container start;
+//! a missing certificate or public key is derived from the existing key.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use shared::keys::{pem_blocks, pem_encode, EcdsaP256Signer};
+
+use crate::cli::KeygenArgs;
+use crate::data_dir::write_atomic;
+
+pub(crate) fn run(args: &KeygenArgs) -> anyhow::Result<()> {
+    let made = generate(args)?;
+    if made.is_empty() {
+        eprintln!(
+            "{}: every key already exists; nothing to do",
+            args.out.display()
+        );
+    }
+    for path in made {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Creates whatever is missing; returns the files it wrote.
+fn generate(args: &KeygenArgs) -> anyhow::Result<Vec<PathBuf>> {
+    fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let mut made = Vec::new();
+    let ca = key(&args.out.join("ca.key.pem"), &mut made)?;
+    let root = args.out.join("ca.crt.pem");
+    if !root.exists() {
+        let der = ca_server::generate_root_certificate(&ca, &args.organization, &args.common_name)?;
+        write_atomic(&root, pem_encode("CERTIFICATE", &der).as_bytes(), false)?;
+        made.push(root);
+    } else {
+        check_root(&root, &ca)?;
+    }
+    for name in ["rekor", "ct"] {
+        let signer = key(&args.out.join(format!("{name}.key.pem")), &mut made)?;
+        let public = args.out.join(format!("{name}.pub.pem"));
+        if !public.exists() {
+            write_atomic(&public, signer.public_pem().as_bytes(), false)?;
+            made.push(public);
+        }
+    }
+    Ok(made)
+}
+
+/// Loads a PKCS#8 key, or generates and stores one (mode 0600).
+fn key(path: &Path, made: &mut Vec<PathBuf>) -> anyhow::Result<EcdsaP256Signer> {
+    if path.exists() {
+        let pem =
+            fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return EcdsaP256Signer::from_pem(&pem)
+            .with_context(|| format!("parsing {}", path.display()));
+    }
+    let key = EcdsaP256Signer::generate();
+    write_atomic(path, key.to_pkcs8_pem().as_bytes(), true)?;
+    made.push(path.to_path_buf());
+    Ok(key)
+}
+
+/// An existing certificate must be for the existing CA key: a mismatch
+/// would only show up as a CA that refuses to start.
+fn check_root(path: &Path, ca: &EcdsaP256Signer) -> anyhow::Result<()> {
+    use der::{Decode as _, Encode as _};
+    let pem = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let Some((_, der)) = pem_blocks(&pem)?
+        .into_iter()
+        .find(|(label, _)| label == "CERTIFICATE")
+    else {
+        bail!("{} holds no CERTIFICATE", path.display());
+    };
+    let cert = x509_cert::Certificate::from_der(&der)
+        .with_context(|| format!("parsing {}", path.display()))?;
+    let spki = cert.tbs_certificate.subject_public_key_info.to_der()?;
+    if spki != ca.public_spki_der() {
+        bail!(
+            "{} is not a certificate for the key in ca.key.pem; move one of them away",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(out: &Path) -> KeygenArgs {
+        KeygenArgs {
+            out: out.to_path_buf(),
+            organization: "Example".into(),
+            common_name: "example-root".into(),
+        }
+    }
+
+    #[test]
+    fn generates_everything_once_then_keeps_it() {
+        let dir = std::env::temp_dir().join(format!("sigil-keygen-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let made = generate(&args(&dir)).unwrap();
+        assert_eq!(made.len(), 6, "{made:?}");
+        let ct_key = fs::read(dir.join("ct.key.pem")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(dir.join("ca.key.pem"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // The public key file belongs to the private key.
+        let signer = EcdsaP256Signer::from_pem(std::str::from_utf8(&ct_key).unwrap()).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.join("ct.pub.pem")).unwrap(),
+            signer.public_pem()
+        );
+        // A second run changes nothing.
+        assert!(generate(&args(&dir)).unwrap().is_empty());
+        assert_eq!(fs::read(dir.join("ct.key.pem")).unwrap(), ct_key);
+        // A lost public key is derived again from the kept private key.
+        fs::remove_file(dir.join("ct.pub.pem")).unwrap();
+        assert_eq!(generate(&args(&dir)).unwrap().len(), 1);
+        assert_eq!(
+            fs::read_to_string(dir.join("ct.pub.pem")).unwrap(),
+            signer.public_pem()
+        );
+        // A certificate for another key is refused.
+        fs::remove_file(dir.join("ca.key.pem")).unwrap();
+        let err = generate(&args(&dir)).unwrap_err().to_string();
+        assert!(err.contains("not a certificate for the key"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

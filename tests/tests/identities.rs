@@ -1,0 +1,328 @@
+//! End to end: `sigil dev --config FILE` trusts extra issuers from a Fulcio
+//! config file (fulcio-wire.md §4). A small OIDC provider run by this test
+//! (discovery + JWKS over HTTP on 127.0.0.1, ES256) mints tokens shaped like
+//! a company IdP's, a workload's, GitHub Actions' and a Kubernetes service
+//! account's; sigstore-python 4.5.1 signs with each and `verify identity`
+//! accepts the certificate's SAN and issuer — and refuses another identity.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use shared::keys::EcdsaP256Signer;
+use sigil_tests::{check, free_port, now, sigil_bin, sign_jwt, sigstore_python};
+
+/// Several OIDC issuers (`<base>/<name>`) on one port with one ES256 key.
+struct Provider {
+    base: String,
+    key: EcdsaP256Signer,
+}
+
+impl Provider {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+        let key = EcdsaP256Signer::generate();
+        let (x, y) = key.public_xy();
+        // sign_jwt's kid: the first 8 bytes of the key's log ID, in hex.
+        let kid = hex::encode(&key.log_id().0[..8]);
+        let jwks = json!({"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","use":"sig","kid":kid,
+            "x":URL_SAFE_NO_PAD.encode(x),"y":URL_SAFE_NO_PAD.encode(y)}]});
+        let served = base.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = answer(stream, &served, &jwks);
+            }
+        });
+        Self { base, key }
+    }
+
+    fn url(&self, name: &str) -> String {
+        format!("{}/{name}", self.base)
+    }
+
+    fn token(&self, iss: &str, extra: Value) -> String {
+        let now = now();
+        let mut claims = json!({"iss": iss, "aud": "sigstore", "iat": now - 5, "nbf": now - 5,
+                                "exp": now + 600});
+        for (k, v) in extra.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        sign_jwt(&self.key, &claims)
+    }
+}
+
+/// One HTTP/1.1 GET: `/keys` is the JWKS, `<prefix>/.well-known/openid-configuration`
+/// the discovery document of issuer `<base><prefix>`.
+fn answer(stream: std::net::TcpStream, base: &str, jwks: &Value) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let body = if path == "/keys" {
+        Some(jwks.clone())
+    } else {
+        path.strip_suffix("/.well-known/openid-configuration")
+            .map(|prefix| {
+                json!({"issuer": format!("{base}{prefix}"), "jwks_uri": format!("{base}/keys"),
+                       "id_token_signing_alg_values_supported": ["ES256"]})
+            })
+    };
+    let (status, body) = match body {
+        Some(v) => ("200 OK", v.to_string()),
+        None => ("404 Not Found", String::new()),
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// `sigil dev --config FILE` on fresh ports; killed when dropped.
+struct Dev {
+    child: Child,
+    data_dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Dev {
+    fn start(data_dir: &Path, config: &Path) -> Self {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let log = data_dir.join("sigil-dev.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let ports = [free_port(), free_port(), free_port()];
+        let child = Command::new(sigil_bin())
+            .arg("dev")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--config")
+            .arg(config)
+            .args(["--ca-port", &ports[0].to_string()])
+            .args(["--tlog-port", &ports[1].to_string()])
+            .args(["--oidc-port", &ports[2].to_string()])
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap();
+        let mut dev = Self {
+            child,
+            data_dir: data_dir.to_path_buf(),
+            log,
+        };
+        let http = reqwest::blocking::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for port in ports {
+            while !http
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+            {
+                if let Some(status) = dev.child.try_wait().unwrap() {
+                    panic!("sigil dev exited with {status}:\n{}", dev.log());
+                }
+                assert!(Instant::now() < deadline, "not healthy:\n{}", dev.log());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        dev
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn trust_config(&self) -> PathBuf {
+        self.data_dir.join("trust_config.json")
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sign(dev: &Dev, token: &str, file: &Path, bundle: &Path) {
+    let out = sigstore_python()
+        .arg("--trust-config")
+        .arg(dev.trust_config())
+        .args(["sign", "--identity-token", token, "--bundle"])
+        .arg(bundle)
+        .arg(file)
+        .output()
+        .unwrap();
+    check(&out, "sigstore-python sign").unwrap_or_else(|e| panic!("{e}\n{}", dev.log()));
+}
+
+fn verify(dev: &Dev, file: &Path, bundle: &Path, identity: &str, issuer: &str) -> bool {
+    let out = sigstore_python()
+        .arg("--trust-config")
+        .arg(dev.trust_config())
+        .args(["verify", "identity", "--cert-identity", identity])
+        .args(["--cert-oidc-issuer", issuer, "--bundle"])
+        .arg(bundle)
+        .arg(file)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        eprintln!("verify refused: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    out.status.success()
+}
+
+#[test]
+fn sigstore_python_signs_with_configured_identity_types() {
+    let provider = Provider::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (corp, workloads, github, k8s) = (
+        provider.url("corp"),
+        provider.url("workloads"),
+        provider.url("github"),
+        provider.url("k8s"),
+    );
+    let config = tmp.path().join("fulcio-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "oidc-issuers:
+  {corp}:
+    issuer-url: {corp}
+    client-id: sigstore
+    type: email
+    description: corporate IdP
+  {workloads}:
+    client-id: sigstore
+    type: uri
+    subject-domain: http://localhost
+  {github}:
+    client-id: sigstore
+    type: github-workflow
+  {k8s}:
+    client-id: sigstore
+    type: kubernetes
+"
+        ),
+    )
+    .unwrap();
+    let dev = Dev::start(&tmp.path().join("data"), &config);
+
+    let github_claims = json!({
+        "sub": "repo:octo-org/octo-repo:ref:refs/heads/main", "ref": "refs/heads/main",
+        "sha": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "repository": "octo-org/octo-repo",
+        "repository_owner": "octo-org", "repository_owner_id": "123456",
+        "repository_id": "654321", "repository_visibility": "public", "run_id": "9876543210",
+        "run_number": "42", "run_attempt": "1", "runner_environment": "github-hosted",
+        "actor": "octocat", "actor_id": "583231", "workflow": "Release", "event_name": "push",
+        "ref_type": "branch", "ref_protected": "true", "jti": "8f0c1b4e",
+        "workflow_ref": "octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main",
+        "workflow_sha": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+        "job_workflow_ref": "octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main",
+        "job_workflow_sha": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+    });
+    let cases = [
+        (
+            "email",
+            provider.token(
+                &corp,
+                json!({"sub":"00u1abcd","email":"alice@corp.example","email_verified":true}),
+            ),
+            "alice@corp.example".to_owned(),
+            corp.clone(),
+            "mallory@corp.example",
+        ),
+        (
+            "uri",
+            provider.token(
+                &workloads,
+                json!({"sub":"http://localhost/workloads/builder"}),
+            ),
+            "http://localhost/workloads/builder".to_owned(),
+            workloads.clone(),
+            "http://localhost/workloads/other",
+        ),
+        (
+            "github-workflow",
+            provider.token(&github, github_claims),
+            "https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main"
+                .to_owned(),
+            github.clone(),
+            "https://github.com/octo-org/octo-repo/.github/workflows/evil.yml@refs/heads/main",
+        ),
+        (
+            "kubernetes",
+            provider.token(
+                &k8s,
+                json!({"sub":"system:serviceaccount:build:signer",
+                    "kubernetes.io":{"namespace":"build","pod":{"name":"signer-0","uid":"u1"},
+                                     "serviceaccount":{"name":"signer","uid":"u2"}}}),
+            ),
+            "https://kubernetes.io/namespaces/build/serviceaccounts/signer".to_owned(),
+            k8s.clone(),
+            "https://kubernetes.io/namespaces/build/serviceaccounts/default",
+        ),
+    ];
+    for (kind, token, identity, issuer, wrong_identity) in cases {
+        let file = tmp.path().join(format!("{kind}.txt"));
+        std::fs::write(&file, format!("signed by a {kind} identity\n")).unwrap();
+        let bundle = tmp.path().join(format!("{kind}.sigstore.json"));
+        sign(&dev, &token, &file, &bundle);
+        assert!(
+            verify(&dev, &file, &bundle, &identity, &issuer),
+            "{kind}: {identity} from {issuer}\n{}",
+            dev.log()
+        );
+        assert!(
+            !verify(&dev, &file, &bundle, wrong_identity, &issuer),
+            "{kind}: another identity must fail"
+        );
+        assert!(
+            !verify(&dev, &file, &bundle, &identity, &provider.url("other")),
+            "{kind}: another issuer must fail"
+        );
+    }
+}
+
+#[test]
+fn sigil_dev_refuses_a_bad_config_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("bad.yaml");
+    std::fs::write(
+        &config,
+        "oidc-issuers:\n  https://accounts.example.com:\n    client-id: sigstore\n    type: uri\n",
+    )
+    .unwrap();
+    let out = Command::new(sigil_bin())
+        .arg("dev")
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--ca-port", &free_port().to_string()])
+        .args(["--tlog-port", &free_port().to_string()])
+        .args(["--oidc-port", &free_port().to_string()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("https://accounts.example.com")
+            && stderr.contains("uri issuer must have SubjectDomain set"),
+        "{stderr}"
+    );
+}

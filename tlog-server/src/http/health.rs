@@ -1,0 +1,132 @@
+//! Operations endpoints (DESIGN.md "Observability"): `/healthz` (the process
+//! answers), `/readyz` (the database answers a trivial query and both
+//! sequencers take submissions; 503 with the reasons otherwise) and the
+//! Prometheus `/metrics` exposition, plus the middleware that counts and
+//! times every request by its matched route template.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::time::Instant;
+
+use super::AppState;
+use crate::metrics::{self, HttpMetrics, TreeSnapshot};
+use crate::tree::LogTree;
+
+/// How long `/readyz` waits for the database before calling it unreachable.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The text exposition's content type.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+}
+
+/// Counts and times one request under its route template; requests that
+/// match no route share the label `unmatched`, and unusual methods `other`,
+/// so no client can grow the label set.
+pub(super) async fn track(
+    State(metrics): State<Arc<HttpMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
+    let response = next.run(request).await;
+    metrics.observe(
+        &route,
+        method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+#[derive(serde::Serialize)]
+struct NotReady {
+    code: u16,
+    message: String,
+}
+
+/// `GET /readyz`: 200 `ready`, or 503 `{code, message}` naming what is wrong.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mut problems = Vec::new();
+    for (name, tree) in trees(&state) {
+        if !tree.sequencer().is_running() {
+            problems.push(format!("the {name} sequencer is not running"));
+        }
+    }
+    let probe = state.store.latest_head(state.rekor.tree.id());
+    match tokio::time::timeout(READY_TIMEOUT, probe).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            // The detail may name hosts or users; it goes to the log only.
+            tracing::warn!(error = %e, "readiness probe: database query failed");
+            problems.push("the database does not answer queries".to_owned());
+        }
+        Err(_) => problems.push(format!(
+            "the database did not answer within {} s",
+            READY_TIMEOUT.as_secs()
+        )),
+    }
+    if problems.is_empty() {
+        return "ready".into_response();
+    }
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    (
+        status,
+        Json(NotReady {
+            code: status.as_u16(),
+            message: problems.join("; "),
+        }),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let snapshots: Vec<TreeSnapshot<'_>> = trees(&state)
+        .into_iter()
+        .map(|(name, tree)| {
+            let sequencer = tree.sequencer();
+            TreeSnapshot {
+                name,
+                size: tree.head().size,
+                pool_depth: sequencer.pool_depth(),
+                pool_capacity: sequencer.pool_capacity(),
+                running: sequencer.is_running(),
+                stats: sequencer.stats(),
+            }
+        })
+        .collect();
+    let text = metrics::render(&state.metrics, &snapshots);
+    ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], text).into_response()
+}
+
+/// The trees with their metric label names.
+fn trees(state: &AppState) -> [(&'static str, &LogTree); 2] {
+    [("rekor", &state.rekor.tree), ("ct", &state.ct.tree)]
+}

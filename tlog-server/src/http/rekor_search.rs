@@ -1,0 +1,386 @@
+//! Rekor v1 search (rekor-wire.md §1; rekor pkg/api/entries.go
+//! `SearchLogQueryHandler` and pkg/api/index.go `SearchIndexHandler`):
+//!
+//! * `POST /api/v1/log/entries/retrieve`: up to [`MAX_RETRIEVE`] entry UUIDs,
+//!   log indexes and proposed entries in total (422 beyond); answers the
+//!   LogEntry maps found, in request order (UUIDs, then entries, then
+//!   indexes), misses omitted. A proposed entry is verified and
+//!   canonicalised exactly as on submission and looked up by its leaf hash.
+//! * `POST /api/v1/index/retrieve`: entries by artifact `hash`, `publicKey`,
+//!   `email` or `subject`, combined with `operator` `or` (default) or `and`;
+//!   answers 80-hex entry IDs in log order. The index rows are committed in
+//!   the same transaction as their entries, so a search right after a 201
+//!   finds the entry (Rekor writes its index asynchronously).
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde_json::Value;
+use shared::entry::{canonicalize_proposed, public_key_index_key};
+use shared::merkle::Hash;
+use shared::rekor::{entry_id, EntryRef};
+
+use super::error::ApiError;
+use super::rekor::LogEntry;
+use super::{body_bytes, AppState};
+use crate::store::StoredEntry;
+
+/// Rekor's `maxSearchQueries`: items a retrieve request may ask for in total.
+pub(crate) const MAX_RETRIEVE: usize = 10;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/log/entries/retrieve", post(retrieve))
+        .route("/api/v1/index/retrieve", post(search_index))
+}
+
+/// Rekor's `SearchLogQuery`. Absent and `null` lists are empty.
+#[derive(serde::Deserialize)]
+struct SearchLogQuery {
+    #[serde(default, rename = "entryUUIDs")]
+    entry_uuids: Option<Vec<String>>,
+    #[serde(default, rename = "logIndexes")]
+    log_indexes: Option<Vec<i64>>,
+    #[serde(default)]
+    entries: Option<Vec<Value>>,
+}
+
+/// `POST /api/v1/log/entries/retrieve`.
+async fn retrieve(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Vec<LogEntry>>, ApiError> {
+    let body = body_bytes(body)?;
+    let query: SearchLogQuery = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))?;
+    let uuids = query.entry_uuids.unwrap_or_default();
+    let indexes = query.log_indexes.unwrap_or_default();
+    let proposed = query.entries.unwrap_or_default();
+    if uuids.len() + indexes.len() + proposed.len() > MAX_RETRIEVE {
+        return Err(ApiError::Unprocessable(format!(
+            "more than max allowed {MAX_RETRIEVE} entries in request"
+        )));
+    }
+
+    // Parse everything before reading anything, so bad input costs no queries.
+    let rekor = &state.rekor;
+    let mut wanted: Vec<Hash> = Vec::with_capacity(uuids.len() + proposed.len());
+    for id in &uuids {
+        let reference = EntryRef::parse(id)
+            .map_err(|e| ApiError::BadRequest(format!("invalid entryUUID {id:?}: {e}")))?;
+        match reference {
+            // Another tree's entry ID: this log has no inactive shards.
+            EntryRef::EntryId { tree_id, .. } if tree_id != rekor.tree.id().get() => {}
+            other => wanted.push(other.leaf()),
+        }
+    }
+    for (i, entry) in proposed.iter().enumerate() {
+        let json = serde_json::to_vec(entry)
+            .map_err(|e| ApiError::Internal(format!("re-serialising entry {i}: {e}")))?;
+        let canonical = canonicalize_proposed(&json)
+            .map_err(|e| ApiError::BadRequest(format!("error processing entry {i}: {e}")))?;
+        wanted.push(canonical.leaf_hash());
+    }
+    let indexes = indexes
+        .into_iter()
+        .map(|i| {
+            u64::try_from(i).map_err(|_| {
+                ApiError::BadRequest(format!("logIndexes must be non-negative, got {i}"))
+            })
+        })
+        .collect::<Result<Vec<u64>, _>>()?;
+
+    let found: HashMap<Hash, StoredEntry> = state
+        .store
+        .entries_by_identity(rekor.tree.id(), &wanted)
+        .await?
+        .into_iter()
+        .map(|e| (e.identity, e))
+        .collect();
+    let mut entries: Vec<StoredEntry> = wanted
+        .iter()
+        .filter_map(|leaf| found.get(leaf).cloned())
+        .collect();
+    for index in indexes {
+        if let Some(entry) = rekor.tree.entry_by_index(index).await? {
+            entries.push(entry);
+        }
+    }
+
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let head = rekor.tree.head_covering(entry.index).await?;
+        out.push(rekor.log_entry(entry, &head).await?);
+    }
+    Ok(Json(out))
+}
+
+/// Rekor's `SearchIndex`. Empty strings count as absent, as in Rekor.
+#[derive(serde::Deserialize)]
+struct SearchIndex {
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default, rename = "publicKey")]
+    public_key: Option<SearchPublicKey>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    operator: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SearchPublicKey {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// How the criteria's results combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operator {
+    And,
+    Or,
+}
+
+/// `POST /api/v1/index/retrieve`.
+async fn search_index(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let body = body_bytes(body)?;
+    let query: SearchIndex = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))?;
+    let (keys, operator) = index_keys(&query)?;
+
+    let tree = state.rekor.tree.id();
+    let mut combined: Option<BTreeSet<u64>> = None;
+    for key in &keys {
+        let hits: BTreeSet<u64> = state.store.search(tree, key).await?.into_iter().collect();
+        combined = Some(match (combined, operator) {
+            (None, _) => hits,
+            (Some(acc), Operator::Or) => acc.union(&hits).copied().collect(),
+            (Some(acc), Operator::And) => acc.intersection(&hits).copied().collect(),
+        });
+    }
+
+    let mut ids = Vec::new();
+    for index in combined.unwrap_or_default() {
+        let entry = state
+            .rekor
+            .tree
+            .entry_by_index(index)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Internal(format!("search index names missing entry {index}"))
+            })?;
+        ids.push(entry_id(tree.get(), &entry.identity));
+    }
+    Ok(Json(ids))
+}
+
+/// The index keys a query asks for, lower-cased as the index stores them.
+fn index_keys(query: &SearchIndex) -> Result<(Vec<String>, Operator), ApiError> {
+    let present = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+    let operator = match query.operator.as_deref() {
+        None | Some("") | Some("or") => Operator::Or,
+        Some("and") => Operator::And,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "operator must be \"and\" or \"or\", got {other:?}"
+            )))
+        }
+    };
+    let mut keys = Vec::new();
+    if let Some(hash) = present(&query.hash) {
+        keys.push(hash_key(&hash)?);
+    }
+    if let Some(key) = &query.public_key {
+        keys.push(public_key_key(key)?);
+    }
+    if let Some(email) = present(&query.email) {
+        if !looks_like_email(&email) {
+            return Err(ApiError::BadRequest(format!(
+                "email {email:?} is not an email address"
+            )));
+        }
+        keys.push(email.to_lowercase());
+    }
+    if let Some(subject) = present(&query.subject) {
+        keys.push(subject.to_lowercase());
+    }
+    Ok((keys, operator))
+}
+
+/// `"<alg>:<hex>"` from a prefixed or bare hex digest; a bare one gets the
+/// algorithm its length implies (Rekor's `util.PrefixSHA`). Rekor's schema
+/// leaves out sha384, but its hashedrekord entries are indexed under it, so
+/// it is accepted here too.
+fn hash_key(raw: &str) -> Result<String, ApiError> {
+    let lower = raw.to_ascii_lowercase();
+    let by_length = |len: usize| match len {
+        40 => Some("sha1"),
+        64 => Some("sha256"),
+        96 => Some("sha384"),
+        128 => Some("sha512"),
+        _ => None,
+    };
+    let (algorithm, digest) = match lower.split_once(':') {
+        Some((alg, digest)) => (alg, digest),
+        None => (by_length(lower.len()).unwrap_or(""), lower.as_str()),
+    };
+    let expected = match algorithm {
+        "sha1" => 40,
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => {
+            return Err(ApiError::BadRequest(format!(
+                "hash {raw:?} is not a sha1, sha256, sha384 or sha512 hex digest"
+            )))
+        }
+    };
+    if digest.len() != expected || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::BadRequest(format!(
+            "hash {raw:?}: a {algorithm} digest is {expected} hexadecimal digits"
+        )));
+    }
+    Ok(format!("{algorithm}:{digest}"))
+}
+
+/// The hex SHA-256 of the key's canonical PEM. Only `x509` keys (PKIX
+/// public keys, certificates and chains) can be in this log.
+fn public_key_key(key: &SearchPublicKey) -> Result<String, ApiError> {
+    match key.format.as_deref() {
+        Some("x509") => {}
+        Some("pgp" | "minisign" | "ssh" | "tuf") => {
+            return Err(ApiError::BadRequest(
+                "the PKI format requested is not supported by this server (only x509)".into(),
+            ))
+        }
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "publicKey.format must be one of pgp, x509, minisign, ssh, tuf; got {other:?}"
+            )))
+        }
+        None => return Err(ApiError::BadRequest("publicKey.format is required".into())),
+    }
+    let content = match (key.content.as_deref(), key.url.as_deref()) {
+        (Some(c), _) if !c.is_empty() => c,
+        (_, Some(u)) if !u.is_empty() => {
+            return Err(ApiError::BadRequest(
+                "publicKey.url is not supported; send publicKey.content".into(),
+            ))
+        }
+        _ => return Err(ApiError::BadRequest("publicKey.content is required".into())),
+    };
+    let pem = B64
+        .decode(content)
+        .map_err(|e| ApiError::BadRequest(format!("publicKey.content is not base64: {e}")))?;
+    public_key_index_key(&pem)
+        .map_err(|e| ApiError::BadRequest(format!("public key provided could not be parsed: {e}")))
+}
+
+/// `local@domain` with nothing odd in it (Rekor validates `strfmt.Email`).
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(e: ApiError) -> String {
+        match e {
+            ApiError::BadRequest(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hashes_are_prefixed_by_length_and_lower_cased() {
+        let h256 = "AB".repeat(32);
+        assert_eq!(
+            hash_key(&h256).unwrap(),
+            format!("sha256:{}", "ab".repeat(32))
+        );
+        assert_eq!(
+            hash_key(&format!("SHA256:{h256}")).unwrap(),
+            format!("sha256:{}", "ab".repeat(32))
+        );
+        assert_eq!(
+            hash_key(&"0".repeat(40)).unwrap(),
+            format!("sha1:{}", "0".repeat(40))
+        );
+        assert_eq!(
+            hash_key(&format!("sha512:{}", "f".repeat(128))).unwrap(),
+            format!("sha512:{}", "f".repeat(128))
+        );
+        assert_eq!(
+            hash_key(&"1".repeat(96)).unwrap(),
+            format!("sha384:{}", "1".repeat(96))
+        );
+        for bad in [
+            "",
+            "abc",
+            "md5:00",
+            &format!("sha256:{}", "0".repeat(40)),
+            &format!("sha256:{}", "g".repeat(64)),
+        ] {
+            assert!(
+                message(hash_key(bad).unwrap_err()).contains("hash"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn query_errors_say_what_is_wrong() {
+        let q = |v: Value| -> SearchIndex { serde_json::from_value(v).unwrap() };
+        let err = |v| message(index_keys(&q(v)).unwrap_err());
+        assert!(err(serde_json::json!({"operator": "xor"})).contains("operator"));
+        assert!(err(serde_json::json!({"email": "nobody"})).contains("email"));
+        assert!(
+            err(serde_json::json!({"publicKey": {"format": "ssh", "content": "AA=="}}))
+                .contains("not supported")
+        );
+        assert!(err(serde_json::json!({"publicKey": {"format": "X509"}})).contains("format"));
+        assert!(err(serde_json::json!({"publicKey": {"format": "x509"}})).contains("content"));
+        assert!(
+            err(serde_json::json!({"publicKey": {"format": "x509", "content": "%%"}}))
+                .contains("base64")
+        );
+        assert!(
+            err(serde_json::json!({"publicKey": {"format": "x509", "content": "AAAA"}}))
+                .contains("could not be parsed")
+        );
+        let (keys, op) = index_keys(&q(serde_json::json!({
+            "email": "Dev@Example.COM", "subject": "", "operator": "and"
+        })))
+        .unwrap();
+        assert_eq!(
+            (keys, op),
+            (vec!["dev@example.com".to_owned()], Operator::And)
+        );
+        let (keys, op) = index_keys(&q(serde_json::json!({}))).unwrap();
+        assert_eq!((keys.len(), op), (0, Operator::Or));
+    }
+}
