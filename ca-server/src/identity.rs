@@ -9,13 +9,12 @@ mod ci;
 mod ciprovider;
 mod claims;
 mod extensions;
+mod gourl;
 mod template;
 
 pub use claims::JsonPath;
 pub use extensions::{fulcio_oid, ExtensionField, Extensions, FulcioExtension};
 pub use template::{Template, TemplateError};
-
-pub(crate) use claims::go_string;
 
 use crate::config::IssuerType;
 use crate::oidc::VerifiedToken;
@@ -45,6 +44,8 @@ pub enum IdentityError {
     InvalidSubject { sub: String, reason: String },
     #[error("identity token ref_type {0:?} is neither \"branch\" nor \"tag\"")]
     UnexpectedRefType(String),
+    #[error("cannot join {base:?} with the token's claims into a URL: {reason}")]
+    UrlJoin { base: String, reason: String },
     #[error("issuer claim mapping failed: {0}")]
     IssuerClaim(String),
     #[error("ci-provider {extension}: {reason}")]
@@ -90,7 +91,7 @@ impl Principal {
     pub fn from_token(token: &VerifiedToken) -> Result<Self, IdentityError> {
         let principal = match token.issuer.issuer_type {
             IssuerType::Email => basic::email(token)?,
-            IssuerType::EmailOrUri if token.claims.email.is_some() => basic::email(token)?,
+            IssuerType::EmailOrUri if has_claim(token, "email") => basic::email(token)?,
             IssuerType::EmailOrUri | IssuerType::Uri => basic::uri(token)?,
             IssuerType::Username => basic::username(token)?,
             IssuerType::Spiffe => basic::spiffe(token)?,
@@ -145,6 +146,11 @@ impl Principal {
             .map(drop)
             .map_err(|e| IdentityError::Encoding(e.to_string()))
     }
+}
+
+/// Whether the token carries `name` with a non-null value.
+fn has_claim(token: &VerifiedToken, name: &str) -> bool {
+    token.claims.other.get(name).is_some_and(|v| !v.is_null())
 }
 
 #[cfg(test)]

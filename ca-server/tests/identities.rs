@@ -453,10 +453,9 @@ async fn buildkite_codefresh_chainguard() {
             (11, "saas"),
             (12, "https://github.com/codefresh-user/oidc-test"),
             (14, "main"),
-            (
-                18,
-                "https://g.codefresh.io/api/pipelines/65e5a53e52853dc51a5b0cc1",
-            ),
+            // Fulcio's legacy codefresh principal: .18 is the build URL too
+            // (its public ci-provider template uses /api/pipelines/ instead).
+            (18, "https://g.codefresh.io/build/65e6d5551e5a4b0d9b2b7f0e"),
             (21, "https://g.codefresh.io/build/65e6d5551e5a4b0d9b2b7f0e"),
             (24, sub),
         ],

@@ -58,15 +58,41 @@ impl LogId {
 
 /// An ECDSA P-256 private key that Sigil signs with (log keys, CA key in dev).
 /// Signatures are ASN.1 DER over SHA-256(message).
+///
+/// The key is held twice: as a RustCrypto key for encodings (PKCS#8, SPKI,
+/// JWK) and as `ring` key pairs for signing, which is on every hot path (SETs,
+/// checkpoints, SCTs, certificates) and several times faster in `ring`.
 #[derive(Clone)]
 pub struct EcdsaP256Signer {
     key: p256::ecdsa::SigningKey,
+    der_signer: std::sync::Arc<ring::signature::EcdsaKeyPair>,
+    fixed_signer: std::sync::Arc<ring::signature::EcdsaKeyPair>,
 }
 
 impl EcdsaP256Signer {
     pub fn generate() -> Self {
+        Self::from_signing_key(p256::ecdsa::SigningKey::random(&mut rand_core::OsRng))
+    }
+
+    fn from_signing_key(key: p256::ecdsa::SigningKey) -> Self {
+        use ring::signature::{
+            EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING,
+        };
+        // RustCrypto's PKCS#8 carries the public key, which is what ring
+        // needs; a valid in-memory P-256 key therefore always converts.
+        let pkcs8 = key
+            .to_pkcs8_der()
+            .expect("PKCS#8 encoding of a valid P-256 key");
+        let rng = ring::rand::SystemRandom::new();
+        let pair = |alg| {
+            EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_bytes(), &rng)
+                .map(std::sync::Arc::new)
+                .expect("ring accepts the PKCS#8 of a valid P-256 key")
+        };
         Self {
-            key: p256::ecdsa::SigningKey::random(&mut rand_core::OsRng),
+            der_signer: pair(&ECDSA_P256_SHA256_ASN1_SIGNING),
+            fixed_signer: pair(&ECDSA_P256_SHA256_FIXED_SIGNING),
+            key,
         }
     }
 
@@ -85,14 +111,14 @@ impl EcdsaP256Signer {
             // SEC1 checks the optional curve parameters against P-256 itself.
             let secret = p256::SecretKey::from_sec1_der(der)
                 .map_err(|e| KeyError::MalformedKey(format!("SEC1 P-256 private key: {e}")))?;
-            Ok(Self { key: secret.into() })
+            Ok(Self::from_signing_key(secret.into()))
         }
     }
 
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
         let key = p256::ecdsa::SigningKey::from_pkcs8_der(der)
             .map_err(|e| KeyError::MalformedKey(format!("PKCS#8 P-256 private key: {e}")))?;
-        Ok(Self { key })
+        Ok(Self::from_signing_key(key))
     }
 
     /// PKCS#8 `PRIVATE KEY` PEM. Treat the result as a secret.
@@ -127,12 +153,27 @@ impl EcdsaP256Signer {
 
     /// DER ECDSA signature over SHA-256(msg).
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        let sig: p256::ecdsa::DerSignature = self.key.sign(msg);
-        sig.as_bytes().to_vec()
+        // ring fails only when the system RNG does, which nothing here can
+        // recover from; fall back to RustCrypto (RFC 6979, no RNG) then.
+        match self.der_signer.sign(&ring::rand::SystemRandom::new(), msg) {
+            Ok(sig) => sig.as_ref().to_vec(),
+            Err(_) => {
+                let sig: p256::ecdsa::DerSignature = self.key.sign(msg);
+                sig.as_bytes().to_vec()
+            }
+        }
     }
 
     /// 64-byte r‖s signature over SHA-256(msg) (JWS ES256).
     pub fn sign_fixed(&self, msg: &[u8]) -> [u8; 64] {
+        if let Ok(sig) = self
+            .fixed_signer
+            .sign(&ring::rand::SystemRandom::new(), msg)
+        {
+            if let Ok(fixed) = <[u8; 64]>::try_from(sig.as_ref()) {
+                return fixed;
+            }
+        }
         let sig: p256::ecdsa::Signature = self.key.sign(msg);
         sig.to_bytes().into()
     }
@@ -152,6 +193,12 @@ impl EcdsaP256Signer {
         x.copy_from_slice(&bytes[1..33]);
         y.copy_from_slice(&bytes[33..65]);
         (x, y)
+    }
+}
+
+impl From<p256::ecdsa::SigningKey> for EcdsaP256Signer {
+    fn from(key: p256::ecdsa::SigningKey) -> Self {
+        Self::from_signing_key(key)
     }
 }
 
@@ -350,7 +397,23 @@ impl PublicKey {
     /// Verifies `sig` over the whole message `msg` (ECDSA DER over natural hash,
     /// RSA PKCS#1 v1.5 SHA-256, pure Ed25519).
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+        use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1, ECDSA_P384_SHA384_ASN1};
+        // P-256 and P-384 over whole messages (certificate chains, SCTs,
+        // proofs of possession, JWTs) go through ring: the hot path of every
+        // certificate. Both libraries take the same strict DER signatures.
         match self {
+            Self::EcdsaP256(k) => UnparsedPublicKey::new(
+                &ECDSA_P256_SHA256_ASN1,
+                k.to_encoded_point(false).as_bytes(),
+            )
+            .verify(msg, sig)
+            .map_err(|_| KeyError::BadSignature),
+            Self::EcdsaP384(k) => UnparsedPublicKey::new(
+                &ECDSA_P384_SHA384_ASN1,
+                k.to_encoded_point(false).as_bytes(),
+            )
+            .verify(msg, sig)
+            .map_err(|_| KeyError::BadSignature),
             Self::Ed25519(k) => {
                 let sig = ed25519_dalek::Signature::from_slice(sig)
                     .map_err(|_| KeyError::BadSignature)?;

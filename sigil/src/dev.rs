@@ -39,9 +39,10 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     let mut servers = tokio::task::JoinSet::new();
 
     let tlog = tlog_server::Tlog::open(tlog_server::TlogConfig {
-        database_url: args.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", dir.join("tlog.db").display())
-        }),
+        database_url: args
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("tlog.db").display())),
         rekor_signer: material.rekor_key.clone(),
         ct_signer: material.ct_key.clone(),
         ct_roots: vec![material.root_der.clone()],

@@ -57,7 +57,9 @@ fn postgres_restart_under_load_fails_fast_and_loses_nothing() {
     let up_at = Instant::now();
     pg.start_server().unwrap();
     let recovered = load.wait_acked_after(up_at, 50, Duration::from_secs(20));
+    let first_ack = load.first_ack_after(up_at).map(|t| t - up_at);
     let outcomes = load.finish();
+    eprintln!("first 201 {first_ack:?} after Postgres accepted connections again");
     assert!(
         recovered,
         "writes did not succeed again within 20 s of Postgres coming back:\n{}\n{}",
@@ -273,6 +275,16 @@ impl Load {
             std::thread::sleep(Duration::from_millis(10));
         }
         false
+    }
+
+    fn first_ack_after(&self, t: Instant) -> Option<Instant> {
+        self.acked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| **a > t)
+            .min()
+            .copied()
     }
 
     fn checkpoints(&self) -> Vec<Checkpoint> {

@@ -399,6 +399,41 @@ async fn entries_inclusion_and_consistency_proofs_verify_against_the_sths() {
         assert_eq!(v, serde_json::json!({"consistency": []}));
     }
 
+    // get-entry-and-proof (§4.8): the same leaf and chain as get-entries,
+    // with an audit path that verifies against either STH.
+    for (i, want) in logged.iter().enumerate() {
+        for sth in [&small, &big] {
+            if (i as u64) >= sth.tree_size {
+                continue;
+            }
+            let r = server
+                .get(&format!(
+                    "/ct/v1/get-entry-and-proof?leaf_index={i}&tree_size={}",
+                    sth.tree_size
+                ))
+                .await;
+            assert_eq!(r.status(), 200);
+            let v: serde_json::Value = r.json().await.unwrap();
+            let leaf_input = B64.decode(v["leaf_input"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                leaf_input,
+                merkle_tree_leaf(want.timestamp_ms, &want.entry, &[])
+            );
+            assert_eq!(
+                B64.decode(v["extra_data"].as_str().unwrap()).unwrap(),
+                expected_extra_data(want, &fx.ca.root_der)
+            );
+            verify_inclusion(
+                &leaf_hash(&leaf_input),
+                i as u64,
+                sth.tree_size,
+                &hashes(&v["audit_path"]),
+                &root_of(sth),
+            )
+            .expect("get-entry-and-proof's audit path verifies");
+        }
+    }
+
     // A range past the end is cut at the tree size.
     let r = server.get("/ct/v1/get-entries?start=5&end=100").await;
     let got: serde_json::Value = r.json().await.unwrap();
@@ -464,11 +499,25 @@ async fn audit_endpoints_refuse_bad_parameters_with_a_message() {
         ("/ct/v1/get-proof-by-hash?hash=%%%&tree_size=1", "hash"),
         ("/ct/v1/get-proof-by-hash?hash=AAAA&tree_size=1", "hash"),
         ("/ct/v1/get-proof-by-hash?hash=!!&tree_size=1", "hash"),
+        ("/ct/v1/get-entry-and-proof?tree_size=1", "leaf_index"),
+        ("/ct/v1/get-entry-and-proof?leaf_index=0", "tree_size"),
+        (
+            "/ct/v1/get-entry-and-proof?leaf_index=x&tree_size=1",
+            "leaf_index",
+        ),
+        (
+            "/ct/v1/get-entry-and-proof?leaf_index=1&tree_size=1",
+            "less than",
+        ),
+        (
+            "/ct/v1/get-entry-and-proof?leaf_index=0&tree_size=0",
+            "less than",
+        ),
     ] {
         let m = error_message(server.get(path).await, 400).await;
         assert!(m.contains(needle), "{path}: {m}");
     }
-    for size in ["0", "3", "x", ""] {
+    for size in ["0", "x", ""] {
         let m = error_message(
             server
                 .get(&format!(
@@ -479,6 +528,17 @@ async fn audit_endpoints_refuse_bad_parameters_with_a_message() {
         )
         .await;
         assert!(m.contains("tree_size"), "{size}: {m}");
+    }
+    // A tree_size beyond the log's is ctfe's 404 with a message, not a 400.
+    for path in [
+        format!("/ct/v1/get-proof-by-hash?hash={leaf_b64}&tree_size=3"),
+        "/ct/v1/get-entry-and-proof?leaf_index=0&tree_size=3".to_owned(),
+    ] {
+        let m = error_message(server.get(&path).await, 404).await;
+        assert!(
+            m.contains("larger than the current tree size (2)"),
+            "{path}: {m}"
+        );
     }
     // A well-formed hash that is not a leaf: 404 with a message.
     let unknown = urlencode(&B64.encode([7u8; 32]));

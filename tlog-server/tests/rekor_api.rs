@@ -130,9 +130,10 @@ async fn bad_input_is_a_4xx_with_a_message_and_writes_nothing() {
     let m = message(server.post_entry(bad_sig).await, 400).await;
     assert!(m.starts_with("error processing entry: "), "{m}");
 
-    let huge = vec![b' '; 2 << 20];
+    // Entries may be up to 32 MiB (large attestations); one byte more is 413.
+    let huge = vec![b' '; (32 << 20) + 1];
     let m = message(server.post_entry(huge).await, 413).await;
-    assert!(m.contains("limit"), "{m}");
+    assert!(m.contains("limit of 33554432 bytes"), "{m}");
 
     let m = message(server.get("/api/v1/log/entries/not-a-uuid").await, 400).await;
     assert!(!m.is_empty());
@@ -154,6 +155,25 @@ async fn bad_input_is_a_4xx_with_a_message_and_writes_nothing() {
         let r = server.get(&path).await;
         assert_eq!(r.status(), 404, "{path}");
         assert!(r.bytes().await.unwrap().is_empty());
+    }
+
+    // An unknown treeID is Rekor's 400 with a JSON message, not a 404.
+    let other_tree = server.tlog_tree_id.wrapping_add(1);
+    for path in [
+        format!("/api/v1/log/publicKey?treeID={other_tree}"),
+        format!("/api/v1/log/proof?lastSize=1&treeID={other_tree}"),
+    ] {
+        let m = message(server.get(&path).await, 400).await;
+        assert!(m.contains(&format!("treeID {other_tree}")), "{path}: {m}");
+    }
+    for path in [
+        format!("/api/v1/log/publicKey?treeID={}", server.tlog_tree_id),
+        format!(
+            "/api/v1/log/proof?lastSize=1&treeID={}",
+            server.tlog_tree_id
+        ),
+    ] {
+        assert_eq!(server.get(&path).await.status(), 200, "{path}");
     }
 
     // Proof bounds.

@@ -214,6 +214,24 @@ async fn intoto_0_0_2_is_verified_stored_without_payload_and_searchable() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<Vec<String>>().await.unwrap(), vec![id.clone()]);
     }
+    // Found by key: Rekor's `sha256:<key hash>` (a hash search) and our
+    // publicKey search (the bare hex).
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    for query in [
+        json!({"hash": format!("sha256:{}", hex::encode(Sha256::digest(&pem)))}),
+        json!({"publicKey": {"format": "x509", "content": B64.encode(&pem)}}),
+    ] {
+        let r = server.post_json("/api/v1/index/retrieve", &query).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.json::<Vec<String>>().await.unwrap(),
+            vec![id.clone()],
+            "{query}"
+        );
+    }
     assert_eq!(
         server
             .post_json("/api/v1/log/entries", &entry)
@@ -232,6 +250,84 @@ async fn intoto_0_0_2_is_verified_stored_without_payload_and_searchable() {
         m.starts_with("error processing entry: verifying signature"),
         "{m}"
     );
+    assert_eq!(server.log_info().await.tree_size, 1);
+    server.stop().await;
+}
+
+/// A DSSE ProposedEntry over `payload`, signed and verified by `key`.
+fn dsse(key: &p256::ecdsa::SigningKey, payload: &[u8]) -> Value {
+    use p256::ecdsa::signature::Signer as _;
+    let payload_type = "text/plain";
+    let sig: p256::ecdsa::Signature = key.sign(&shared::entry::dsse::pae(payload_type, payload));
+    let envelope = json!({
+        "payloadType": payload_type,
+        "payload": B64.encode(payload),
+        "signatures": [{"keyid": "", "sig": B64.encode(sig.to_der().as_bytes())}],
+    });
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {"proposedContent": {
+            "envelope": envelope.to_string(),
+            "verifiers": [B64.encode(&pem)],
+        }},
+    })
+}
+
+#[tokio::test]
+async fn dsse_is_found_by_rekors_sha256_key_hash_and_by_public_key() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let r = server
+        .post_json("/api/v1/log/entries", &dsse(&key, b"hello"))
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.headers()["etag"].to_str().unwrap().to_owned();
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let key_hash = hex::encode(Sha256::digest(&pem));
+    for query in [
+        json!({"hash": format!("sha256:{key_hash}")}),
+        json!({"hash": format!("SHA256:{}", key_hash.to_uppercase())}),
+        json!({"publicKey": {"format": "x509", "content": B64.encode(&pem)}}),
+    ] {
+        let r = server.post_json("/api/v1/index/retrieve", &query).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.json::<Vec<String>>().await.unwrap(),
+            vec![id.clone()],
+            "{query}"
+        );
+    }
+    server.stop().await;
+}
+
+/// Rekor has no default body limit and real SBOM attestations pass 1 MiB
+/// (intoto base64-encodes the payload twice): such an entry is logged.
+#[tokio::test]
+async fn an_intoto_attestation_over_1_mib_is_logged() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": "https://spdx.dev/Document",
+        "subject": [{"name": "image", "digest": {"sha256": "ab".repeat(32)}}],
+        "predicate": {"packages": "p".repeat(3 << 20 >> 1)},
+    })
+    .to_string();
+    let entry = intoto(&key, &statement);
+    let body = serde_json::to_vec(&entry).unwrap();
+    assert!(body.len() > 2 << 20, "{} bytes", body.len());
+    let r = server.post_entry(body).await;
+    assert_eq!(r.status(), 201);
     assert_eq!(server.log_info().await.tree_size, 1);
     server.stop().await;
 }
@@ -322,10 +418,10 @@ async fn malformed_and_wrongly_typed_entries_are_400_and_write_nothing() {
 async fn oversized_bodies_are_413_with_a_message_on_every_write_endpoint() {
     let fx = Fixture::new();
     let server = fx.start().await;
-    // Just over the documented 1 MiB limit, as valid JSON so only size matters.
+    // Just over the documented 1 MiB limit, as valid JSON so only size
+    // matters. Entries have their own 32 MiB limit (see rekor_api.rs).
     let big = format!("{{\"pad\":\"{}\"}}", "a".repeat(1 << 20));
     for path in [
-        "/api/v1/log/entries",
         "/api/v1/log/entries/retrieve",
         "/api/v1/index/retrieve",
         "/ct/v1/add-chain",

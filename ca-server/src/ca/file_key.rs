@@ -53,7 +53,8 @@ pub struct SoftwareKey {
 }
 
 enum SoftwareKeyInner {
-    P256(p256::ecdsa::SigningKey),
+    /// Signs through `ring` (see [`EcdsaP256Signer`]): the hot path of every certificate.
+    P256(shared::keys::EcdsaP256Signer),
     P384(p384::ecdsa::SigningKey),
     Rsa(Box<rsa::pkcs1v15::SigningKey<sha2::Sha256>>),
 }
@@ -146,7 +147,7 @@ impl SoftwareKey {
         match curve {
             rfc5912::SECP_256_R_1 => p256::ecdsa::SigningKey::from_pkcs8_der(der)
                 .map_err(|e| KeyFileError::Malformed(format!("PKCS#8 P-256 key: {e}")))
-                .and_then(|k| Self::new(SoftwareKeyInner::P256(k))),
+                .and_then(|k| Self::new(SoftwareKeyInner::P256(k.into()))),
             rfc5912::SECP_384_R_1 => p384::ecdsa::SigningKey::from_pkcs8_der(der)
                 .map_err(|e| KeyFileError::Malformed(format!("PKCS#8 P-384 key: {e}")))
                 .and_then(|k| Self::new(SoftwareKeyInner::P384(k))),
@@ -159,7 +160,9 @@ impl SoftwareKey {
     /// SEC1 `ECPrivateKey` (RFC 5915); the embedded curve OID picks P-256 or P-384.
     fn from_sec1_der(der: &[u8]) -> Result<Self, KeyFileError> {
         if let Ok(key) = p256::SecretKey::from_sec1_der(der) {
-            return Self::new(SoftwareKeyInner::P256(key.into()));
+            return Self::new(SoftwareKeyInner::P256(
+                p256::ecdsa::SigningKey::from(key).into(),
+            ));
         }
         if let Ok(key) = p384::SecretKey::from_sec1_der(der) {
             return Self::new(SoftwareKeyInner::P384(key.into()));
@@ -181,14 +184,19 @@ impl SoftwareKey {
 
     /// A fresh random P-256 key (the ephemeral backend).
     pub fn generate_p256() -> Result<Self, KeyFileError> {
-        Self::new(SoftwareKeyInner::P256(p256::ecdsa::SigningKey::random(
-            &mut rand_core::OsRng,
-        )))
+        Self::new(SoftwareKeyInner::P256(
+            shared::keys::EcdsaP256Signer::generate(),
+        ))
     }
 
     fn new(key: SoftwareKeyInner) -> Result<Self, KeyFileError> {
         let spki = match &key {
-            SoftwareKeyInner::P256(k) => k.verifying_key().to_public_key_der(),
+            SoftwareKeyInner::P256(k) => {
+                return Ok(Self {
+                    spki_der: k.public_spki_der(),
+                    key,
+                })
+            }
             SoftwareKeyInner::P384(k) => k.verifying_key().to_public_key_der(),
             SoftwareKeyInner::Rsa(k) => k.as_ref().as_ref().to_public_key().to_public_key_der(),
         }
@@ -228,10 +236,7 @@ impl CaSigner for SoftwareKey {
     fn sign(&self, tbs_der: &[u8]) -> Result<Vec<u8>, SignerError> {
         let failed = |e: signature::Error| SignerError(e.to_string());
         Ok(match &self.key {
-            SoftwareKeyInner::P256(k) => {
-                let sig: p256::ecdsa::DerSignature = k.try_sign(tbs_der).map_err(failed)?;
-                sig.as_bytes().to_vec()
-            }
+            SoftwareKeyInner::P256(k) => k.sign(tbs_der),
             SoftwareKeyInner::P384(k) => {
                 let sig: p384::ecdsa::DerSignature = k.try_sign(tbs_der).map_err(failed)?;
                 sig.as_bytes().to_vec()

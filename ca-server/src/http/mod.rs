@@ -58,6 +58,8 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .merge(configuration::router())
         .merge(health::router())
         .merge(legacy::router())
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::cors::CorsLayer::permissive())
         .with_state(AppState(state))

@@ -1,9 +1,10 @@
 //! Identity types of people and workloads (Fulcio `pkg/identity/{email,
 //! username,uri,spiffe,kubernetes,chainguard}`, fulcio-wire.md §4 table).
 
-use super::claims::JsonPath;
+use super::claims::{email_verified, required_claim, string_claim, JsonPath};
 use super::extensions::Extensions;
-use super::{go_string, IdentityError, Principal, SubjectName};
+use super::gourl::join_path;
+use super::{IdentityError, Principal, SubjectName};
 use crate::config::{valid_trust_domain, OidcIssuerConfig};
 use crate::oidc::VerifiedToken;
 
@@ -11,12 +12,8 @@ use crate::oidc::VerifiedToken;
 /// skips the check; the issuer extension is `iss` or the IssuerClaim value.
 pub(super) fn email(token: &VerifiedToken) -> Result<Principal, IdentityError> {
     let claims = &token.claims;
-    let email = claims
-        .email
-        .as_deref()
-        .filter(|e| !e.is_empty())
-        .ok_or(IdentityError::MissingClaim("email"))?;
-    let verified = claims.email_verified.as_ref().is_some_and(|v| v.is_true());
+    let email = required_claim(&claims.other, "email")?;
+    let verified = email_verified(&claims.other);
     if !verified && !token.issuer.skip_email_verification {
         return Err(IdentityError::EmailNotVerified);
     }
@@ -28,22 +25,34 @@ pub(super) fn email(token: &VerifiedToken) -> Result<Principal, IdentityError> {
     }
     let issuer = match &token.issuer.issuer_claim {
         None => claims.iss.clone(),
-        Some(path) => {
-            let path = JsonPath::parse(path).map_err(IdentityError::IssuerClaim)?;
-            let value = path.get(&claims.other).ok_or_else(|| {
-                IdentityError::IssuerClaim(format!(
-                    "the token has no claim at {}",
-                    token.issuer.issuer_claim.as_deref().unwrap_or_default()
-                ))
-            })?;
-            go_string(value)
-        }
+        Some(path) => issuer_from_claim(path, &claims.other)?,
     };
     Ok(Principal {
         name: email.to_owned(),
         san: SubjectName::Email(email.to_owned()),
         extensions: Extensions::new(issuer, sub(token)),
     })
+}
+
+/// The issuer an `IssuerClaim` JSONPath selects: it must be a non-empty
+/// string, or .1/.8 would certify an issuer no one named.
+fn issuer_from_claim(
+    path: &str,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, IdentityError> {
+    let parsed = JsonPath::parse(path).map_err(IdentityError::IssuerClaim)?;
+    match parsed.get(claims) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        None | Some(serde_json::Value::Null) => Err(IdentityError::IssuerClaim(format!(
+            "the token has no issuer at {path}"
+        ))),
+        Some(serde_json::Value::String(_)) => Err(IdentityError::IssuerClaim(format!(
+            "the issuer at {path} is empty"
+        ))),
+        Some(_) => Err(IdentityError::IssuerClaim(format!(
+            "the issuer at {path} is not a string"
+        ))),
+    }
 }
 
 /// `username`: SAN otherName `sub!SubjectDomain`.
@@ -138,23 +147,15 @@ pub(super) fn kubernetes(token: &VerifiedToken) -> Result<Principal, IdentityErr
 /// verified email if the token has one (as cosign does), else `sub`.
 pub(super) fn chainguard(token: &VerifiedToken) -> Result<Principal, IdentityError> {
     let sub = required_sub(token)?;
-    let name = match token.claims.email.as_deref().filter(|e| !e.is_empty()) {
-        Some(email)
-            if token
-                .claims
-                .email_verified
-                .as_ref()
-                .is_some_and(|v| v.is_true()) =>
-        {
-            email.to_owned()
-        }
-        Some(_) => return Err(IdentityError::EmailNotVerified),
-        None => sub.to_owned(),
+    let name = match string_claim(&token.claims.other, "email")? {
+        "" => sub.to_owned(),
+        email if email_verified(&token.claims.other) => email.to_owned(),
+        _ => return Err(IdentityError::EmailNotVerified),
     };
     let iss = &token.claims.iss;
     Ok(Principal {
         name,
-        san: SubjectName::Uri(join_url(iss, &[sub])),
+        san: SubjectName::Uri(join_path(iss, &[sub])?),
         extensions: Extensions::new(iss, sub),
     })
 }
@@ -192,8 +193,9 @@ fn is_email(s: &str) -> bool {
         && domain.split('.').all(|label| !label.is_empty())
 }
 
-/// `sub` must be an absolute ASCII URI with a host; with a subject domain its
-/// scheme and host must be the domain's.
+/// `sub` must be an absolute ASCII URI with a host, written exactly as the
+/// WHATWG parser normalises it; with a subject domain its scheme and host
+/// must be the domain's.
 pub(super) fn check_uri_subject(sub: &str, issuer: &OidcIssuerConfig) -> Result<(), IdentityError> {
     if !sub.is_ascii() {
         return Err(IdentityError::NotAscii { claim: "sub" });
@@ -201,6 +203,27 @@ pub(super) fn check_uri_subject(sub: &str, issuer: &OidcIssuerConfig) -> Result<
     let uri = url::Url::parse(sub).map_err(|_| IdentityError::SubNotUri(sub.to_owned()))?;
     if uri.host_str().is_none_or(str::is_empty) {
         return Err(IdentityError::SubNotUri(sub.to_owned()));
+    }
+    let invalid = |reason: &str| IdentityError::InvalidSubject {
+        sub: sub.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if sub
+        .chars()
+        .any(|c| c == '\\' || c.is_ascii_control() || c.is_whitespace())
+    {
+        return Err(invalid(
+            "a URI subject must not contain '\\', control characters or whitespace",
+        ));
+    }
+    // The domain check reads the parsed URI and the SAN is the raw string:
+    // they must be the same text, or a lenient parse could pass a SAN that
+    // other URI parsers read as a different host.
+    if uri.as_str() != sub {
+        return Err(invalid(&format!(
+            "a URI subject must be in normal form (it parses as {:?})",
+            uri.as_str()
+        )));
     }
     let Some(domain) = &issuer.subject_domain else {
         return Ok(());
@@ -242,19 +265,6 @@ fn spiffe_trust_domain(id: &str) -> Result<&str, String> {
     Ok(domain)
 }
 
-/// Go's `url.JoinPath` for the simple cases CI identities need: `base` with
-/// the elements appended, one `/` between parts.
-pub(super) fn join_url(base: &str, elements: &[&str]) -> String {
-    let mut out = base.trim_end_matches('/').to_owned();
-    for element in elements {
-        for part in element.split('/').filter(|p| !p.is_empty()) {
-            out.push('/');
-            out.push_str(part);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,18 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn joins_and_emails() {
-        assert_eq!(
-            join_url(
-                "https://github.com/",
-                &["o/r", "actions/runs", "1", "attempts", "2"]
-            ),
-            "https://github.com/o/r/actions/runs/1/attempts/2"
-        );
-        assert_eq!(
-            join_url("https://gitlab.com", &["g/p", "/-/jobs/", "9"]),
-            "https://gitlab.com/g/p/-/jobs/9"
-        );
+    fn emails() {
         assert!(is_email("a@b.c"));
         for bad in ["a", "a@", "@b", "a@b@c", "a b@c.d", "a@b..c"] {
             assert!(!is_email(bad), "{bad}");

@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
-use super::basic::join_url;
 use super::claims::{required_claim, string_claim};
 use super::extensions::{ExtensionField as F, Extensions};
+use super::gourl::{https_from_schemeless, join_path};
 use super::{IdentityError, Principal, SubjectName};
 use crate::oidc::VerifiedToken;
 
@@ -35,7 +35,7 @@ pub(super) fn github(token: &VerifiedToken) -> Result<Principal, IdentityError> 
     let run_id = r("run_id")?;
     let run_attempt = r("run_attempt")?;
     let sub = token.claims.sub.clone().unwrap_or_default();
-    let signer = join_url(GITHUB, &[job_workflow_ref]);
+    let signer = join_path(GITHUB, &[job_workflow_ref])?;
     let extensions = Extensions::new(&token.claims.iss, &sub)
         .with(F::GithubWorkflowTrigger, event_name)
         .with(F::GithubWorkflowSha, sha)
@@ -45,24 +45,24 @@ pub(super) fn github(token: &VerifiedToken) -> Result<Principal, IdentityError> 
         .with(F::BuildSignerUri, &signer)
         .with(F::BuildSignerDigest, job_workflow_sha)
         .with(F::RunnerEnvironment, runner_environment)
-        .with(F::SourceRepositoryUri, join_url(GITHUB, &[repository]))
+        .with(F::SourceRepositoryUri, join_path(GITHUB, &[repository])?)
         .with(F::SourceRepositoryDigest, sha)
         .with(F::SourceRepositoryRef, git_ref)
         .with(F::SourceRepositoryIdentifier, repository_id)
         .with(
             F::SourceRepositoryOwnerUri,
-            join_url(GITHUB, &[repository_owner]),
+            join_path(GITHUB, &[repository_owner])?,
         )
         .with(F::SourceRepositoryOwnerIdentifier, repository_owner_id)
-        .with(F::BuildConfigUri, join_url(GITHUB, &[workflow_ref]))
+        .with(F::BuildConfigUri, join_path(GITHUB, &[workflow_ref])?)
         .with(F::BuildConfigDigest, workflow_sha)
         .with(F::BuildTrigger, event_name)
         .with(
             F::RunInvocationUri,
-            join_url(
+            join_path(
                 GITHUB,
                 &[repository, "actions/runs", run_id, "attempts", run_attempt],
-            ),
+            )?,
         )
         .with(
             F::SourceRepositoryVisibilityAtSigning,
@@ -75,7 +75,8 @@ pub(super) fn github(token: &VerifiedToken) -> Result<Principal, IdentityError> 
     })
 }
 
-/// `gitlab-pipeline` (gitlab.com): SAN `https://<ci_config_ref_uri>`.
+/// `gitlab-pipeline` (gitlab.com): SAN `https://<ci_config_ref_uri>` as Go
+/// prints the parsed claim.
 pub(super) fn gitlab(token: &VerifiedToken) -> Result<Principal, IdentityError> {
     let c = &token.claims.other;
     let r = |name| required_claim(c, name);
@@ -110,7 +111,7 @@ pub(super) fn gitlab(token: &VerifiedToken) -> Result<Principal, IdentityError> 
         "tag" => format!("refs/tags/{git_ref}"),
         other => return Err(IdentityError::UnexpectedRefType(other.to_owned())),
     };
-    let config_uri = format!("https://{ci_config_ref_uri}");
+    let config_uri = https_from_schemeless(ci_config_ref_uri)?;
     let sub = token.claims.sub.clone().unwrap_or_default();
     let extensions = Extensions::new(&token.claims.iss, &sub)
         .with(F::BuildConfigUri, &config_uri)
@@ -118,19 +119,19 @@ pub(super) fn gitlab(token: &VerifiedToken) -> Result<Principal, IdentityError> 
         .with(F::BuildSignerUri, &config_uri)
         .with(F::BuildSignerDigest, ci_config_sha)
         .with(F::RunnerEnvironment, runner_environment)
-        .with(F::SourceRepositoryUri, join_url(GITLAB, &[project_path]))
+        .with(F::SourceRepositoryUri, join_path(GITLAB, &[project_path])?)
         .with(F::SourceRepositoryDigest, sha)
         .with(F::SourceRepositoryRef, full_ref)
         .with(F::SourceRepositoryIdentifier, project_id)
         .with(
             F::SourceRepositoryOwnerUri,
-            join_url(GITLAB, &[namespace_path]),
+            join_path(GITLAB, &[namespace_path])?,
         )
         .with(F::SourceRepositoryOwnerIdentifier, namespace_id)
         .with(F::BuildTrigger, pipeline_source)
         .with(
             F::RunInvocationUri,
-            join_url(GITLAB, &[project_path, "/-/jobs/", job_id]),
+            join_path(GITLAB, &[project_path, "/-/jobs/", job_id])?,
         )
         .with(F::SourceRepositoryVisibilityAtSigning, project_visibility);
     Ok(Principal {
@@ -154,7 +155,8 @@ pub(super) fn buildkite(token: &VerifiedToken) -> Result<Principal, IdentityErro
 }
 
 /// `codefresh-workflow`: SAN
-/// `<platform>/<account_name>/<pipeline_name>:<account_id>/<pipeline_id>`.
+/// `<platform>/<account_name>/<pipeline_name>:<account_id>/<pipeline_id>`;
+/// .9, .18 and .21 are all the build URL `<platform>/build/<workflow_id>`.
 pub(super) fn codefresh(token: &VerifiedToken) -> Result<Principal, IdentityError> {
     let c = &token.claims.other;
     let account_id = required_claim(c, "account_id")?;
@@ -166,27 +168,24 @@ pub(super) fn codefresh(token: &VerifiedToken) -> Result<Principal, IdentityErro
         "" => CODEFRESH,
         url => url,
     };
-    let build = join_url(platform, &["build", workflow_id]);
+    let build = join_path(platform, &["build", workflow_id])?;
     let sub = token.claims.sub.clone().unwrap_or_default();
     let extensions = Extensions::new(&token.claims.iss, &sub)
         .with(F::BuildSignerUri, &build)
         .with(F::RunnerEnvironment, string_claim(c, "runner_environment")?)
         .with(F::SourceRepositoryUri, string_claim(c, "scm_repo_url")?)
         .with(F::SourceRepositoryRef, string_claim(c, "scm_ref")?)
-        .with(
-            F::BuildConfigUri,
-            join_url(platform, &["api", "pipelines", pipeline_id]),
-        )
+        .with(F::BuildConfigUri, &build)
         .with(F::RunInvocationUri, &build);
     Ok(Principal {
         name: sub,
-        san: SubjectName::Uri(join_url(
+        san: SubjectName::Uri(join_path(
             platform,
             &[
                 account_name,
                 &format!("{pipeline_name}:{account_id}/{pipeline_id}"),
             ],
-        )),
+        )?),
         extensions,
     })
 }

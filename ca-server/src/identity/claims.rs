@@ -37,6 +37,16 @@ pub(crate) fn required_claim<'a>(
     Ok(value)
 }
 
+/// `email_verified` as Fulcio's oauthflow reads it: JSON `true`, or a string
+/// Go's `strconv.ParseBool` takes for true. Anything else is "not verified".
+pub(crate) fn email_verified(claims: &Map<String, Value>) -> bool {
+    match claims.get("email_verified") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => matches!(s.as_str(), "1" | "t" | "T" | "TRUE" | "true" | "True"),
+        _ => false,
+    }
+}
+
 /// Go's rendering of a decoded JSON value: Fulcio's `mapValuesToString`
 /// (integral numbers without a fraction) and `fmt.Sprintf("%v")` otherwise.
 pub(crate) fn go_string(value: &Value) -> String {
@@ -177,6 +187,35 @@ mod tests {
         for bad in ["federated_claims", "$", "$..x", "$.a[", "$.a[x]"] {
             assert!(JsonPath::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn email_verified_follows_parse_bool() {
+        for yes in [
+            json!(true),
+            json!("1"),
+            json!("t"),
+            json!("T"),
+            json!("TRUE"),
+            json!("true"),
+            json!("True"),
+        ] {
+            let c = json!({ "email_verified": yes });
+            assert!(email_verified(c.as_object().unwrap()), "{yes}");
+        }
+        for no in [
+            json!(false),
+            json!("false"),
+            json!("yes"),
+            json!("tRUE"),
+            json!(1),
+            json!(null),
+            json!({}),
+        ] {
+            let c = json!({ "email_verified": no });
+            assert!(!email_verified(c.as_object().unwrap()), "{no}");
+        }
+        assert!(!email_verified(&Map::new()));
     }
 
     #[test]

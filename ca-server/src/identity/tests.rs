@@ -382,10 +382,18 @@ fn buildkite_and_codefresh_legacy() {
         p.san().as_str(),
         "https://g.codefresh.io/codefresh-account/oidc-test/get-token:628a80b693a15c0f9c13ab75/65e5a53e52853dc51a5b0cc1"
     );
-    assert_eq!(
-        field(&p, ExtensionField::BuildConfigUri),
-        "https://g.codefresh.io/api/pipelines/65e5a53e52853dc51a5b0cc1"
-    );
+    // Fulcio's codefresh principal: .9, .18 and .21 are all the build URL
+    for f in [
+        ExtensionField::BuildSignerUri,
+        ExtensionField::BuildConfigUri,
+        ExtensionField::RunInvocationUri,
+    ] {
+        assert_eq!(
+            field(&p, f),
+            "https://g.codefresh.io/build/65e6d5551e5a4b0d9b2b7f0e",
+            "{f:?}"
+        );
+    }
     assert_eq!(
         refuse(
             &iss,
@@ -461,3 +469,5 @@ fn same(p: &Principal) -> (String, SubjectName, Vec<FulcioExtension>) {
         p.fulcio_extensions().unwrap(),
     )
 }
+
+mod parity;

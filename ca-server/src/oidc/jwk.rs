@@ -1,6 +1,8 @@
-//! JSON Web Keys (RFC 7517, RFC 7518 §6.2/§6.3) from an issuer's JWKS and JWS
-//! signature verification (RFC 7518 §3.3 RSASSA-PKCS1-v1_5, §3.4 ECDSA with
-//! raw r‖s signatures). A key only verifies the algorithms of its own type.
+//! JSON Web Keys (RFC 7517, RFC 7518 §6.2/§6.3, RFC 8037 §2 OKP) from an
+//! issuer's JWKS and JWS signature verification (RFC 7518 §3.3
+//! RSASSA-PKCS1-v1_5, §3.4 ECDSA with raw r‖s signatures, §3.5 RSASSA-PSS
+//! with MGF1 and a salt as long as the hash; RFC 8037 §3.1 Ed25519). A key
+//! only verifies the algorithms of its own type.
 
 use base64::Engine;
 use serde::Deserialize;
@@ -21,11 +23,26 @@ pub(crate) struct Jwk {
     key: JwkKey,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 enum JwkKey {
     Rsa(rsa::RsaPublicKey),
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
+    P521(p521::ecdsa::VerifyingKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// p521's key type has no `Debug`; the key type is all a log needs.
+impl std::fmt::Debug for JwkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Rsa(_) => "RSA",
+            Self::P256(_) => "EC P-256",
+            Self::P384(_) => "EC P-384",
+            Self::P521(_) => "EC P-521",
+            Self::Ed25519(_) => "OKP Ed25519",
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -54,7 +71,7 @@ struct RawJwk {
     e: Option<String>,
 }
 
-/// Parses a JWKS document. Keys of other types (OKP, oct…), encryption keys and
+/// Parses a JWKS document. Keys of other types (oct, X25519…), encryption keys and
 /// keys that do not parse are skipped, as go-jose does; an empty result is an error.
 pub(crate) fn parse_jwks(body: &[u8]) -> Result<Vec<Jwk>, String> {
     let raw: RawJwks =
@@ -120,6 +137,29 @@ impl Jwk {
                         .map_err(|e| e.to_string())?,
                 )
             }
+            ("EC", Some("P-521")) => {
+                let (x, y) = (b64(raw.x.as_ref(), "x")?, b64(raw.y.as_ref(), "y")?);
+                if x.len() != 66 || y.len() != 66 {
+                    return Err("P-521 coordinates must be 66 bytes".into());
+                }
+                let point = p521::EncodedPoint::from_affine_coordinates(
+                    x.as_slice().into(),
+                    y.as_slice().into(),
+                    false,
+                );
+                JwkKey::P521(
+                    p521::ecdsa::VerifyingKey::from_encoded_point(&point)
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            ("OKP", Some("Ed25519")) => {
+                let x: [u8; 32] = b64(raw.x.as_ref(), "x")?
+                    .try_into()
+                    .map_err(|_| "Ed25519 x must be 32 bytes")?;
+                JwkKey::Ed25519(
+                    ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|e| e.to_string())?,
+                )
+            }
             (kty, crv) => return Err(format!("unsupported key type {kty} {crv:?}")),
         };
         Ok(Self {
@@ -138,9 +178,16 @@ impl Jwk {
             (&self.key, alg),
             (
                 JwkKey::Rsa(_),
-                JwsAlg::Rs256 | JwsAlg::Rs384 | JwsAlg::Rs512
+                JwsAlg::Rs256
+                    | JwsAlg::Rs384
+                    | JwsAlg::Rs512
+                    | JwsAlg::Ps256
+                    | JwsAlg::Ps384
+                    | JwsAlg::Ps512
             ) | (JwkKey::P256(_), JwsAlg::Es256)
                 | (JwkKey::P384(_), JwsAlg::Es384)
+                | (JwkKey::P521(_), JwsAlg::Es512)
+                | (JwkKey::Ed25519(_), JwsAlg::EdDsa)
         )
     }
 
@@ -154,10 +201,22 @@ impl Jwk {
                 (JwkKey::Rsa(key), JwsAlg::Rs256) => rsa_verify::<sha2::Sha256>(key, input, sig),
                 (JwkKey::Rsa(key), JwsAlg::Rs384) => rsa_verify::<sha2::Sha384>(key, input, sig),
                 (JwkKey::Rsa(key), JwsAlg::Rs512) => rsa_verify::<sha2::Sha512>(key, input, sig),
-                (JwkKey::P256(key), JwsAlg::Es256) => p256::ecdsa::Signature::from_slice(sig)
-                    .is_ok_and(|s| key.verify(input, &s).is_ok()),
+                // ES256 is every token's check, so it goes through ring (fast).
+                (JwkKey::P256(key), JwsAlg::Es256) => ring::signature::UnparsedPublicKey::new(
+                    &ring::signature::ECDSA_P256_SHA256_FIXED,
+                    key.to_encoded_point(false).as_bytes(),
+                )
+                .verify(input, sig)
+                .is_ok(),
+                (JwkKey::Rsa(key), JwsAlg::Ps256) => pss_verify::<sha2::Sha256>(key, input, sig),
+                (JwkKey::Rsa(key), JwsAlg::Ps384) => pss_verify::<sha2::Sha384>(key, input, sig),
+                (JwkKey::Rsa(key), JwsAlg::Ps512) => pss_verify::<sha2::Sha512>(key, input, sig),
                 (JwkKey::P384(key), JwsAlg::Es384) => p384::ecdsa::Signature::from_slice(sig)
                     .is_ok_and(|s| key.verify(input, &s).is_ok()),
+                (JwkKey::P521(key), JwsAlg::Es512) => p521::ecdsa::Signature::from_slice(sig)
+                    .is_ok_and(|s| key.verify(input, &s).is_ok()),
+                (JwkKey::Ed25519(key), JwsAlg::EdDsa) => ed25519_dalek::Signature::from_slice(sig)
+                    .is_ok_and(|s| key.verify_strict(input, &s).is_ok()),
                 _ => false,
             };
         if ok {
@@ -176,6 +235,19 @@ where
         return false;
     };
     rsa::pkcs1v15::VerifyingKey::<D>::new(key.clone())
+        .verify(input, &sig)
+        .is_ok()
+}
+
+/// RFC 7518 §3.5: MGF1 with the same hash, salt length = hash length.
+fn pss_verify<D>(key: &rsa::RsaPublicKey, input: &[u8], sig: &[u8]) -> bool
+where
+    D: sha2::Digest + sha2::digest::FixedOutputReset,
+{
+    let Ok(sig) = rsa::pss::Signature::try_from(sig) else {
+        return false;
+    };
+    rsa::pss::VerifyingKey::<D>::new(key.clone())
         .verify(input, &sig)
         .is_ok()
 }
@@ -238,7 +310,7 @@ mod tests {
         let (_, jwk) = es256_fixture();
         let mut enc = jwk.clone();
         enc["use"] = json!("enc");
-        let okp = json!({"kty":"OKP","crv":"Ed25519","x":"AA"});
+        let okp = json!({"kty":"OKP","crv":"Ed25519","x":"AA"}); // too short
         let bad = json!({"kty":"EC","crv":"P-256","x":"AA","y":"AA"});
         let keys = parse_jwks(
             json!({ "keys": [enc, okp, bad, jwk] })
@@ -249,6 +321,91 @@ mod tests {
         assert_eq!(keys.len(), 1);
         assert!(parse_jwks(br#"{"keys":[]}"#).is_err());
         assert!(parse_jwks(b"[]").is_err());
+    }
+
+    fn rsa_fixture() -> (rsa::RsaPrivateKey, serde_json::Value) {
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::traits::PublicKeyParts;
+        let sk =
+            rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../../tests/fixtures/rsa2048.pem"))
+                .unwrap();
+        let jwk = json!({"kty":"RSA","kid":"rsa","n": b64(&sk.n().to_bytes_be()),
+            "e": b64(&sk.e().to_bytes_be())});
+        (sk, jwk)
+    }
+
+    fn one_key(jwk: serde_json::Value) -> Jwk {
+        let mut keys = parse_jwks(json!({ "keys": [jwk] }).to_string().as_bytes()).unwrap();
+        keys.remove(0)
+    }
+
+    #[test]
+    fn ps256_and_ps512_verify_with_the_hash_length_salt() {
+        use signature::{RandomizedSigner, SignatureEncoding};
+        let (sk, jwk) = rsa_fixture();
+        let key = one_key(jwk);
+        let mut rng = rand_core::OsRng;
+        let sig = rsa::pss::SigningKey::<sha2::Sha256>::new(sk.clone())
+            .sign_with_rng(&mut rng, b"input")
+            .to_vec();
+        key.verify(JwsAlg::Ps256, b"input", &sig).unwrap();
+        assert!(matches!(
+            key.verify(JwsAlg::Ps256, b"other", &sig),
+            Err(TokenError::BadSignature)
+        ));
+        // a PSS signature is not a PKCS#1 v1.5 one, nor PS384's
+        assert!(key.verify(JwsAlg::Rs256, b"input", &sig).is_err());
+        assert!(key.verify(JwsAlg::Ps384, b"input", &sig).is_err());
+        let sig = rsa::pss::SigningKey::<sha2::Sha512>::new(sk)
+            .sign_with_rng(&mut rng, b"input")
+            .to_vec();
+        key.verify(JwsAlg::Ps512, b"input", &sig).unwrap();
+        assert!(!key.fits(JwsAlg::Es256));
+    }
+
+    #[test]
+    fn es512_round_trip() {
+        use signature::Signer;
+        // a P-521 scalar's top byte is at most 0x01
+        let mut scalar = [9u8; 66];
+        scalar[0] = 0;
+        let sk = p521::ecdsa::SigningKey::from_slice(&scalar).unwrap();
+        let point = p521::ecdsa::VerifyingKey::from(&sk).to_encoded_point(false);
+        let key = one_key(json!({"kty":"EC","crv":"P-521","alg":"ES512",
+            "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())}));
+        let sig: p521::ecdsa::Signature = sk.sign(b"input");
+        assert_eq!(sig.to_bytes().len(), 132);
+        key.verify(JwsAlg::Es512, b"input", &sig.to_bytes())
+            .unwrap();
+        assert!(matches!(
+            key.verify(JwsAlg::Es512, b"other", &sig.to_bytes()),
+            Err(TokenError::BadSignature)
+        ));
+        assert!(!key.fits(JwsAlg::Es384));
+        // short coordinates are not a P-521 key
+        let bad = json!({"kty":"EC","crv":"P-521","x": b64(&[1; 65]), "y": b64(&[1; 65])});
+        assert!(parse_jwks(json!({ "keys": [bad] }).to_string().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn eddsa_round_trip() {
+        use signature::Signer;
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
+        let key = one_key(json!({"kty":"OKP","crv":"Ed25519","kid":"ed",
+            "x": b64(sk.verifying_key().as_bytes())}));
+        let sig = sk.sign(b"input").to_bytes();
+        key.verify(JwsAlg::EdDsa, b"input", &sig).unwrap();
+        assert!(matches!(
+            key.verify(JwsAlg::EdDsa, b"other", &sig),
+            Err(TokenError::BadSignature)
+        ));
+        assert!(matches!(
+            key.verify(JwsAlg::Es256, b"input", &sig),
+            Err(TokenError::AlgKeyMismatch(_))
+        ));
+        // X25519 is an encryption curve, never a signing key
+        let x = json!({"kty":"OKP","crv":"X25519","x": b64(&[1; 32])});
+        assert!(parse_jwks(json!({ "keys": [x] }).to_string().as_bytes()).is_err());
     }
 
     #[test]

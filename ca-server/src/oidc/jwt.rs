@@ -24,28 +24,48 @@ const B64URL: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The JWS algorithms accepted for ID tokens. `none` and HMAC are refused:
-/// a public key must never double as a shared secret.
+/// The JWS algorithms accepted for ID tokens: go-oidc's set (RFC 7518 §3.1
+/// plus RFC 8037 EdDSA). `none` and HMAC are refused: a public key must never
+/// double as a shared secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum JwsAlg {
     Rs256,
     Rs384,
     Rs512,
+    Ps256,
+    Ps384,
+    Ps512,
     Es256,
     Es384,
+    Es512,
+    EdDsa,
 }
 
 impl JwsAlg {
-    fn parse(alg: &str) -> Result<Self, TokenError> {
-        Ok(match alg {
-            "RS256" => Self::Rs256,
-            "RS384" => Self::Rs384,
-            "RS512" => Self::Rs512,
-            "ES256" => Self::Es256,
-            "ES384" => Self::Es384,
-            _ if alg.eq_ignore_ascii_case("none") => return Err(TokenError::AlgNone),
-            _ if alg.starts_with("HS") => return Err(TokenError::Hmac(alg.to_owned())),
-            _ => return Err(TokenError::UnsupportedAlg(alg.to_owned())),
+    /// Every accepted algorithm, in go-oidc's order.
+    pub(crate) const ALL: [Self; 10] = [
+        Self::Rs256,
+        Self::Rs384,
+        Self::Rs512,
+        Self::Es256,
+        Self::Es384,
+        Self::Es512,
+        Self::Ps256,
+        Self::Ps384,
+        Self::Ps512,
+        Self::EdDsa,
+    ];
+
+    pub(crate) fn parse(alg: &str) -> Result<Self, TokenError> {
+        if let Some(known) = Self::ALL.into_iter().find(|a| a.as_str() == alg) {
+            return Ok(known);
+        }
+        Err(if alg.eq_ignore_ascii_case("none") {
+            TokenError::AlgNone
+        } else if alg.starts_with("HS") {
+            TokenError::Hmac(alg.to_owned())
+        } else {
+            TokenError::UnsupportedAlg(alg.to_owned())
         })
     }
 
@@ -54,8 +74,13 @@ impl JwsAlg {
             Self::Rs256 => "RS256",
             Self::Rs384 => "RS384",
             Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Ps384 => "PS384",
+            Self::Ps512 => "PS512",
             Self::Es256 => "ES256",
             Self::Es384 => "ES384",
+            Self::Es512 => "ES512",
+            Self::EdDsa => "EdDSA",
         }
     }
 }
@@ -93,9 +118,7 @@ impl UnverifiedJwt {
         };
         let header: RawHeader = decode_json(header, "header")?;
         let alg = JwsAlg::parse(&header.alg)?;
-        let mut claims: Claims = decode_json(payload, "payload")?;
-        // A second pass keeps every claim for identity types that read more than these.
-        claims.other = decode_json(payload, "payload")?;
+        let claims: Claims = decode_json(payload, "payload")?;
         let signature = B64URL
             .decode(signature)
             .map_err(|e| TokenError::Malformed(format!("signature is not base64url: {e}")))?;
@@ -122,26 +145,79 @@ fn decode_json<T: serde::de::DeserializeOwned>(part: &str, what: &str) -> Result
         .map_err(|e| TokenError::Malformed(format!("{what} is not the expected JSON: {e}")))
 }
 
-/// The claims Sigil reads; `other` holds all claims for identity types that need more.
-#[derive(Clone, Debug, Deserialize)]
+/// The claims every token must carry with their registered types (RFC 7519
+/// §4.1, as go-oidc decodes them); `other` holds all claims.
+#[derive(Clone, Debug)]
 pub struct Claims {
     pub iss: String,
-    #[serde(default)]
     pub sub: Option<String>,
-    #[serde(default)]
     pub aud: Option<Audience>,
-    #[serde(default)]
     pub exp: Option<f64>,
-    #[serde(default)]
     pub nbf: Option<f64>,
-    #[serde(default)]
     pub iat: Option<f64>,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub email_verified: Option<EmailVerified>,
-    #[serde(skip)]
+    /// Every claim, `email` and `email_verified` included: those are read
+    /// (leniently) only by the identity types that use them, so a token whose
+    /// `email_verified` is `1` still works for, say, a GitHub issuer.
     pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The registered claims with the types go-oidc requires of them.
+#[derive(Deserialize)]
+struct RegisteredClaims {
+    iss: String,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    aud: Option<Audience>,
+    #[serde(default)]
+    exp: Option<f64>,
+    #[serde(default)]
+    nbf: Option<f64>,
+    #[serde(default)]
+    iat: Option<f64>,
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    /// One pass over the claims object, refusing duplicate names (which
+    /// parsers disagree on), then the registered claims read from it.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let other = deserializer.deserialize_map(UniqueClaims)?;
+        let registered = RegisteredClaims::deserialize(serde_json::Value::Object(other.clone()))
+            .map_err(serde::de::Error::custom)?;
+        Ok(Self {
+            iss: registered.iss,
+            sub: registered.sub,
+            aud: registered.aud,
+            exp: registered.exp,
+            nbf: registered.nbf,
+            iat: registered.iat,
+            other,
+        })
+    }
+}
+
+/// A JSON object whose member names are all distinct.
+struct UniqueClaims;
+
+impl<'de> serde::de::Visitor<'de> for UniqueClaims {
+    type Value = serde_json::Map<String, serde_json::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut claims = serde_json::Map::new();
+        while let Some((name, value)) = map.next_entry::<String, serde_json::Value>()? {
+            if claims.contains_key(&name) {
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate claim {name:?}"
+                )));
+            }
+            claims.insert(name, value);
+        }
+        Ok(claims)
+    }
 }
 
 /// `aud`: one string or an array (RFC 7519 §4.1.3).
@@ -157,24 +233,6 @@ impl Audience {
         match self {
             Self::One(aud) => aud == client_id,
             Self::Many(auds) => auds.iter().any(|aud| aud == client_id),
-        }
-    }
-}
-
-/// `email_verified`: some issuers send the string "true" or "True" (Fulcio accepts them).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
-pub enum EmailVerified {
-    Bool(bool),
-    Text(String),
-}
-
-impl EmailVerified {
-    pub fn is_true(&self) -> bool {
-        match self {
-            Self::Bool(b) => *b,
-            // oauthflow's stringAsBool accepts both spellings.
-            Self::Text(s) => s == "true" || s == "True",
         }
     }
 }
@@ -249,12 +307,52 @@ mod tests {
             ("NONE", "alg none"),
             ("HS256", "HMAC"),
             ("HS512", "HMAC"),
-            ("PS256", "unsupported"),
-            ("EdDSA", "unsupported"),
+            ("ES256K", "unsupported"),
+            ("eddsa", "unsupported"),
+            ("RS1", "unsupported"),
         ] {
             let err = UnverifiedJwt::parse(&token(json!({ "alg": alg }), c.clone())).unwrap_err();
             assert!(err.to_string().contains(want), "{alg}: {err}");
         }
+    }
+
+    #[test]
+    fn accepts_every_go_oidc_alg() {
+        for (alg, want) in [
+            ("RS256", JwsAlg::Rs256),
+            ("RS512", JwsAlg::Rs512),
+            ("PS256", JwsAlg::Ps256),
+            ("PS384", JwsAlg::Ps384),
+            ("PS512", JwsAlg::Ps512),
+            ("ES384", JwsAlg::Es384),
+            ("ES512", JwsAlg::Es512),
+            ("EdDSA", JwsAlg::EdDsa),
+        ] {
+            let jwt =
+                UnverifiedJwt::parse(&token(json!({ "alg": alg }), json!({"iss":"i"}))).unwrap();
+            assert_eq!(jwt.alg, want);
+            assert_eq!(want.as_str(), alg);
+        }
+    }
+
+    #[test]
+    fn loosely_typed_private_claims_are_not_malformed() {
+        // email and email_verified are private to the identity types that read them
+        let t = token(
+            json!({"alg":"ES256"}),
+            json!({"iss":"i","sub":"s","email_verified":1,"email":{"x":1}}),
+        );
+        let jwt = UnverifiedJwt::parse(&t).unwrap();
+        assert_eq!(jwt.claims.other["email_verified"], 1);
+        // the registered claims keep their types
+        let t = token(json!({"alg":"ES256"}), json!({"iss":"i","sub":7}));
+        assert!(matches!(
+            UnverifiedJwt::parse(&t),
+            Err(TokenError::Malformed(_))
+        ));
+        // from_value fills `other` too
+        let c = claims(json!({"iss":"i","x":[1]}));
+        assert_eq!(c.other["x"], json!([1]));
     }
 
     #[test]
@@ -272,13 +370,14 @@ mod tests {
             Err(TokenError::Malformed(_))
         ));
         // duplicate claim names are refused, not resolved silently
-        let dup =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"a","iss":"b"}"#);
-        let t = format!("{}.{dup}.c2ln", b64(&json!({"alg":"ES256"})));
-        assert!(matches!(
-            UnverifiedJwt::parse(&t),
-            Err(TokenError::Malformed(_))
-        ));
+        for dup in [r#"{"iss":"a","iss":"b"}"#, r#"{"iss":"a","x":1,"x":2}"#] {
+            let dup = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(dup);
+            let t = format!("{}.{dup}.c2ln", b64(&json!({"alg":"ES256"})));
+            assert!(matches!(
+                UnverifiedJwt::parse(&t),
+                Err(TokenError::Malformed(_))
+            ));
+        }
     }
 
     #[test]
@@ -334,19 +433,5 @@ mod tests {
         c(json!({"iss":"i","aud":"sigstore","exp":1.7e9 + 10.5}))
             .check("sigstore", now())
             .unwrap();
-    }
-
-    #[test]
-    fn email_verified_bool_or_string() {
-        let v = |j| {
-            claims(json!({"iss":"i","email_verified":j}))
-                .email_verified
-                .unwrap()
-        };
-        assert!(v(json!(true)).is_true());
-        assert!(v(json!("true")).is_true());
-        assert!(!v(json!(false)).is_true());
-        assert!(!v(json!("false")).is_true());
-        assert!(!v(json!("yes")).is_true());
     }
 }

@@ -7,7 +7,7 @@ mod jwk;
 mod jwt;
 mod pool;
 
-pub use jwt::{Audience, Claims, EmailVerified};
+pub use jwt::{Audience, Claims};
 pub(crate) use pool::IssuerPool;
 pub use pool::VerifiedToken;
 
@@ -22,15 +22,20 @@ pub enum TokenError {
     Malformed(String),
     #[error("identity token uses alg none: unsigned tokens are refused")]
     AlgNone,
-    #[error("identity token uses HMAC alg {0}: only RS256/384/512 and ES256/384 are accepted")]
+    #[error(
+        "identity token uses HMAC alg {0}: only RS, PS, ES (256/384/512) and EdDSA are accepted"
+    )]
     Hmac(String),
     #[error(
-        "identity token uses unsupported alg {0}: only RS256/384/512 and ES256/384 are accepted"
+        "identity token uses unsupported alg {0}: only RS, PS, ES (256/384/512) and EdDSA are accepted"
     )]
     UnsupportedAlg(String),
+    #[error("identity token alg {alg} is not one the issuer supports ({allowed})")]
+    AlgNotAllowed { alg: &'static str, allowed: String },
     #[error("identity token issuer {0:?} is not a configured OIDC issuer")]
     UnknownIssuer(String),
-    #[error("could not fetch the keys of issuer {issuer}: {reason}")]
+    /// The details (`reason`) go to the log only; the client sees the issuer.
+    #[error("error fetching OIDC configuration for issuer {issuer}")]
     Discovery { issuer: String, reason: String },
     #[error("no key in the issuer's JWKS matches kid {0:?}")]
     UnknownKid(String),

@@ -2,7 +2,10 @@
 //! meta-issuers (anchored wildcard patterns, instantiated per matching URL
 //! and kept in a bounded cache, as Fulcio's LRU of 100), each with a lazily
 //! fetched key set (OpenID Connect Discovery 1.0 §4 then the `jwks_uri`),
-//! refreshed when a token names a `kid` the cache lacks. An issuer with a
+//! refreshed when a token names a `kid` the cache lacks or the set is older
+//! than an hour. Only the algorithms the discovery document lists in
+//! `id_token_signing_alg_values_supported` are accepted (RS256 when it lists
+//! none), as go-oidc's verifier does. An issuer with a
 //! `CACert` gets its own HTTP client that trusts only that CA.
 
 use std::collections::{HashMap, VecDeque};
@@ -12,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Deserialize;
 
 use super::jwk::{parse_jwks, Jwk};
-use super::jwt::{Claims, UnverifiedJwt};
+use super::jwt::{Claims, JwsAlg, UnverifiedJwt};
 use super::TokenError;
 use crate::config::{meta_issuer_matches, OidcIssuerConfig};
 
@@ -21,6 +24,9 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// A refresh is not repeated sooner than this, so tokens with made-up `kid`s
 /// cannot turn the CA into a request amplifier against the issuer.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// A cached key set older than this is fetched again before use, so a key the
+/// issuer revoked stops verifying tokens.
+const KEY_SET_TTL: Duration = Duration::from_secs(3600);
 /// Discovery documents and JWKS larger than this are refused.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 /// How many concrete issuers instantiated from meta-issuers are kept.
@@ -57,6 +63,8 @@ struct Issuer {
     config: Arc<OidcIssuerConfig>,
     http: reqwest::Client,
     keys: RwLock<Option<KeySet>>,
+    /// How long a fetched key set is used (`KEY_SET_TTL`; tests shorten it).
+    key_ttl: Duration,
     /// Serialises refreshes; held across the HTTP fetches.
     refresh: tokio::sync::Mutex<()>,
 }
@@ -64,6 +72,8 @@ struct Issuer {
 #[derive(Clone)]
 struct KeySet {
     keys: Arc<Vec<Jwk>>,
+    /// The token algorithms the issuer's discovery document allows.
+    algs: Arc<Vec<JwsAlg>>,
     fetched_at: Instant,
 }
 
@@ -71,6 +81,26 @@ struct KeySet {
 struct DiscoveryDocument {
     issuer: String,
     jwks_uri: String,
+    #[serde(default)]
+    id_token_signing_alg_values_supported: Option<Vec<serde_json::Value>>,
+}
+
+impl DiscoveryDocument {
+    /// go-oidc keeps the listed algorithms it supports and falls back to RS256.
+    fn allowed_algs(&self) -> Vec<JwsAlg> {
+        let listed: Vec<JwsAlg> = self
+            .id_token_signing_alg_values_supported
+            .iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .filter_map(|a| JwsAlg::parse(a).ok())
+            .collect();
+        if listed.is_empty() {
+            vec![JwsAlg::Rs256]
+        } else {
+            listed
+        }
+    }
 }
 
 impl IssuerPool {
@@ -192,14 +222,17 @@ impl Issuer {
             config,
             http,
             keys: RwLock::new(None),
+            key_ttl: KEY_SET_TTL,
             refresh: tokio::sync::Mutex::new(()),
         }
     }
 
     async fn verify_signature(&self, jwt: &UnverifiedJwt) -> Result<(), TokenError> {
-        let cached = self.cached();
+        let cached = self
+            .cached()
+            .filter(|set| set.fetched_at.elapsed() < self.key_ttl);
         if let Some(set) = &cached {
-            match Self::verify_with(&set.keys, jwt) {
+            match Self::verify_with(set, jwt) {
                 Err(TokenError::UnknownKid(_) | TokenError::NoKeyForAlg(_)) => {}
                 Err(TokenError::BadSignature) if jwt.kid.is_none() => {}
                 other => return other,
@@ -208,7 +241,7 @@ impl Issuer {
         // Unknown kid, a signature no cached key verifies, or nothing cached yet:
         // the issuer may have rotated its keys.
         let set = self.refresh(cached.as_ref()).await?;
-        Self::verify_with(&set.keys, jwt)
+        Self::verify_with(&set, jwt)
     }
 
     fn cached(&self) -> Option<KeySet> {
@@ -219,7 +252,15 @@ impl Issuer {
         }
     }
 
-    fn verify_with(keys: &[Jwk], jwt: &UnverifiedJwt) -> Result<(), TokenError> {
+    fn verify_with(set: &KeySet, jwt: &UnverifiedJwt) -> Result<(), TokenError> {
+        if !set.algs.contains(&jwt.alg) {
+            let allowed: Vec<&str> = set.algs.iter().map(|a| a.as_str()).collect();
+            return Err(TokenError::AlgNotAllowed {
+                alg: jwt.alg.as_str(),
+                allowed: allowed.join(", "),
+            });
+        }
+        let keys = &set.keys;
         let input = jwt.signing_input.as_bytes();
         match &jwt.kid {
             Some(kid) => {
@@ -244,22 +285,30 @@ impl Issuer {
     }
 
     /// Fetches the key set again unless another task just did, or the last
-    /// fetch is younger than `MIN_REFRESH_INTERVAL`.
+    /// fetch is younger than `MIN_REFRESH_INTERVAL`. A set past its TTL is
+    /// never returned. `seen` is the fresh set the caller tried, if any.
     async fn refresh(&self, seen: Option<&KeySet>) -> Result<KeySet, TokenError> {
         let _guard = self.refresh.lock().await;
         if let Some(current) = self.cached() {
+            let age = current.fetched_at.elapsed();
             let someone_else_refreshed =
                 seen.is_none_or(|seen| !Arc::ptr_eq(&seen.keys, &current.keys));
-            if someone_else_refreshed || current.fetched_at.elapsed() < MIN_REFRESH_INTERVAL {
+            if age < self.key_ttl && (someone_else_refreshed || age < MIN_REFRESH_INTERVAL) {
                 return Ok(current);
             }
         }
-        let keys = self.fetch().await.map_err(|reason| TokenError::Discovery {
-            issuer: self.config.issuer_url.clone(),
-            reason,
+        let (keys, algs) = self.fetch().await.map_err(|reason| {
+            // The client only learns which issuer failed; the reason (URLs,
+            // HTTP statuses, parse errors) is for the operator.
+            tracing::warn!(issuer = %self.config.issuer_url, %reason, "OIDC discovery failed");
+            TokenError::Discovery {
+                issuer: self.config.issuer_url.clone(),
+                reason,
+            }
         })?;
         let set = KeySet {
             keys: Arc::new(keys),
+            algs: Arc::new(algs),
             fetched_at: Instant::now(),
         };
         match self.keys.write() {
@@ -269,7 +318,7 @@ impl Issuer {
         Ok(set)
     }
 
-    async fn fetch(&self) -> Result<Vec<Jwk>, String> {
+    async fn fetch(&self) -> Result<(Vec<Jwk>, Vec<JwsAlg>), String> {
         let http = &self.http;
         let issuer_url = &self.config.issuer_url;
         let discovery_url = format!(
@@ -288,7 +337,7 @@ impl Issuer {
         let jwks = get_document(http, &doc.jwks_uri).await?;
         let keys = parse_jwks(&jwks)?;
         tracing::info!(issuer = %issuer_url, keys = keys.len(), "fetched OIDC issuer keys");
-        Ok(keys)
+        Ok((keys, doc.allowed_algs()))
     }
 }
 
@@ -311,3 +360,6 @@ async fn get_document(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, Stri
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,11 @@
 //! signature (in envelope order) that it verifies over the DSSE PAE, and one
 //! that verifies none is an error. ECDSA and RSA keys verify over SHA-256 of
 //! the PAE whatever their size (Rekor loads them with SHA-256); Ed25519 is pure.
+//! At most [`MAX_SIGNATURES`] signatures and [`MAX_VERIFIERS`] verifiers
+//! (Rekor has no cap; ours bounds the verifications one request can cost).
+//!
+//! Index: each verifier's key hash both as bare hex (our `publicKey`
+//! search) and as `sha256:<hex>` (Rekor's key for this kind).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,8 +20,8 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::material::Material;
-use super::{as_object, base64_field, invalid, object, sha256_hex, string, to_base64};
-use super::{EntryError, IndexKeys, GO_STD};
+use super::{as_object, base64_field, invalid, object, sha256_hex, string, to_base64, too_many};
+use super::{EntryError, IndexKeys, GO_STD, MAX_SIGNATURES, MAX_VERIFIERS};
 use crate::keys::{HashAlgorithm, PublicKey};
 
 /// The DSSE payload type whose subjects Rekor indexes.
@@ -73,6 +78,14 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, IndexKeys), EntryEr
         return Err(invalid(
             ENVELOPE_FIELD,
             "DSSE envelope must contain 1 or more signatures",
+        ));
+    }
+    if envelope.signatures.len() > MAX_SIGNATURES {
+        return Err(too_many(
+            ENVELOPE_FIELD,
+            "signatures",
+            MAX_SIGNATURES,
+            envelope.signatures.len(),
         ));
     }
     let payload = dsse_base64(&envelope.payload)
@@ -136,9 +149,10 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, IndexKeys), EntryEr
 
     let mut index = IndexKeys::default();
     for m in accepted.values() {
-        index
-            .public_keys
-            .push(sha256_hex(m.canonical_pem.as_bytes()));
+        let key_hash = sha256_hex(m.canonical_pem.as_bytes());
+        // Rekor's own key for this kind, beside the bare hex our publicKey search uses.
+        index.hashes.push(format!("sha256:{key_hash}"));
+        index.public_keys.push(key_hash);
         index.identities.extend(m.identities());
     }
     index.hashes.push(format!("sha256:{payload_hash}"));
@@ -160,6 +174,15 @@ fn verifier_pems(value: Option<&Value>) -> Result<Vec<Vec<u8>>, EntryError> {
         return Err(invalid(
             VERIFIERS_FIELD,
             "at least one verifier is required",
+        ));
+    }
+    // Before decoding anything: the cap bounds the work, not just the result.
+    if items.len() > MAX_VERIFIERS {
+        return Err(too_many(
+            VERIFIERS_FIELD,
+            "verifiers",
+            MAX_VERIFIERS,
+            items.len(),
         ));
     }
     items
@@ -303,6 +326,8 @@ mod tests {
         assert_eq!(
             e.index.hashes,
             vec![
+                // The verifier's key hash as Rekor files it for dsse.
+                format!("sha256:{}", sha(&pem)),
                 format!("sha256:{}", sha(STATEMENT)),
                 format!("sha256:{}", sha(&env)),
                 "sha256:ab12".to_owned(),
@@ -362,8 +387,37 @@ mod tests {
             .collect();
         assert_eq!(got, want);
         assert_eq!(e.index.public_keys.len(), 4);
-        // Not in-toto: only the payload and envelope hashes are indexed.
-        assert_eq!(e.index.hashes.len(), 2);
+        // Not in-toto: the four key hashes, the payload and envelope hashes.
+        assert_eq!(e.index.hashes.len(), 6);
+        for pem in &pems {
+            assert!(e.index.hashes.contains(&format!("sha256:{}", sha(pem))));
+        }
+    }
+
+    #[test]
+    fn signatures_and_verifiers_are_capped_before_any_verification() {
+        let key = p256_key();
+        let pem = pem_of(&key);
+        let pt = "text/plain";
+        let sig = sign(&key, pt, b"p");
+        let reason = |r: Result<CanonicalEntry, EntryError>| match r.unwrap_err() {
+            EntryError::InvalidField { field, reason } => (field, reason),
+            other => panic!("{other:?}"),
+        };
+        // 16 of each is fine (the same key and signature repeated).
+        let sixteen: Vec<&str> = vec![sig.as_str(); MAX_SIGNATURES];
+        let pems: Vec<&str> = vec![pem.as_str(); MAX_VERIFIERS];
+        canon(&proposed(&envelope(pt, b"p", &sixteen), &pems)).unwrap();
+        // 17 signatures: refused, whatever would verify.
+        let seventeen: Vec<&str> = vec![sig.as_str(); MAX_SIGNATURES + 1];
+        let (field, why) = reason(canon(&proposed(&envelope(pt, b"p", &seventeen), &[&pem])));
+        assert_eq!(field, ENVELOPE_FIELD);
+        assert_eq!(why, "at most 16 signatures are accepted per entry, got 17");
+        // 17 verifiers: refused before any is decoded (these are not even base64).
+        let garbage = vec!["%%"; MAX_VERIFIERS + 1];
+        let (field, why) = reason(canon(&proposed(&envelope(pt, b"p", &[&sig]), &garbage)));
+        assert_eq!(field, VERIFIERS_FIELD);
+        assert_eq!(why, "at most 16 verifiers are accepted per entry, got 17");
     }
 
     #[test]

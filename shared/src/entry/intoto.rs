@@ -8,10 +8,11 @@
 //! `hash` is the client's SHA-256 of the envelope JSON: required, never
 //! recomputed (the server cannot know the envelope's exact serialisation).
 //!
-//! Checks, as Rekor's `verifyEnvelope`: every public key parses and verifies
-//! at least one signature over the DSSE PAE (ECDSA and RSA over SHA-256 of
-//! the PAE whatever their size, Ed25519 pure), and every signature is
-//! verified by some key. The server computes `payloadHash`, replacing
+//! Checks, as Rekor's `verifyEnvelope`: every public key parses and accepts
+//! the first signature it verifies over the DSSE PAE (ECDSA and RSA over
+//! SHA-256 of the PAE whatever their size, Ed25519 pure), and every
+//! signature is accepted by some key. At most [`MAX_SIGNATURES`] signatures
+//! (hence keys) per entry: Rekor has no cap; ours bounds the work. The server computes `payloadHash`, replacing
 //! anything the client sent there.
 //!
 //! Stored: `{content:{envelope:{payloadType, signatures}, hash, payloadHash}}`
@@ -20,17 +21,17 @@
 //!
 //! Index: `sha256:<payloadHash>`, the in-toto subjects' and SLSA materials'
 //! digests, each key's hex SHA-256 of its canonical PEM and its certificate
-//! identities. (Rekor files the key hash under `sha256:<hex>` for this kind,
-//! which its own publicKey search never looks up; the bare hex used by
-//! hashedrekord makes intoto entries findable by key too.)
+//! identities. The key hash is filed twice: as `sha256:<hex>`, Rekor's key
+//! for this kind (found by a `hash` search, as on Rekor), and as the bare
+//! hex hashedrekord uses, which our `publicKey` search looks up.
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::dsse::{dsse_base64, in_toto_digests, pae, verify_pae, IN_TOTO_PAYLOAD_TYPE};
 use super::material::Material;
-use super::{as_object, base64_field, invalid, object, sha256_hex, string, to_base64};
-use super::{EntryError, IndexKeys, GO_STD};
+use super::{as_object, base64_field, invalid, object, sha256_hex, string, to_base64, too_many};
+use super::{EntryError, IndexKeys, GO_STD, MAX_SIGNATURES};
 
 const ENVELOPE: &str = "spec.content.envelope";
 const PAYLOAD: &str = "spec.content.envelope.payload";
@@ -76,26 +77,7 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, IndexKeys), EntryEr
 
     let pae = pae(payload_type, &payload);
     let pae_digest = Sha256::digest(&pae);
-    let mut verified = vec![false; signatures.len()];
-    for (k, signer) in signatures.iter().enumerate() {
-        let mut any = false;
-        for (s, candidate) in signatures.iter().enumerate() {
-            if verify_pae(&signer.material.key, &pae, &pae_digest, &candidate.sig) {
-                verified[s] = true;
-                any = true;
-            }
-        }
-        if !any {
-            return Err(EntryError::BadSignature(format!(
-                "the public key of signature {k} verifies none of the envelope's signatures"
-            )));
-        }
-    }
-    if let Some(s) = verified.iter().position(|v| !v) {
-        return Err(EntryError::BadSignature(format!(
-            "signature {s} is not verified by any of the envelope's public keys"
-        )));
-    }
+    verify_envelope(&signatures, &pae, &pae_digest)?;
 
     let payload_hash = hex::encode(Sha256::digest(&payload));
     let stored_signatures: Vec<Value> = signatures
@@ -121,9 +103,10 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, IndexKeys), EntryEr
 
     let mut index = IndexKeys::default();
     for s in &signatures {
-        index
-            .public_keys
-            .push(sha256_hex(s.material.canonical_pem.as_bytes()));
+        let key_hash = sha256_hex(s.material.canonical_pem.as_bytes());
+        // Rekor's own key for this kind, beside the bare hex our publicKey search uses.
+        index.hashes.push(format!("sha256:{key_hash}"));
+        index.public_keys.push(key_hash);
         index.identities.extend(s.material.identities());
     }
     index.hashes.push(format!("sha256:{payload_hash}"));
@@ -133,7 +116,42 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, IndexKeys), EntryEr
     Ok((canonical, index))
 }
 
-/// The `signatures` array: at least one, each with `sig` and `publicKey`.
+/// Rekor's `verifyEnvelope` with go-securesystemslib's verifier: each key
+/// accepts the first signature (in envelope order) it verifies and stops
+/// there; a key that verifies none is an error, and so is a signature no
+/// key accepted. With both lists capped this is at most 16 × 16 checks.
+fn verify_envelope(
+    signatures: &[ProposedSignature<'_>],
+    pae: &[u8],
+    pae_digest: &[u8],
+) -> Result<(), EntryError> {
+    let mut accepted = vec![false; signatures.len()];
+    for (k, signer) in signatures.iter().enumerate() {
+        let first = signatures
+            .iter()
+            .position(|candidate| verify_pae(&signer.material.key, pae, pae_digest, &candidate.sig))
+            .ok_or_else(|| {
+                EntryError::BadSignature(format!(
+                    "the public key of signature {k} verifies none of the envelope's signatures"
+                ))
+            })?;
+        // Rekor tracks signatures by their text: accepting one accepts its copies.
+        let text = &signatures[first].sig_text;
+        for (s, candidate) in signatures.iter().enumerate() {
+            if candidate.sig_text == *text {
+                accepted[s] = true;
+            }
+        }
+    }
+    match accepted.iter().position(|a| !a) {
+        Some(s) => Err(EntryError::BadSignature(format!(
+            "signature {s} is not verified by any of the envelope's public keys"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The `signatures` array: 1 to [`MAX_SIGNATURES`], each with `sig` and `publicKey`.
 fn proposed_signatures(value: Option<&Value>) -> Result<Vec<ProposedSignature<'_>>, EntryError> {
     let items = match value {
         None | Some(Value::Null) => return Err(invalid(SIGNATURES, "missing")),
@@ -142,6 +160,16 @@ fn proposed_signatures(value: Option<&Value>) -> Result<Vec<ProposedSignature<'_
     };
     if items.is_empty() {
         return Err(invalid(SIGNATURES, "at least one signature is required"));
+    }
+    // Before parsing any key: the cap bounds the work, not just the result.
+    // Each signature carries its key, so this caps the keys too.
+    if items.len() > MAX_SIGNATURES {
+        return Err(too_many(
+            SIGNATURES,
+            "signatures",
+            MAX_SIGNATURES,
+            items.len(),
+        ));
     }
     items
         .iter()
@@ -277,6 +305,8 @@ mod tests {
         assert_eq!(
             e.index.hashes,
             vec![
+                // The key hash as Rekor files it for intoto.
+                format!("sha256:{}", sha(&pem)),
                 format!("sha256:{}", sha(STATEMENT)),
                 "sha256:ab12".to_owned(),
                 "sha1:cafe".to_owned(),
@@ -331,8 +361,58 @@ mod tests {
             }
         }
         assert_eq!(e.index.public_keys.len(), 4);
-        // Not an in-toto statement: only the payload hash is indexed.
-        assert_eq!(e.index.hashes, vec![format!("sha256:{}", sha(payload))]);
+        // Not an in-toto statement: the key hashes and the payload hash.
+        let mut want: Vec<String> = sigs
+            .iter()
+            .map(|(_, _, pem)| format!("sha256:{}", sha(pem)))
+            .collect();
+        want.push(format!("sha256:{}", sha(payload)));
+        assert_eq!(e.index.hashes, want);
+    }
+
+    #[test]
+    fn each_key_accepts_only_the_first_signature_it_verifies() {
+        // Two signatures by one key, listed with that key twice: Rekor's
+        // verifier accepts the first for both keys, so the second signature
+        // is never accepted and the entry is refused.
+        let key = p256_key();
+        let pem = pem_of(&key);
+        let pt = "text/plain";
+        let s1 = sign(&key, pt, b"p");
+        // A second, different signature by the same key (hedged nonce).
+        let s2: p256::ecdsa::Signature =
+            signature::RandomizedSigner::sign_with_rng(&key, &mut rand_core::OsRng, &pae(pt, b"p"));
+        let s2 = b64(s2.to_der().as_bytes());
+        assert_ne!(s1, s2);
+        let err = canon(&proposed(pt, b"p", &[("", &s1, &pem), ("", &s2, &pem)])).unwrap_err();
+        assert!(
+            matches!(err, EntryError::BadSignature(ref m) if m.contains("signature 1 is not verified")),
+            "{err}"
+        );
+        // The same signature twice is accepted by the first key for both.
+        canon(&proposed(pt, b"p", &[("", &s1, &pem), ("", &s1, &pem)])).unwrap();
+    }
+
+    #[test]
+    fn signatures_are_capped_before_any_key_is_parsed() {
+        let key = p256_key();
+        let pem = pem_of(&key);
+        let pt = "text/plain";
+        let sig = sign(&key, pt, b"p");
+        let sixteen = vec![("", sig.as_str(), pem.as_str()); MAX_SIGNATURES];
+        canon(&proposed(pt, b"p", &sixteen)).unwrap();
+        // 17, with keys that do not even parse: the cap answers first.
+        let seventeen = vec![("", sig.as_str(), "not a key"); MAX_SIGNATURES + 1];
+        match canon(&proposed(pt, b"p", &seventeen)).unwrap_err() {
+            EntryError::InvalidField { field, reason } => {
+                assert_eq!(field, SIGNATURES);
+                assert_eq!(
+                    reason,
+                    "at most 16 signatures are accepted per entry, got 17"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

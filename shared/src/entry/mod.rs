@@ -55,13 +55,32 @@ impl EntryKind {
     }
 }
 
+/// Most signatures one dsse or intoto entry may carry. Each is checked
+/// against the entry's keys, so an unbounded count would make one request
+/// cost an unbounded number of signature verifications; 16 is far beyond
+/// any real multi-signer attestation (Rekor itself sets no limit).
+pub const MAX_SIGNATURES: usize = 16;
+/// Most verifiers (dsse) or public keys (intoto) one entry may carry, for
+/// the same reason as [`MAX_SIGNATURES`].
+pub const MAX_VERIFIERS: usize = 16;
+
+/// The 400 reason for a list over its cap: `what` is "signatures" or "verifiers".
+fn too_many(field: &'static str, what: &str, max: usize, got: usize) -> EntryError {
+    invalid(
+        field,
+        format!("at most {max} {what} are accepted per entry, got {got}"),
+    )
+}
+
 /// Search-index keys of an entry (what `POST /api/v1/index/retrieve` matches).
 /// Everything is lower-cased, as Rekor's index stores and queries it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IndexKeys {
     /// Lower-case `"<alg>:<hex>"` artifact (and, for DSSE, payload/envelope) hashes.
     pub hashes: Vec<String>,
-    /// Lower-case hex SHA-256 of each canonical public key / certificate PEM.
+    /// Lower-case hex SHA-256 of each canonical public key / certificate PEM
+    /// (dsse and intoto also file it under `hashes` as `sha256:<hex>`, the
+    /// key Rekor uses for those kinds).
     pub public_keys: Vec<String>,
     /// Email addresses and other identities from certificate SANs.
     pub identities: Vec<String>,

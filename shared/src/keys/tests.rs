@@ -372,3 +372,48 @@ fn hash_algorithm_names() {
         "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589"
     );
 }
+
+#[test]
+fn ring_signatures_and_rustcrypto_verification_agree() {
+    // The signer signs with ring; RustCrypto must accept its DER and fixed
+    // signatures, and ring-backed `verify` must accept RustCrypto's.
+    let signer = EcdsaP256Signer::generate();
+    let msg = b"checkpoint body\n";
+    let PublicKey::EcdsaP256(vk) = signer.public_key() else {
+        panic!("P-256 signer has a P-256 public key");
+    };
+    let der = p256::ecdsa::Signature::from_der(&signer.sign(msg)).unwrap();
+    vk.verify(msg, &der).unwrap();
+    let fixed = p256::ecdsa::Signature::from_slice(&signer.sign_fixed(msg)).unwrap();
+    vk.verify(msg, &fixed).unwrap();
+    assert!(vk.verify(b"other", &der).is_err());
+
+    let rc_key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let rc_sig: p256::ecdsa::DerSignature = rc_key.sign(msg);
+    let public = PublicKey::from_spki_der(
+        rc_key
+            .verifying_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    public.verify(msg, rc_sig.as_bytes()).unwrap();
+    assert_eq!(
+        public.verify(b"other", rc_sig.as_bytes()),
+        Err(KeyError::BadSignature)
+    );
+    // A P-384 key verifies through ring as well.
+    let p384_key = p384::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let p384_sig: p384::ecdsa::DerSignature = p384_key.sign(msg);
+    let p384_public = PublicKey::from_spki_der(
+        p384_key
+            .verifying_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    p384_public.verify(msg, p384_sig.as_bytes()).unwrap();
+    assert!(p384_public.verify(b"other", p384_sig.as_bytes()).is_err());
+}

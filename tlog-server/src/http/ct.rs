@@ -18,7 +18,7 @@ use shared::merkle::Hash;
 use shared::sct::{AddChainResponse, SignedCertificateTimestamp, SignedEntry, MAX_U24};
 
 use super::error::ApiError;
-use super::{body_bytes, AppState};
+use super::{body_bytes, verify_pool, AppState, MAX_BODY_BYTES};
 use crate::sequencer::{LeafData, Submission};
 
 pub(super) fn router() -> Router<AppState> {
@@ -69,7 +69,7 @@ async fn add(
     body: Result<Bytes, BytesRejection>,
     precert: bool,
 ) -> Result<Json<AddChainResponse>, ApiError> {
-    let body = body_bytes(body)?;
+    let body = body_bytes(body, MAX_BODY_BYTES)?;
     let request: AddChainRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("malformed request: {e}")))?;
     let chain = request
@@ -81,9 +81,12 @@ async fn add(
                 .map_err(|e| ApiError::BadRequest(format!("chain[{i}] is not base64: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let ct = &state.ct;
-    let accepted = accept_chain(&chain, &ct.roots, precert)
+    // Chain signature checks are CPU work: off the async workers, one per CPU.
+    let log = state.ct.clone();
+    let accepted = verify_pool::run(move || accept_chain(&chain, &log.roots, precert))
+        .await?
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let ct = &state.ct;
     let identity = entry_identity(&accepted.entry);
     let extra_data = extra_data(&accepted.chain, &accepted.root, precert)?;
     let done = ct

@@ -1,9 +1,11 @@
 //! RFC 6962 §4 CT log API, audit side: `get-sth-consistency` (§4.4),
-//! `get-proof-by-hash` (§4.5) and `get-entries` (§4.6), with ctfe's
-//! parameter rules (certificate-transparency-go trillian/ctfe/handlers.go):
-//! bad or missing parameters are 400 with a message, a leaf hash the tree
-//! of the asked size does not hold is 404, and `get-entries` answers at most
-//! [`MAX_GET_ENTRIES`] entries, fewer at the end of the tree.
+//! `get-proof-by-hash` (§4.5), `get-entries` (§4.6) and
+//! `get-entry-and-proof` (§4.8), with ctfe's parameter rules
+//! (certificate-transparency-go trillian/ctfe/handlers.go): bad or missing
+//! parameters are 400 with a message; a leaf hash the tree of the asked size
+//! does not hold, or a `tree_size` beyond the log's, is 404 with a message;
+//! a consistency proof from `first=0` is empty; `get-entries` answers at
+//! most [`MAX_GET_ENTRIES`] entries, fewer at the end of the tree.
 
 use std::collections::HashMap;
 
@@ -28,6 +30,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/ct/v1/get-sth-consistency", get(get_sth_consistency))
         .route("/ct/v1/get-proof-by-hash", get(get_proof_by_hash))
         .route("/ct/v1/get-entries", get(get_entries))
+        .route("/ct/v1/get-entry-and-proof", get(get_entry_and_proof))
 }
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -49,6 +52,16 @@ struct ProofByHashResponse {
 #[derive(serde::Serialize)]
 struct GetEntriesResponse {
     entries: Vec<LeafEntry>,
+}
+
+/// §4.8 response.
+#[derive(serde::Serialize)]
+struct EntryAndProofResponse {
+    /// Base64 TLS `MerkleTreeLeaf`.
+    leaf_input: String,
+    /// Base64 TLS chain, as in `get-entries`.
+    extra_data: String,
+    audit_path: Vec<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -111,12 +124,13 @@ async fn get_proof_by_hash(
             ))
         })?;
     let tree_size = required_u64(&params, "tree_size")?;
-    let size = state.ct.tree.head().size;
-    if tree_size == 0 || tree_size > size {
-        return Err(ApiError::BadRequest(format!(
-            "tree_size ({tree_size}) must be between 1 and the tree size ({size})"
-        )));
+    if tree_size == 0 {
+        return Err(ApiError::BadRequest(
+            "parameter 'tree_size' must be greater than zero".into(),
+        ));
     }
+    // ctfe: a tree the log has not reached yet holds no such leaf: 404.
+    check_tree_size(tree_size, state.ct.tree.head().size)?;
     let tree = state.ct.tree.id();
     let index = state
         .store
@@ -135,6 +149,48 @@ async fn get_proof_by_hash(
         leaf_index: index,
         audit_path: base64_hashes(&proof),
     }))
+}
+
+/// `GET /ct/v1/get-entry-and-proof?leaf_index=&tree_size=` (§4.8): one
+/// entry with its audit path in the tree of `tree_size`.
+async fn get_entry_and_proof(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<EntryAndProofResponse>, ApiError> {
+    let params = query(params)?;
+    let leaf_index = required_u64(&params, "leaf_index")?;
+    let tree_size = required_u64(&params, "tree_size")?;
+    if leaf_index >= tree_size {
+        return Err(ApiError::BadRequest(format!(
+            "leaf_index ({leaf_index}) must be less than tree_size ({tree_size})"
+        )));
+    }
+    check_tree_size(tree_size, state.ct.tree.head().size)?;
+    let tree = state.ct.tree.id();
+    let row = state
+        .store
+        .entries_in_range(tree, leaf_index, leaf_index + 1)
+        .await?
+        .into_iter()
+        .next()
+        .filter(|r| r.entry.index == leaf_index)
+        .ok_or_else(|| ApiError::Internal(format!("committed CT entry {leaf_index} is missing")))?;
+    let proof = state.ct.tree.inclusion_proof(leaf_index, tree_size).await?;
+    Ok(Json(EntryAndProofResponse {
+        leaf_input: B64.encode(&row.entry.body),
+        extra_data: B64.encode(&row.extra_data),
+        audit_path: base64_hashes(&proof),
+    }))
+}
+
+/// A proof needs a tree the log has reached; a larger one is ctfe's 404.
+fn check_tree_size(tree_size: u64, size: u64) -> Result<(), ApiError> {
+    if tree_size > size {
+        return Err(ApiError::Missing(format!(
+            "tree_size ({tree_size}) is larger than the current tree size ({size})"
+        )));
+    }
+    Ok(())
 }
 
 /// `GET /ct/v1/get-entries?start=&end=` (both inclusive).

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,7 +21,7 @@ use shared::rekor::{
 };
 
 use super::error::ApiError;
-use super::{body_bytes, AppState, RekorLog};
+use super::{body_bytes, verify_pool, AppState, RekorLog, MAX_ENTRY_BODY_BYTES};
 use crate::sequencer::{LeafData, Submission};
 use crate::store::{SignedHead, StoredEntry};
 
@@ -34,7 +34,11 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/v1/log/entries",
-            post(create_entry).get(entry_by_index),
+            // The only route past the default 1 MiB: entries can be large
+            // attestations. This inner limit overrides the router-wide one.
+            post(create_entry)
+                .layer(DefaultBodyLimit::max(MAX_ENTRY_BODY_BYTES))
+                .get(entry_by_index),
         )
         .route("/api/v1/log/entries/{id}", get(entry_by_id))
         .route("/api/v1/log", get(log_info))
@@ -48,8 +52,9 @@ async fn create_entry(
     OriginalUri(uri): OriginalUri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body_bytes(body)?;
-    let proposed = canonicalize_proposed(&body)
+    let body = body_bytes(body, MAX_ENTRY_BODY_BYTES)?;
+    let proposed = verify_pool::run(move || canonicalize_proposed(&body))
+        .await?
         .map_err(|e| ApiError::BadRequest(format!("error processing entry: {e}")))?;
     let leaf = proposed.leaf_hash();
     let index = proposed.index;
@@ -243,7 +248,8 @@ fn checkpoint_text(head: &SignedHead) -> Result<String, ApiError> {
     })
 }
 
-/// `treeID`, when given, must name this log (there are no inactive shards yet).
+/// `treeID`, when given, must name this log (there are no inactive shards
+/// yet); any other is a 400, as on Rekor.
 fn check_tree_id(rekor: &RekorLog, query: &HashMap<String, String>) -> Result<(), ApiError> {
     match query.get("treeID") {
         None => Ok(()),
@@ -251,10 +257,13 @@ fn check_tree_id(rekor: &RekorLog, query: &HashMap<String, String>) -> Result<()
             let id: i64 = raw
                 .parse()
                 .map_err(|_| ApiError::BadRequest(format!("treeID {raw:?} is not an integer")))?;
+            // Rekor answers an unknown tree with 400 and a JSON message.
             if id == rekor.tree.id().get() {
                 Ok(())
             } else {
-                Err(ApiError::NotFound)
+                Err(ApiError::BadRequest(format!(
+                    "treeID {id} is not a tree of this log"
+                )))
             }
         }
     }

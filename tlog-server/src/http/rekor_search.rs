@@ -8,7 +8,8 @@
 //!   canonicalised exactly as on submission and looked up by its leaf hash.
 //! * `POST /api/v1/index/retrieve`: entries by artifact `hash`, `publicKey`,
 //!   `email` or `subject`, combined with `operator` `or` (default) or `and`;
-//!   answers 80-hex entry IDs in log order. The index rows are committed in
+//!   answers 80-hex entry IDs in log order, at most [`MAX_SEARCH_RESULTS`]
+//!   (the most recent hits). The index rows are committed in
 //!   the same transaction as their entries, so a search right after a 201
 //!   finds the entry (Rekor writes its index asynchronously).
 
@@ -23,16 +24,22 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::Value;
 use shared::entry::{canonicalize_proposed, public_key_index_key};
-use shared::merkle::Hash;
+use shared::merkle::{Hash, NodeId};
 use shared::rekor::{entry_id, EntryRef};
 
 use super::error::ApiError;
 use super::rekor::LogEntry;
-use super::{body_bytes, AppState};
+use super::{body_bytes, verify_pool, AppState, MAX_BODY_BYTES};
 use crate::store::StoredEntry;
 
 /// Rekor's `maxSearchQueries`: items a retrieve request may ask for in total.
 pub(crate) const MAX_RETRIEVE: usize = 10;
+
+/// Most entry IDs one `POST /api/v1/index/retrieve` answers: the most recent
+/// (highest log index) hits, in log order. Rekor's index search has no
+/// pagination either; without a cap, a key shared by many entries (a busy
+/// signer's public key) would make one request read and return them all.
+pub(crate) const MAX_SEARCH_RESULTS: usize = 1000;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -56,7 +63,7 @@ async fn retrieve(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Vec<LogEntry>>, ApiError> {
-    let body = body_bytes(body)?;
+    let body = body_bytes(body, MAX_BODY_BYTES)?;
     let query: SearchLogQuery = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))?;
     let uuids = query.entry_uuids.unwrap_or_default();
@@ -80,13 +87,9 @@ async fn retrieve(
             other => wanted.push(other.leaf()),
         }
     }
-    for (i, entry) in proposed.iter().enumerate() {
-        let json = serde_json::to_vec(entry)
-            .map_err(|e| ApiError::Internal(format!("re-serialising entry {i}: {e}")))?;
-        let canonical = canonicalize_proposed(&json)
-            .map_err(|e| ApiError::BadRequest(format!("error processing entry {i}: {e}")))?;
-        wanted.push(canonical.leaf_hash());
-    }
+    // Verification is CPU work: off the async workers, one job per CPU.
+    let leaves = verify_pool::run(move || proposed_leaves(&proposed)).await??;
+    wanted.extend(leaves);
     let indexes = indexes
         .into_iter()
         .map(|i| {
@@ -119,6 +122,22 @@ async fn retrieve(
         out.push(rekor.log_entry(entry, &head).await?);
     }
     Ok(Json(out))
+}
+
+/// The leaf hashes of proposed entries, verified and canonicalised exactly
+/// as on submission (blocking: run it on the verification pool).
+fn proposed_leaves(proposed: &[Value]) -> Result<Vec<Hash>, ApiError> {
+    proposed
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let json = serde_json::to_vec(entry)
+                .map_err(|e| ApiError::Internal(format!("re-serialising entry {i}: {e}")))?;
+            let canonical = canonicalize_proposed(&json)
+                .map_err(|e| ApiError::BadRequest(format!("error processing entry {i}: {e}")))?;
+            Ok(canonical.leaf_hash())
+        })
+        .collect()
 }
 
 /// Rekor's `SearchIndex`. Empty strings count as absent, as in Rekor.
@@ -158,7 +177,7 @@ async fn search_index(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let body = body_bytes(body)?;
+    let body = body_bytes(body, MAX_BODY_BYTES)?;
     let query: SearchIndex = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))?;
     let (keys, operator) = index_keys(&query)?;
@@ -174,19 +193,27 @@ async fn search_index(
         });
     }
 
-    let mut ids = Vec::new();
-    for index in combined.unwrap_or_default() {
-        let entry = state
-            .rekor
-            .tree
-            .entry_by_index(index)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Internal(format!("search index names missing entry {index}"))
-            })?;
-        ids.push(entry_id(tree.get(), &entry.identity));
-    }
-    Ok(Json(ids))
+    let hits = most_recent(combined.unwrap_or_default());
+    // A Rekor entry's identity is its leaf hash, which the tree's tiles hold:
+    // one batched node read (a tile row per 256 hits at worst) instead of
+    // one entry query per hit.
+    let leaves: Vec<NodeId> = hits
+        .iter()
+        .map(|&index| NodeId { level: 0, index })
+        .collect();
+    let hashes = state.store.read_nodes(tree, &leaves).await?;
+    Ok(Json(
+        hashes
+            .iter()
+            .map(|leaf| entry_id(tree.get(), leaf))
+            .collect(),
+    ))
+}
+
+/// The last [`MAX_SEARCH_RESULTS`] of `hits`, in log order.
+fn most_recent(hits: BTreeSet<u64>) -> Vec<u64> {
+    let skip = hits.len().saturating_sub(MAX_SEARCH_RESULTS);
+    hits.into_iter().skip(skip).collect()
 }
 
 /// The index keys a query asks for, lower-cased as the index stores them.
@@ -350,6 +377,18 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn searches_answer_the_most_recent_hits_in_log_order() {
+        let few: BTreeSet<u64> = [9, 3, 5].into();
+        assert_eq!(most_recent(few), vec![3, 5, 9]);
+        let many: BTreeSet<u64> = (0..2500).collect();
+        let kept = most_recent(many);
+        assert_eq!(kept.len(), MAX_SEARCH_RESULTS);
+        assert_eq!(kept.first(), Some(&1500));
+        assert_eq!(kept.last(), Some(&2499));
+        assert!(kept.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

@@ -32,7 +32,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection as _, Row};
 use tokio::sync::Mutex;
 
-use super::tiles::{check_tile, extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileId};
+use super::tiles::{
+    check_tile, extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileCache, TileId,
+    TILE_CACHE_TILES,
+};
 use super::{
     from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, Leadership, LogStore,
     SignedHead, StoreError, StoreFuture, StoredEntry, TreeId,
@@ -52,6 +55,7 @@ pub struct PgStore {
     options: PgConnectOptions,
     /// The session that holds this process' sequencing locks.
     locks: Mutex<LockSession>,
+    cache: TileCache,
 }
 
 /// A dedicated connection whose session holds `pg_advisory_lock(tree_id)`
@@ -76,6 +80,7 @@ impl PgStore {
             pool,
             options,
             locks: Mutex::default(),
+            cache: TileCache::new(TILE_CACHE_TILES),
         })
     }
 
@@ -100,8 +105,13 @@ impl PgStore {
 
     async fn read_nodes_impl(&self, tree: TreeId, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         let wanted = tiles_for(ids)?;
-        let mut conn = self.pool.acquire().await?;
-        let tiles = read_tiles(&mut conn, tree, &wanted).await?;
+        let (mut tiles, missing) = self.cache.lookup(tree, &wanted);
+        if !missing.is_empty() {
+            let mut conn = self.pool.acquire().await?;
+            let read = read_tiles(&mut conn, tree, &missing).await?;
+            self.cache.insert(tree, &read);
+            tiles.extend(read);
+        }
         nodes_from_tiles(ids, &tiles)
     }
 

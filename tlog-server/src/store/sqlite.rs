@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use shared::merkle::{Hash, NodeId};
@@ -22,7 +23,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::tiles::{check_tile, extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileId};
+use super::tiles::{
+    check_tile, extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileCache, TileId,
+    TILE_CACHE_TILES,
+};
 use super::{
     from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, LogStore, SignedHead,
     StoreError, StoreFuture, StoredEntry, TreeId,
@@ -40,6 +44,7 @@ const READ_CONNECTIONS: u32 = 4;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    cache: Arc<TileCache>,
 }
 
 impl SqliteStore {
@@ -65,6 +70,7 @@ impl SqliteStore {
             return Ok(Self {
                 writer: pool.clone(),
                 reader: pool,
+                cache: Arc::new(TileCache::new(TILE_CACHE_TILES)),
             });
         }
         let options = options
@@ -80,7 +86,11 @@ impl SqliteStore {
             .max_connections(READ_CONNECTIONS)
             .connect_with(options.create_if_missing(false))
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            cache: Arc::new(TileCache::new(TILE_CACHE_TILES)),
+        })
     }
 
     async fn tree_impl(&self, name: &str) -> Result<TreeId, StoreError> {
@@ -101,8 +111,13 @@ impl SqliteStore {
 
     async fn read_nodes_impl(&self, tree: TreeId, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         let wanted = tiles_for(ids)?;
-        let mut conn = self.reader.acquire().await?;
-        let tiles = read_tiles(&mut conn, tree, &wanted).await?;
+        let (mut tiles, missing) = self.cache.lookup(tree, &wanted);
+        if !missing.is_empty() {
+            let mut conn = self.reader.acquire().await?;
+            let read = read_tiles(&mut conn, tree, &missing).await?;
+            self.cache.insert(tree, &read);
+            tiles.extend(read);
+        }
         nodes_from_tiles(ids, &tiles)
     }
 
