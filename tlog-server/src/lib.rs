@@ -143,6 +143,11 @@ impl Tlog {
             rekor: Arc::new(RekorLog {
                 tree: LogTree::new(rekor_id, store.clone(), rekor_seq),
                 log_id: config.rekor_signer.log_id(),
+                checkpoints: http::CheckpointCache::new(
+                    config.hostname.clone(),
+                    rekor_id,
+                    config.rekor_signer.clone(),
+                ),
                 signer: config.rekor_signer,
             }),
             ct: Arc::new(CtLog {

@@ -8,6 +8,7 @@ mod common;
 
 use common::{check_log_entry, hashedrekord, hashedrekord_signing, Fixture, Server};
 use shared::checkpoint::Checkpoint;
+use shared::keys::EcdsaP256Signer;
 use shared::merkle::{verify_consistency, Hash};
 use shared::note::SignedNote;
 use shared::rekor::ConsistencyProof;
@@ -276,5 +277,50 @@ async fn an_in_memory_store_serves_the_same_api() {
     let r = server.get("/api/v1/log/entries?logIndex=0").await;
     assert_eq!(r.status(), 200);
     check_log_entry(&r.json().await.unwrap(), &server, &fx.rekor_key);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn checkpoints_follow_a_new_hostname_and_key_after_a_restart() {
+    let mut fx = Fixture::new();
+    let server = fx.start().await;
+    assert_eq!(
+        server
+            .post_entry(hashedrekord(b"signed as localhost"))
+            .await
+            .status(),
+        201
+    );
+    let before = server.log_info().await;
+    let tree_id = server.tlog_tree_id;
+    server.stop().await;
+
+    // Same store, another public host name and a rotated key: the stored
+    // checkpoint names the old ones, which no client would accept any more.
+    fx.rekor_key = EcdsaP256Signer::generate();
+    let mut config = fx.config();
+    config.hostname = "rekor.example.com".into();
+    let server = Server::start(config).await;
+    let info = server.log_info().await;
+    assert_eq!(
+        (info.tree_size, &info.root_hash),
+        (before.tree_size, &before.root_hash)
+    );
+    let note = SignedNote::parse(&info.signed_tree_head).unwrap();
+    assert_eq!(note.signatures.len(), 1);
+    note.verify_v1("rekor.example.com", &fx.rekor_key.public_key())
+        .expect("the served checkpoint is signed with the current name and key");
+    let checkpoint = Checkpoint::parse(&note.text).unwrap();
+    assert_eq!(checkpoint.origin, format!("rekor.example.com - {tree_id}"));
+
+    // Entries read back carry the same, current checkpoint.
+    let r = server.get("/api/v1/log/entries?logIndex=0").await;
+    assert_eq!(r.status(), 200);
+    let entry: serde_json::Value = r.json().await.unwrap();
+    let value = entry.as_object().unwrap().values().next().unwrap();
+    let served = value["verification"]["inclusionProof"]["checkpoint"]
+        .as_str()
+        .unwrap();
+    assert_eq!(served, info.signed_tree_head);
     server.stop().await;
 }

@@ -52,6 +52,84 @@ pub(crate) struct RekorLog {
     pub(crate) tree: LogTree,
     pub(crate) signer: EcdsaP256Signer,
     pub(crate) log_id: LogId,
+    pub(crate) checkpoints: CheckpointCache,
+}
+
+/// The checkpoint served for a head, signed under the *current* host name
+/// and key. The sequencer stores a signed note with every head, and that
+/// stored note is what is served while it matches; after the host name or
+/// the key changes (a restart with other settings), stored notes would fail
+/// in every client (sigstore-js matches the name against the log URL, all of
+/// them check the key), so the head is signed again. Rekor signs on every
+/// request; one signature per head and process is enough.
+pub(crate) struct CheckpointCache {
+    signer: crate::heads::RekorCheckpointSigner,
+    latest: std::sync::Mutex<Option<(u64, shared::merkle::Hash, String)>>,
+}
+
+impl CheckpointCache {
+    pub(crate) fn new(
+        hostname: String,
+        tree_id: crate::store::TreeId,
+        signer: EcdsaP256Signer,
+    ) -> Self {
+        Self {
+            signer: crate::heads::RekorCheckpointSigner {
+                hostname,
+                tree_id,
+                signer,
+            },
+            latest: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The checkpoint text for `head`.
+    pub(crate) fn for_head(&self, head: &crate::store::SignedHead) -> Result<String, ApiError> {
+        use crate::heads::HeadSigner as _;
+        // A poisoned lock only means another reader panicked mid-update; the
+        // cached value is either complete or absent, so keep using it.
+        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((size, root, text)) = latest.as_ref() {
+            if *size == head.size && *root == head.root {
+                return Ok(text.clone());
+            }
+        }
+        let stored = String::from_utf8(head.signed.clone()).ok();
+        let text = match stored.filter(|note| self.is_current(note, head)) {
+            Some(note) => note,
+            None => {
+                let signed = self
+                    .signer
+                    .sign_head(head.size, &head.root, head.timestamp_ms)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                String::from_utf8(signed)
+                    .map_err(|_| ApiError::Internal("signed checkpoint is not UTF-8".into()))?
+            }
+        };
+        *latest = Some((head.size, head.root, text.clone()));
+        Ok(text)
+    }
+
+    /// Whether a stored note is this head's checkpoint under the current
+    /// origin, name and key, with that one signature only.
+    fn is_current(&self, note: &str, head: &crate::store::SignedHead) -> bool {
+        let Ok(parsed) = shared::note::SignedNote::parse(note) else {
+            return false;
+        };
+        let expected = shared::checkpoint::Checkpoint {
+            origin: shared::checkpoint::Checkpoint::rekor_v1_origin(
+                &self.signer.hostname,
+                self.signer.tree_id.get(),
+            ),
+            size: head.size,
+            root: head.root,
+        };
+        parsed.text == expected.to_text()
+            && parsed.signatures.len() == 1
+            && parsed
+                .verify_v1(&self.signer.hostname, &self.signer.signer.public_key())
+                .is_ok()
+    }
 }
 
 /// The CT personality: its tree, key and accepted roots (DER).

@@ -139,7 +139,7 @@ async fn log_info(State(state): State<AppState>) -> Result<Json<LogInfo>, ApiErr
     Ok(Json(LogInfo {
         root_hash: head.root.to_hex(),
         tree_size: head.size,
-        signed_tree_head: checkpoint_text(&head)?,
+        signed_tree_head: state.rekor.checkpoints.for_head(&head)?,
         tree_id: state.rekor.tree.id().to_string(),
         inactive_shards: vec![],
     }))
@@ -222,7 +222,7 @@ impl RekorLog {
             log_index: entry.index,
             verification: Verification {
                 inclusion_proof: InclusionProof {
-                    checkpoint: checkpoint_text(head)?,
+                    checkpoint: self.checkpoints.for_head(head)?,
                     hashes: proof.iter().map(|h| h.to_hex()).collect(),
                     log_index: entry.index,
                     root_hash: head.root.to_hex(),
@@ -236,16 +236,6 @@ impl RekorLog {
             value,
         )])))
     }
-}
-
-/// A stored Rekor head is the signed checkpoint note.
-fn checkpoint_text(head: &SignedHead) -> Result<String, ApiError> {
-    String::from_utf8(head.signed.clone()).map_err(|_| {
-        ApiError::Internal(format!(
-            "stored checkpoint of size {} is not UTF-8",
-            head.size
-        ))
-    })
 }
 
 /// `treeID`, when given, must name this log (there are no inactive shards
