@@ -444,7 +444,25 @@ impl PublicKey {
             )));
         }
         let bad = |_| KeyError::BadSignature;
+        use aws_lc_rs::{digest as lc_digest, signature as lc_sig};
         match self {
+            // Each curve with its own hash (all that Rekor's policy admits)
+            // goes through AWS-LC: this is the per-entry cost of every
+            // hashedrekord write, and ring has no digest-input API.
+            Self::EcdsaP256(k) if alg == HashAlgorithm::Sha256 => ecdsa_verify_digest(
+                &lc_sig::ECDSA_P256_SHA256_ASN1,
+                &lc_digest::SHA256,
+                k.to_encoded_point(false).as_bytes(),
+                digest,
+                sig,
+            ),
+            Self::EcdsaP384(k) if alg == HashAlgorithm::Sha384 => ecdsa_verify_digest(
+                &lc_sig::ECDSA_P384_SHA384_ASN1,
+                &lc_digest::SHA384,
+                k.to_encoded_point(false).as_bytes(),
+                digest,
+                sig,
+            ),
             Self::EcdsaP256(k) => {
                 let sig = p256::ecdsa::Signature::from_der(sig).map_err(bad)?;
                 k.verify_prehash(digest, &sig).map_err(bad)
@@ -563,6 +581,21 @@ impl sha2::digest::FixedOutput for PrecomputedSha512 {
     fn finalize_into(self, out: &mut sha2::digest::Output<Self>) {
         out.copy_from_slice(&self.0);
     }
+}
+
+/// ECDSA (DER signature) over a digest the caller computed, through AWS-LC.
+fn ecdsa_verify_digest(
+    algorithm: &'static aws_lc_rs::signature::EcdsaVerificationAlgorithm,
+    digest_algorithm: &'static aws_lc_rs::digest::Algorithm,
+    uncompressed_point: &[u8],
+    digest: &[u8],
+    sig: &[u8],
+) -> Result<(), KeyError> {
+    let digest = aws_lc_rs::digest::Digest::import_less_safe(digest, digest_algorithm)
+        .map_err(|_| KeyError::BadSignature)?;
+    aws_lc_rs::signature::UnparsedPublicKey::new(algorithm, uncompressed_point)
+        .verify_digest(&digest, sig)
+        .map_err(|_| KeyError::BadSignature)
 }
 
 /// Decodes every RFC 7468 PEM block in `pem`, in order, as (label, DER).
