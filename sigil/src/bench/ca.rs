@@ -11,7 +11,7 @@
 //! final), SCT sign and SCT verify, on one thread per core.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,8 @@ use clap::Args;
 use serde_json::{json, Map, Value};
 use shared::keys::{EcdsaP256Signer, PublicKey};
 
-use super::report::{Ceiling, Percentiles, Report, Tally};
+use super::driver::{drive, Expect};
+use super::report::{Ceiling, Percentiles, Report};
 use super::LoadArgs;
 use crate::data_dir::DataDir;
 use crate::oidc_issuer::{DevIssuer, Identity};
@@ -81,7 +82,11 @@ pub(crate) async fn run(args: CaArgs) -> anyhow::Result<()> {
         "issuing for {} s (+{} s warm-up) with {} connections...",
         load.duration, load.warmup, load.concurrency
     );
-    let run = drive(&client, &url, load, pool.clone()).await;
+    let expect = Expect {
+        status: 200,
+        body_ok: chain_returned,
+    };
+    let run = drive(&client, &url, load, pool.clone(), expect).await;
     drop(client);
     drop(pool);
 
@@ -250,107 +255,16 @@ fn request(issuer: &DevIssuer, email: &str) -> Bytes {
     Bytes::from(body.to_string())
 }
 
-/// What a load run recorded.
-struct Run {
-    tally: Tally,
-    measured: Duration,
-    exhausted: bool,
-}
-
-/// Runs `concurrency` workers over the request pool for warm-up + duration.
-async fn drive(client: &reqwest::Client, url: &str, load: &LoadArgs, pool: Arc<Vec<Bytes>>) -> Run {
-    let next = Arc::new(AtomicUsize::new(0));
-    let exhausted = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let measure_from = start + Duration::from_secs(load.warmup);
-    let end = measure_from + Duration::from_secs(load.duration);
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..load.concurrency.max(1) {
-        let (client, url, pool, next, exhausted) = (
-            client.clone(),
-            url.to_owned(),
-            pool.clone(),
-            next.clone(),
-            exhausted.clone(),
-        );
-        workers.spawn(async move {
-            let mut tally = Tally::default();
-            loop {
-                let t0 = Instant::now();
-                if t0 >= end {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = pool.get(i) else {
-                    exhausted.store(true, Ordering::Relaxed);
-                    break;
-                };
-                let outcome = post(&client, &url, body.clone()).await;
-                let t1 = Instant::now();
-                if t0 < measure_from || t1 > end {
-                    continue;
-                }
-                match outcome {
-                    Ok(()) => tally.latencies_us.push((t1 - t0).as_micros() as u64),
-                    Err(Failure::Status(s)) => tally.error(s.to_string()),
-                    Err(Failure::BadResponse) => tally.error("bad-response"),
-                    Err(Failure::Transport(e)) => tally.transport_error(&e),
-                }
-            }
-            tally
-        });
-    }
-    let mut tally = Tally::default();
-    while let Some(t) = workers.join_next().await {
-        match t {
-            Ok(t) => tally.merge(t),
-            Err(_) => tally.error("worker-panic"),
-        }
-    }
-    // If the pool ran out, the window ended early: rate over the real window.
-    let measured = end
-        .min(Instant::now())
-        .saturating_duration_since(measure_from);
-    Run {
-        tally,
-        measured,
-        exhausted: exhausted.load(Ordering::Relaxed),
-    }
-}
-
-enum Failure {
-    Status(u16),
-    /// A 200 without a leaf + issuer chain.
-    BadResponse,
-    Transport(reqwest::Error),
-}
-
-async fn post(client: &reqwest::Client, url: &str, body: Bytes) -> Result<(), Failure> {
-    let response = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(Failure::Transport)?;
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(Failure::Transport)?;
-    if status != 200 {
-        return Err(Failure::Status(status));
-    }
-    let chain_len = serde_json::from_slice::<Value>(&bytes)
+/// A request counts when its 200 carries a chain of the leaf and its issuer.
+fn chain_returned(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| {
             v["signedCertificateEmbeddedSct"]["chain"]["certificates"]
                 .as_array()
                 .map(Vec::len)
         })
-        .unwrap_or(0);
-    if chain_len >= 2 {
-        Ok(())
-    } else {
-        Err(Failure::BadResponse)
-    }
+        .is_some_and(|len| len >= 2)
 }
 
 /// Inputs of one certificate's crypto, as the CA and CT log see them.

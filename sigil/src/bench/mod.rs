@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 
 mod ca;
 mod ceiling;
+mod driver;
 mod entries;
 mod report;
 mod tlog;

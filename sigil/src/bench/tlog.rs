@@ -3,16 +3,15 @@
 //! when it gets its 201 *and* the answer's inclusion proof verifies against
 //! the root it carries (DESIGN.md: "p99 to a 201 with proof").
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
-use axum::body::Bytes;
 use clap::Args;
 use serde_json::{json, Map};
 
-use super::report::{Percentiles, Report, Tally};
+use super::driver::{drive, Expect};
+use super::report::{Percentiles, Report};
 use super::{ceiling, entries, LoadArgs};
 
 #[derive(Debug, Args)]
@@ -47,7 +46,12 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
         load.duration, load.warmup, load.concurrency
     );
     let (cpu0, t0) = (ceiling::cpu_seconds("self"), Instant::now());
-    let run = drive(&client, load, pool.clone()).await?;
+    let url = format!("{}/api/v1/log/entries", load.base());
+    let expect = Expect {
+        status: 201,
+        body_ok: proof_verifies,
+    };
+    let run = drive(&client, &url, load, pool.clone(), expect).await;
     // Cores the load generator itself used: on one machine it competes with the server.
     let client_cores = ceiling::cpu_seconds("self")
         .zip(cpu0)
@@ -128,100 +132,7 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What a load run recorded.
-struct Run {
-    tally: Tally,
-    measured: Duration,
-    exhausted: bool,
-}
-
-/// Runs `concurrency` workers over the entry pool for warm-up + duration.
-async fn drive(
-    client: &reqwest::Client,
-    load: &LoadArgs,
-    pool: Arc<Vec<Bytes>>,
-) -> anyhow::Result<Run> {
-    let url = format!("{}/api/v1/log/entries", load.base());
-    let next = Arc::new(AtomicUsize::new(0));
-    let exhausted = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let measure_from = start + Duration::from_secs(load.warmup);
-    let end = measure_from + Duration::from_secs(load.duration);
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..load.concurrency.max(1) {
-        let (client, url, pool, next, exhausted) = (
-            client.clone(),
-            url.clone(),
-            pool.clone(),
-            next.clone(),
-            exhausted.clone(),
-        );
-        workers.spawn(async move {
-            let mut tally = Tally::default();
-            loop {
-                let t0 = Instant::now();
-                if t0 >= end {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = pool.get(i) else {
-                    exhausted.store(true, Ordering::Relaxed);
-                    break;
-                };
-                let outcome = post(&client, &url, body.clone()).await;
-                let t1 = Instant::now();
-                if t0 < measure_from || t1 > end {
-                    continue;
-                }
-                match outcome {
-                    Ok(()) => tally.latencies_us.push((t1 - t0).as_micros() as u64),
-                    Err(Failure::Status(s)) => tally.error(s.to_string()),
-                    Err(Failure::BadResponse) => tally.error("bad-response"),
-                    Err(Failure::Transport(e)) => tally.transport_error(&e),
-                }
-            }
-            tally
-        });
-    }
-    let mut tally = Tally::default();
-    while let Some(t) = workers.join_next().await {
-        tally.merge(t?);
-    }
-    // If the pool ran out, the window ended early: rate over the real window.
-    let measured = end
-        .min(Instant::now())
-        .saturating_duration_since(measure_from);
-    Ok(Run {
-        tally,
-        measured,
-        exhausted: exhausted.load(Ordering::Relaxed),
-    })
-}
-
-enum Failure {
-    Status(u16),
-    /// A 201 without a verifiable inclusion proof.
-    BadResponse,
-    Transport(reqwest::Error),
-}
-
-/// One submission; `Ok` only for a 201 whose inclusion proof verifies.
-async fn post(client: &reqwest::Client, url: &str, body: Bytes) -> Result<(), Failure> {
-    let response = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(Failure::Transport)?;
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(Failure::Transport)?;
-    if status != 201 {
-        return Err(Failure::Status(status));
-    }
-    if super::tlog_read::proof_verifies(&bytes, None) {
-        Ok(())
-    } else {
-        Err(Failure::BadResponse)
-    }
+/// A write counts when its 201 carries an inclusion proof that verifies.
+fn proof_verifies(body: &[u8]) -> bool {
+    super::tlog_read::proof_verifies(body, None)
 }
