@@ -46,30 +46,12 @@ fn raw(n: u32) -> Submission {
     }
 }
 
-/// A hashedrekord ProposedEntry signed by a fresh key.
+/// A hashedrekord entry over a random digest (each call a new entry).
 fn hashedrekord() -> Vec<u8> {
-    use base64::Engine as _;
-    use p256::ecdsa::signature::hazmat::PrehashSigner;
-    use p256::pkcs8::{EncodePublicKey, LineEnding};
     use rand_core::RngCore as _;
     let mut digest = [0u8; 32];
     rand_core::OsRng.fill_bytes(&mut digest);
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
-    let pem = key
-        .verifying_key()
-        .to_public_key_pem(LineEnding::LF)
-        .unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    serde_json::to_vec(&serde_json::json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "signature": {"content": b64.encode(sig.to_der().as_bytes()), "publicKey": {"content": b64.encode(pem)}},
-            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}}
-        }
-    }))
-    .unwrap()
+    crate::http::tests::hashedrekord(digest)
 }
 
 async fn post_entry(router: axum::Router) -> (StatusCode, serde_json::Value) {

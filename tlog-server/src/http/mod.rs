@@ -165,4 +165,4 @@ pub(crate) fn body_bytes(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -25,7 +25,7 @@ fn config(sequencer: SequencerConfig) -> TlogConfig {
 }
 
 /// A hashedrekord ProposedEntry over `digest`, signed by a fresh key.
-fn hashedrekord(digest: [u8; 32]) -> Vec<u8> {
+pub(crate) fn hashedrekord(digest: [u8; 32]) -> Vec<u8> {
     use base64::Engine as _;
     use p256::ecdsa::signature::hazmat::PrehashSigner;
     use p256::pkcs8::{EncodePublicKey, LineEnding};
