@@ -48,6 +48,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         ct_roots: vec![material.root_der.clone()],
         hostname: "localhost".to_owned(),
         sequencer: Default::default(),
+        entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
     })
     .await
     .context("opening the transparency logs")?;

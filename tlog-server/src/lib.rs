@@ -10,6 +10,7 @@
 mod clock;
 mod heads;
 mod http;
+mod lru;
 mod metrics;
 mod sequencer;
 pub mod store;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use shared::keys::EcdsaP256Signer;
 
+pub use http::entry_cache::DEFAULT_ENTRY_CACHE_BYTES;
 pub use sequencer::SequencerConfig;
 pub use store::TreeId;
 
@@ -53,6 +55,9 @@ pub struct TlogConfig {
     /// requires it to match the host of the tlog `baseUrl` (clients.md §3).
     pub hostname: String,
     pub sequencer: SequencerConfig,
+    /// Memory for served Rekor entries with their SETs (0 disables it); see
+    /// [`DEFAULT_ENTRY_CACHE_BYTES`].
+    pub entry_cache_bytes: usize,
 }
 
 /// A running log: both trees, their sequencers and the HTTP state.
@@ -149,6 +154,7 @@ impl Tlog {
                     config.rekor_signer.clone(),
                 ),
                 signer: config.rekor_signer,
+                entries: http::entry_cache::EntryCache::new(config.entry_cache_bytes),
             }),
             ct: Arc::new(CtLog {
                 tree: LogTree::new(ct_id, store.clone(), ct_seq),

@@ -58,6 +58,11 @@ struct Args {
     /// The `Retry-After` (seconds) of a 503 when the pool is full.
     #[arg(long, env = "TLOG_RETRY_AFTER_SECS", default_value_t = SequencerConfig::default().retry_after.as_secs())]
     retry_after_secs: u64,
+    /// Memory, in MiB, for Rekor entries already served (body, entry ID and
+    /// signed entry timestamp), so re-reads cost no store read or signature;
+    /// 0 disables it. Tree tiles have their own fixed 64 MiB cache.
+    #[arg(long, env = "TLOG_ENTRY_CACHE_MIB", default_value_t = tlog_server::DEFAULT_ENTRY_CACHE_BYTES >> 20)]
+    entry_cache_mib: usize,
 }
 
 #[tokio::main]
@@ -82,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
             pool_size: args.pool_size,
             retry_after: Duration::from_secs(args.retry_after_secs),
         },
+        entry_cache_bytes: args.entry_cache_mib.saturating_mul(1 << 20),
     };
     let tlog = Tlog::open(config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)

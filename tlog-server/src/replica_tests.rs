@@ -33,6 +33,7 @@ fn config(url: &str, rekor: &EcdsaP256Signer, ct: &EcdsaP256Signer) -> TlogConfi
             flush_interval: Duration::from_millis(2),
             ..SequencerConfig::default()
         },
+        entry_cache_bytes: crate::DEFAULT_ENTRY_CACHE_BYTES,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod ct;
 mod ct_read;
+pub(crate) mod entry_cache;
 pub(crate) mod error;
 mod health;
 mod rekor;
@@ -53,6 +54,7 @@ pub(crate) struct RekorLog {
     pub(crate) signer: EcdsaP256Signer,
     pub(crate) log_id: LogId,
     pub(crate) checkpoints: CheckpointCache,
+    pub(crate) entries: entry_cache::EntryCache,
 }
 
 /// The checkpoint served for a head, signed under the *current* host name

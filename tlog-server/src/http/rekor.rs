@@ -1,9 +1,11 @@
 //! Rekor v1 REST API (rekor-wire.md §1, §3, §7): create and fetch entries,
 //! log info, the log's public key, consistency proofs. Every LogEntry is a
-//! one-key object (80-hex entry ID) whose SET is signed fresh on each answer
-//! and whose inclusion proof is against the latest committed checkpoint.
+//! one-key object (80-hex entry ID) whose SET is signed once per entry and
+//! process (kept in [`super::entry_cache`]) and whose inclusion proof is
+//! against the latest committed checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -20,6 +22,7 @@ use shared::rekor::{
     Verification,
 };
 
+use super::entry_cache::SignedEntry;
 use super::error::ApiError;
 use super::{body_bytes, verify_pool, AppState, RekorLog, MAX_ENTRY_BODY_BYTES};
 use crate::sequencer::{LeafData, Submission};
@@ -103,13 +106,19 @@ async fn entry_by_index(
         .ok_or_else(|| ApiError::BadRequest("logIndex is required".into()))?;
     let index = parse_u64("logIndex", raw)?;
     let rekor = &state.rekor;
-    let entry = rekor
-        .tree
-        .entry_by_index(index)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let head = rekor.tree.head_covering(entry.index).await?;
-    Ok(Json(rekor.log_entry(&entry, &head).await?))
+    let signed = match rekor.entries.at(index) {
+        Some(signed) => signed,
+        None => {
+            let entry = rekor
+                .tree
+                .entry_by_index(index)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            rekor.signed_entry(&entry)
+        }
+    };
+    let head = rekor.tree.head_covering(signed.index).await?;
+    Ok(Json(rekor.render(&signed, &head).await?))
 }
 
 /// `GET /api/v1/log/entries/{uuid or entry ID}`.
@@ -124,13 +133,20 @@ async fn entry_by_id(
             return Err(ApiError::NotFound);
         }
     }
-    let entry = rekor
-        .tree
-        .entry_by_identity(reference.leaf())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let head = rekor.tree.head_covering(entry.index).await?;
-    Ok(Json(rekor.log_entry(&entry, &head).await?))
+    let leaf = reference.leaf();
+    let signed = match rekor.entries.with_leaf(&leaf) {
+        Some(signed) => signed,
+        None => {
+            let entry = rekor
+                .tree
+                .entry_by_identity(leaf)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            rekor.signed_entry(&entry)
+        }
+    };
+    let head = rekor.tree.head_covering(signed.index).await?;
+    Ok(Json(rekor.render(&signed, &head).await?))
 }
 
 /// `GET /api/v1/log`.
@@ -205,36 +221,62 @@ impl RekorLog {
         entry: &StoredEntry,
         head: &SignedHead,
     ) -> Result<LogEntry, ApiError> {
-        let proof = self.tree.inclusion_proof(entry.index, head.size).await?;
-        let body = B64.encode(&entry.body);
+        self.render(&self.signed_entry(entry), head).await
+    }
+
+    /// The head-independent part of `entry`'s LogEntry: from the cache, or
+    /// signed now (one SET signature per entry and process) and cached.
+    pub(super) fn signed_entry(&self, entry: &StoredEntry) -> Arc<SignedEntry> {
+        if let Some(cached) = self.entries.at(entry.index) {
+            if cached.leaf == entry.identity {
+                return cached;
+            }
+        }
+        let body_b64 = B64.encode(&entry.body);
         // Seconds: the time is stored in ms, and ms / 1000 fits i64 for any real clock.
         let integrated_time = (entry.timestamp_ms / 1000) as i64;
         let set = self.signer.sign(&set_payload(
-            &body,
+            &body_b64,
             integrated_time,
             &self.log_id,
             entry.index,
         ));
-        let value = LogEntryValue {
-            body,
+        let signed = Arc::new(SignedEntry {
+            index: entry.index,
+            leaf: entry.identity,
+            entry_id: entry_id(self.tree.id().get(), &entry.identity),
+            body_b64,
             integrated_time,
+            set_b64: B64.encode(set),
+        });
+        self.entries.insert(signed.clone());
+        signed
+    }
+
+    /// The LogEntry of a signed entry with an inclusion proof against `head`.
+    pub(super) async fn render(
+        &self,
+        signed: &SignedEntry,
+        head: &SignedHead,
+    ) -> Result<LogEntry, ApiError> {
+        let proof = self.tree.inclusion_proof(signed.index, head.size).await?;
+        let value = LogEntryValue {
+            body: signed.body_b64.clone(),
+            integrated_time: signed.integrated_time,
             log_id: self.log_id.to_hex(),
-            log_index: entry.index,
+            log_index: signed.index,
             verification: Verification {
                 inclusion_proof: InclusionProof {
                     checkpoint: self.checkpoints.for_head(head)?,
                     hashes: proof.iter().map(|h| h.to_hex()).collect(),
-                    log_index: entry.index,
+                    log_index: signed.index,
                     root_hash: head.root.to_hex(),
                     tree_size: head.size,
                 },
-                signed_entry_timestamp: B64.encode(set),
+                signed_entry_timestamp: signed.set_b64.clone(),
             },
         };
-        Ok(LogEntry(BTreeMap::from([(
-            entry_id(self.tree.id().get(), &entry.identity),
-            value,
-        )])))
+        Ok(LogEntry(BTreeMap::from([(signed.entry_id.clone(), value)])))
     }
 }
 

@@ -21,6 +21,7 @@ fn config(sequencer: SequencerConfig) -> TlogConfig {
         ct_roots: vec![],
         hostname: "localhost".into(),
         sequencer,
+        entry_cache_bytes: crate::DEFAULT_ENTRY_CACHE_BYTES,
     }
 }
 

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use shared::merkle::{Hash, NodeId};
 use tokio::sync::Semaphore;
 
-use super::tiles::{extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileId};
+use super::tile_cache::TileCache;
+use super::tiles::{extend_tiles, touched_tiles, TileId};
 use super::{
     Batch, EntryWithExtra, LogStore, SignedHead, StoreError, StoreFuture, StoredEntry, TreeId,
 };
@@ -92,17 +93,20 @@ impl LogStore for MemoryStore {
 
     fn read_nodes<'a>(&'a self, tree: TreeId, ids: &'a [NodeId]) -> StoreFuture<'a, Vec<Hash>> {
         Box::pin(async move {
-            self.with(|s| {
-                // The same tile derivation as the SQL stores.
-                let tiles: HashMap<TileId, Vec<u8>> = match s.trees.get(&tree) {
-                    Some(t) => tiles_for(ids)?
-                        .into_iter()
-                        .filter_map(|id| t.tiles.get(&id).map(|b| (id, b.clone())))
-                        .collect(),
-                    None => HashMap::new(),
-                };
-                nodes_from_tiles(ids, &tiles)
-            })
+            // The same tile derivation as the SQL stores, with nothing cached.
+            let stored = |wanted: Vec<TileId>| {
+                let found = self.with(|s| {
+                    Ok(match s.trees.get(&tree) {
+                        Some(t) => wanted
+                            .into_iter()
+                            .filter_map(|id| t.tiles.get(&id).map(|b| (id, b.clone())))
+                            .collect(),
+                        None => HashMap::new(),
+                    })
+                });
+                async move { found }
+            };
+            TileCache::new(0).read_nodes(tree, ids, stored).await
         })
     }
 

@@ -8,7 +8,9 @@
 //! search-index keys of each entry, the hashes of *complete* subtrees named by
 //! [`NodeId`] (stored as C2SP tlog-tiles, see [`tiles`], so a proof reads a
 //! handful of tile rows; readers only ask for `NodeId`s), and every signed
-//! tree head the log ever published.
+//! tree head the log ever published. The SQL stores keep recently used and
+//! just-committed tiles, with their interior nodes, in memory
+//! ([`tile_cache`]), so a proof usually reads no tile row at all.
 //!
 //! Backends: [`sqlite`] (embedded, one process) and [`postgres`] (production;
 //! several processes may share a database, one sequencing each tree at a
@@ -16,6 +18,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+pub(crate) mod tile_cache;
 pub(crate) mod tiles;
 
 #[cfg(test)]

@@ -32,10 +32,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection as _, Row};
 use tokio::sync::Mutex;
 
-use super::tiles::{
-    check_tile, extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileCache, TileId,
-    TILE_CACHE_TILES,
-};
+use super::tile_cache::{TileCache, TILE_CACHE_BYTES};
+use super::tiles::{check_tile, extend_tiles, touched_tiles, TileId};
 use super::{
     from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, Leadership, LogStore,
     SignedHead, StoreError, StoreFuture, StoredEntry, TreeId,
@@ -80,7 +78,7 @@ impl PgStore {
             pool,
             options,
             locks: Mutex::default(),
-            cache: TileCache::new(TILE_CACHE_TILES),
+            cache: TileCache::new(TILE_CACHE_BYTES),
         })
     }
 
@@ -104,15 +102,12 @@ impl PgStore {
     }
 
     async fn read_nodes_impl(&self, tree: TreeId, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
-        let wanted = tiles_for(ids)?;
-        let (mut tiles, missing) = self.cache.lookup(tree, &wanted);
-        if !missing.is_empty() {
-            let mut conn = self.pool.acquire().await?;
-            let read = read_tiles(&mut conn, tree, &missing).await?;
-            self.cache.insert(tree, &read);
-            tiles.extend(read);
-        }
-        nodes_from_tiles(ids, &tiles)
+        self.cache
+            .read_nodes(tree, ids, |missing| async move {
+                let mut conn = self.pool.acquire().await?;
+                read_tiles(&mut conn, tree, &missing).await
+            })
+            .await
     }
 
     async fn commit_impl(&self, batch: Batch) -> Result<(), StoreError> {
@@ -234,6 +229,14 @@ impl PgStore {
         .await
         .map_err(conflict_on_duplicate)?;
         tx.commit().await?;
+        // Durable now, so this process' readers may see the new right edge.
+        // The batch is committed whatever happens here: a tile that fails to
+        // cache is only read from the table later.
+        for (id, bytes) in &tiles {
+            if let Err(e) = self.cache.insert(batch.tree, *id, bytes) {
+                tracing::warn!(error = %e, "caching a committed tile");
+            }
+        }
         Ok(())
     }
 

@@ -23,10 +23,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::tiles::{
-    check_tile, extend_tiles, nodes_from_tiles, tiles_for, touched_tiles, TileCache, TileId,
-    TILE_CACHE_TILES,
-};
+use super::tile_cache::{TileCache, TILE_CACHE_BYTES};
+use super::tiles::{check_tile, extend_tiles, touched_tiles, TileId};
 use super::{
     from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, LogStore, SignedHead,
     StoreError, StoreFuture, StoredEntry, TreeId,
@@ -70,7 +68,7 @@ impl SqliteStore {
             return Ok(Self {
                 writer: pool.clone(),
                 reader: pool,
-                cache: Arc::new(TileCache::new(TILE_CACHE_TILES)),
+                cache: Arc::new(TileCache::new(TILE_CACHE_BYTES)),
             });
         }
         let options = options
@@ -89,7 +87,7 @@ impl SqliteStore {
         Ok(Self {
             writer,
             reader,
-            cache: Arc::new(TileCache::new(TILE_CACHE_TILES)),
+            cache: Arc::new(TileCache::new(TILE_CACHE_BYTES)),
         })
     }
 
@@ -110,15 +108,12 @@ impl SqliteStore {
     }
 
     async fn read_nodes_impl(&self, tree: TreeId, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
-        let wanted = tiles_for(ids)?;
-        let (mut tiles, missing) = self.cache.lookup(tree, &wanted);
-        if !missing.is_empty() {
-            let mut conn = self.reader.acquire().await?;
-            let read = read_tiles(&mut conn, tree, &missing).await?;
-            self.cache.insert(tree, &read);
-            tiles.extend(read);
-        }
-        nodes_from_tiles(ids, &tiles)
+        self.cache
+            .read_nodes(tree, ids, |missing| async move {
+                let mut conn = self.reader.acquire().await?;
+                read_tiles(&mut conn, tree, &missing).await
+            })
+            .await
     }
 
     async fn entries_by_identity_impl(
@@ -239,6 +234,14 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // Durable now, so this process' readers may see the new right edge.
+        // The batch is committed whatever happens here: a tile that fails to
+        // cache is only read from the table later.
+        for (id, bytes) in &tiles {
+            if let Err(e) = self.cache.insert(batch.tree, *id, bytes) {
+                tracing::warn!(error = %e, "caching a committed tile");
+            }
+        }
         Ok(())
     }
 }

@@ -13,11 +13,12 @@
 //! can later be served read-only.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 
-use shared::merkle::{node_hash, Hash, NodeId};
+#[cfg(test)]
+use shared::merkle::node_hash;
+use shared::merkle::{Hash, NodeId};
 
-use super::{StoreError, TreeId};
+use super::StoreError;
 
 /// Tree levels per tile.
 pub(crate) const TILE_HEIGHT: u8 = 8;
@@ -25,9 +26,6 @@ pub(crate) const TILE_HEIGHT: u8 = 8;
 pub(crate) const TILE_WIDTH: u64 = 1 << TILE_HEIGHT;
 /// Bytes of a full tile.
 pub(crate) const FULL_TILE_BYTES: usize = TILE_WIDTH as usize * 32;
-/// Full tiles a store keeps in memory (8 KiB each, so 16 MiB): every tile
-/// above level 0 of a 10^8-entry log, plus the hottest leaf tiles.
-pub(crate) const TILE_CACHE_TILES: usize = 2048;
 
 /// A tile: tile level (0..=7, as tree levels are below 64) and index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,7 +59,9 @@ impl NodeSpan {
     }
 
     /// The node's hash from the bytes of its tile, or `None` when the tile
-    /// does not (yet) hold the whole span.
+    /// does not (yet) hold the whole span. The plain derivation, kept as the
+    /// reference the tile cache's precomputed rows are tested against.
+    #[cfg(test)]
     pub(crate) fn hash_in(&self, tile: &[u8]) -> Option<Hash> {
         let bytes = tile.get(self.offset * 32..(self.offset + self.width) * 32)?;
         let mut row: Vec<Hash> = bytes
@@ -91,7 +91,9 @@ pub(crate) fn tiles_for(ids: &[NodeId]) -> Result<Vec<TileId>, StoreError> {
     Ok(tiles)
 }
 
-/// Derives the hashes of `ids` (in order) from the tiles read.
+/// Derives the hashes of `ids` (in order) from the tiles read, by
+/// [`NodeSpan::hash_in`] (the tests' reference derivation).
+#[cfg(test)]
 pub(crate) fn nodes_from_tiles(
     ids: &[NodeId],
     tiles: &HashMap<TileId, Vec<u8>>,
@@ -169,98 +171,7 @@ pub(crate) fn check_tile(tile: TileId, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Full tiles most recently read, shared by all readers of a store. A full
-/// tile never changes (the tree is append-only and cannot fork), so a cached
-/// one is always right, on every replica; partial tiles are never cached.
-/// The upper tiles of every proof then come from memory, and a proof costs
-/// about one tile read (its leaf's) whatever the log's size.
-pub(crate) struct TileCache {
-    capacity: usize,
-    inner: Mutex<CacheInner>,
-}
-
-impl std::fmt::Debug for TileCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TileCache")
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Default)]
-struct CacheInner {
-    tiles: HashMap<(TreeId, TileId), CachedTile>,
-    clock: u64,
-}
-
-struct CachedTile {
-    bytes: Vec<u8>,
-    /// `clock` at the last lookup that used it.
-    used: u64,
-}
-
-impl TileCache {
-    /// Room for `capacity` full tiles (8 KiB each).
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            inner: Mutex::default(),
-        }
-    }
-
-    /// Splits `wanted` into the cached tiles and the ones still to read.
-    pub(crate) fn lookup(
-        &self,
-        tree: TreeId,
-        wanted: &[TileId],
-    ) -> (HashMap<TileId, Vec<u8>>, Vec<TileId>) {
-        let mut found = HashMap::new();
-        let mut missing = Vec::new();
-        let mut inner = self.lock();
-        inner.clock += 1;
-        let now = inner.clock;
-        for id in wanted {
-            match inner.tiles.get_mut(&(tree, *id)) {
-                Some(tile) => {
-                    tile.used = now;
-                    found.insert(*id, tile.bytes.clone());
-                }
-                None => missing.push(*id),
-            }
-        }
-        (found, missing)
-    }
-
-    /// Remembers the full ones among tiles just read; when full, forgets
-    /// the least recently used quarter.
-    pub(crate) fn insert(&self, tree: TreeId, read: &HashMap<TileId, Vec<u8>>) {
-        let mut inner = self.lock();
-        let now = inner.clock;
-        for (id, bytes) in read {
-            if bytes.len() == FULL_TILE_BYTES {
-                let tile = CachedTile {
-                    bytes: bytes.clone(),
-                    used: now,
-                };
-                inner.tiles.insert((tree, *id), tile);
-            }
-        }
-        if inner.tiles.len() > self.capacity {
-            let mut ages: Vec<u64> = inner.tiles.values().map(|t| t.used).collect();
-            ages.sort_unstable();
-            let cutoff = ages[ages.len() / 4];
-            inner.tiles.retain(|_, t| t.used > cutoff);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
-        // A panic while holding this lock leaves a consistent map (every
-        // operation is a plain insert or remove), so poisoning is ignored.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-fn span(id: NodeId) -> Result<NodeSpan, StoreError> {
+pub(crate) fn span(id: NodeId) -> Result<NodeSpan, StoreError> {
     NodeSpan::of(id).ok_or(StoreError::MissingNode {
         level: id.level,
         index: id.index,
@@ -349,31 +260,6 @@ mod tests {
         // A proof in a tree of 70,401 touches few tiles.
         let plan = inclusion_plan(12_345, 70_401).unwrap();
         assert!(tiles_for(plan.nodes()).unwrap().len() <= 6);
-    }
-
-    #[test]
-    fn the_cache_keeps_full_tiles_only_and_evicts_the_oldest() {
-        let tree = TreeId::new(1).unwrap();
-        let t = |index| TileId { level: 0, index };
-        let cache = TileCache::new(4);
-        let read: HashMap<TileId, Vec<u8>> =
-            [(t(0), vec![1; FULL_TILE_BYTES]), (t(1), vec![2; 64])].into();
-        cache.insert(tree, &read);
-        let (found, missing) = cache.lookup(tree, &[t(0), t(1)]);
-        assert_eq!(found.keys().copied().collect::<Vec<_>>(), vec![t(0)]);
-        assert_eq!(missing, vec![t(1)], "a partial tile is always re-read");
-        let (_, missing) = cache.lookup(TreeId::new(2).unwrap(), &[t(0)]);
-        assert_eq!(missing, vec![t(0)], "trees do not share tiles");
-        for i in 1..=4 {
-            cache.lookup(tree, &[t(0)]); // keep tile 0 the most recently used
-            cache.insert(tree, &[(t(i), vec![0; FULL_TILE_BYTES])].into());
-        }
-        let (found, missing) = cache.lookup(tree, &[t(0), t(1), t(4)]);
-        assert!(
-            found.contains_key(&t(0)) && found.contains_key(&t(4)),
-            "{missing:?}"
-        );
-        assert_eq!(missing, vec![t(1)], "the oldest went");
     }
 
     #[test]

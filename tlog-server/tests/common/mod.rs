@@ -64,6 +64,7 @@ impl Fixture {
                 flush_interval: Duration::from_millis(5),
                 ..SequencerConfig::default()
             },
+            entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
         }
     }
 
