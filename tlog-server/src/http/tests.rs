@@ -85,7 +85,7 @@ async fn a_full_pool_answers_503_with_retry_after() {
         retry_after: Duration::from_secs(3),
     };
     let tlog = Tlog::open_on(
-        Arc::new(store),
+        Arc::new(store.clone()),
         config(sequencer),
         Arc::new(FixedClock(1_700_000_000_000)),
     )
@@ -93,11 +93,14 @@ async fn a_full_pool_answers_503_with_retry_after() {
     .unwrap();
     let router = tlog.router();
 
-    // The first submission blocks in its commit, the second fills the pool.
+    // The first submission blocks in its commit (after the two trees'
+    // initial heads), the second fills the pool. Waiting for those states,
+    // not for a fixed time: verification runs on a pool other tests share.
     let first = tokio::spawn(router.clone().oneshot(post_entry(hashedrekord([1; 32]))));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_until("the first commit to block", || store.commits_started() == 3).await;
     let second = tokio::spawn(router.clone().oneshot(post_entry(hashedrekord([2; 32]))));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let pool = tlog.state.rekor.tree.sequencer();
+    wait_until("the second to be pooled", || pool.pool_depth() == 1).await;
 
     let refused = router
         .clone()
@@ -118,4 +121,16 @@ async fn a_full_pool_answers_503_with_retry_after() {
     assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::CREATED);
     assert_eq!(second.await.unwrap().unwrap().status(), StatusCode::CREATED);
     tlog.shutdown().await;
+}
+
+/// Polls `done` every millisecond; panics after 30 s.
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }

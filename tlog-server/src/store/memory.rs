@@ -3,6 +3,7 @@
 //! plus a gate that can hold commits back so tests can fill the pool.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use shared::merkle::{Hash, NodeId};
@@ -38,6 +39,8 @@ pub(crate) struct MemoryStore {
     state: Arc<Mutex<State>>,
     /// When set, each commit takes one permit first (tests release them).
     gate: Option<Arc<Semaphore>>,
+    /// Commits begun, including those waiting at the gate.
+    started: Arc<AtomicUsize>,
 }
 
 impl MemoryStore {
@@ -45,6 +48,7 @@ impl MemoryStore {
         Self {
             state: Arc::default(),
             gate: None,
+            started: Arc::default(),
         }
     }
 
@@ -55,9 +59,15 @@ impl MemoryStore {
             Self {
                 state: Arc::default(),
                 gate: Some(gate.clone()),
+                started: Arc::default(),
             },
             gate,
         )
+    }
+
+    /// Commits begun so far, whether they passed the gate or wait at it.
+    pub(crate) fn commits_started(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
     }
 
     /// Sizes (entry counts) of the committed batches, in order.
@@ -178,6 +188,7 @@ impl LogStore for MemoryStore {
 
     fn commit(&self, batch: Batch) -> StoreFuture<'_, ()> {
         Box::pin(async move {
+            self.started.fetch_add(1, Ordering::SeqCst);
             if let Some(gate) = &self.gate {
                 gate.acquire()
                     .await
