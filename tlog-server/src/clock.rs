@@ -33,3 +33,30 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock tests set and advance while the log runs.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct SettableClock(std::sync::atomic::AtomicU64);
+
+#[cfg(test)]
+impl SettableClock {
+    pub(crate) fn new(now_ms: u64) -> Self {
+        Self(std::sync::atomic::AtomicU64::new(now_ms))
+    }
+
+    pub(crate) fn set(&self, now_ms: u64) {
+        self.0.store(now_ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+impl Clock for SettableClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

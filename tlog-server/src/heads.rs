@@ -5,7 +5,9 @@
 //! * CT: the RFC 6962 §3.5 `TreeHeadSignature`, TLS `DigitallySigned`.
 //!
 //! The sequencer signs one head per committed batch and stores it with the
-//! batch; readers serve the stored bytes.
+//! batch; readers serve the stored bytes while they are current (signed by
+//! the key the log now runs with and, for CT, recent enough): see
+//! `http::CheckpointCache` and `http::sth`.
 
 use shared::checkpoint::Checkpoint;
 use shared::keys::EcdsaP256Signer;
@@ -82,8 +84,8 @@ pub(crate) fn digitally_signed_ecdsa_sha256(der_signature: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Splits a `DigitallySigned` back into its DER signature (checks the algorithms and length).
-#[cfg(test)]
+/// Splits a `DigitallySigned` back into its DER signature (checks the
+/// algorithms and length); `None` for anything else.
 pub(crate) fn parse_digitally_signed_ecdsa_sha256(bytes: &[u8]) -> Option<&[u8]> {
     let (head, sig) = bytes.split_at_checked(4)?;
     (head[..2] == [4, 3] && usize::from(u16::from_be_bytes([head[2], head[3]])) == sig.len())

@@ -131,7 +131,7 @@ impl Tlog {
             ct_id,
             store.clone(),
             Arc::new(ct_heads),
-            clock,
+            clock.clone(),
             config.sequencer.clone(),
         )
         .await
@@ -158,8 +158,10 @@ impl Tlog {
             }),
             ct: Arc::new(CtLog {
                 tree: LogTree::new(ct_id, store.clone(), ct_seq),
+                sths: http::sth::SthCache::new(config.ct_signer.clone()),
                 signer: config.ct_signer,
                 roots: config.ct_roots,
+                clock,
             }),
             store: store.clone(),
             metrics: Arc::default(),

@@ -14,11 +14,12 @@ use base64::Engine as _;
 use common::{error_message, Fixture, Server, TestCa};
 use sha2::{Digest, Sha256};
 use shared::ct::{issuer_key_hash, merkle_tree_leaf, tbs_without_extension};
+use shared::keys::EcdsaP256Signer;
 use shared::merkle::{leaf_hash, verify_consistency, verify_inclusion, Frontier, Hash};
 use shared::oids::CT_POISON;
 use shared::sct::{AddChainResponse, SignedCertificateTimestamp, SignedEntry};
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Debug, PartialEq, Eq)]
 struct Sth {
     tree_size: u64,
     timestamp: u64,
@@ -561,6 +562,33 @@ async fn audit_endpoints_refuse_bad_parameters_with_a_message() {
         .await;
     assert_eq!(r.status(), 200, "{sloppy}");
     assert_eq!(verified_sth(&server, &fx).await.tree_size, 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_sth_is_signed_again_under_a_new_ct_key_after_a_restart() {
+    let mut fx = Fixture::new();
+    let server = fx.start().await;
+    for serial in 1..=2 {
+        log_cert(&server, &fx, serial).await;
+    }
+    let before = verified_sth(&server, &fx).await;
+    assert_eq!(before.tree_size, 2);
+    server.stop().await;
+
+    // Same store, rotated CT key: the stored STH carries the old key's
+    // signature, which no monitor holding the new key would accept.
+    fx.ct_key = EcdsaP256Signer::generate();
+    let server = fx.start().await;
+    let after = verified_sth(&server, &fx).await;
+    assert_eq!(
+        (after.tree_size, &after.sha256_root_hash),
+        (before.tree_size, &before.sha256_root_hash)
+    );
+    assert!(after.timestamp >= before.timestamp);
+    assert_ne!(after.tree_head_signature, before.tree_head_signature);
+    // Signed once, then served as it is.
+    assert_eq!(verified_sth(&server, &fx).await, after);
     server.stop().await;
 }
 

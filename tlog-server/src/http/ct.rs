@@ -3,7 +3,9 @@
 //! are in `ct_read`. An SCT is returned only once its entry is durably
 //! committed, so every SCT this log hands out is already covered by a stored
 //! STH. Each entry is committed with its §4.6 `extra_data` (the chain up to
-//! the accepted root), which `get-entries` serves.
+//! the accepted root), which `get-entries` serves. `get-sth` serves the
+//! latest head through [`super::sth::SthCache`], which signs it again when
+//! it is over an hour old or was signed by another key.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -150,13 +152,16 @@ fn entry_identity(entry: &SignedEntry) -> Hash {
     Hash(Sha256::digest(merkle_tree_leaf(0, entry, &[])).into())
 }
 
+/// The latest head's STH, re-signed when it is over an hour old or was
+/// signed by another key (see `sth`). All four fields come from one STH.
 async fn get_sth(State(state): State<AppState>) -> Json<GetSthResponse> {
-    let head = state.ct.tree.head();
+    let ct = &state.ct;
+    let sth = ct.sths.for_head(ct.tree.head(), ct.clock.now_ms());
     Json(GetSthResponse {
-        tree_size: head.size,
-        timestamp: head.timestamp_ms,
-        sha256_root_hash: B64.encode(head.root.0),
-        tree_head_signature: B64.encode(&head.signed),
+        tree_size: sth.size,
+        timestamp: sth.timestamp_ms,
+        sha256_root_hash: B64.encode(sth.root.0),
+        tree_head_signature: B64.encode(&sth.signed),
     })
 }
 

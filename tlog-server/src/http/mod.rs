@@ -10,6 +10,7 @@ pub(crate) mod error;
 mod health;
 mod rekor;
 mod rekor_search;
+pub(crate) mod sth;
 mod verify_pool;
 
 use std::sync::Arc;
@@ -134,11 +135,14 @@ impl CheckpointCache {
     }
 }
 
-/// The CT personality: its tree, key and accepted roots (DER).
+/// The CT personality: its tree, key and accepted roots (DER), the STHs
+/// `get-sth` serves, and the clock that says when those are too old.
 pub(crate) struct CtLog {
     pub(crate) tree: LogTree,
     pub(crate) signer: EcdsaP256Signer,
     pub(crate) roots: Vec<Vec<u8>>,
+    pub(crate) sths: sth::SthCache,
+    pub(crate) clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// All routes with `state` applied.
