@@ -284,25 +284,12 @@ pub(crate) async fn store_write(
         let identities: Vec<Hash> = entries.iter().map(|e| e.entry.identity).collect();
         // The sequencer's duplicate check, one query per batch.
         store.entries_by_identity(tree, &identities).await?;
-        let root = frontier.root();
         store
             .commit(Batch {
                 tree,
                 entries,
                 nodes,
-                head: SignedHead {
-                    size: frontier.size(),
-                    root,
-                    timestamp_ms: now_ms(),
-                    // A checkpoint-sized stand-in: signing is CPU, not store, work.
-                    signed: format!(
-                        "{name}\n{}\n{}\n\n\u{2014} bench {}\n",
-                        frontier.size(),
-                        B64.encode(root.0),
-                        B64.encode([0u8; 76])
-                    )
-                    .into_bytes(),
-                },
+                head: stand_in_head(&name, &frontier),
             })
             .await?;
         written += batch_size as u64;
@@ -386,7 +373,26 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-fn now_ms() -> u64 {
+/// The head of a scratch tree at `frontier`'s size, with a checkpoint-sized
+/// stand-in for the signed note: signing is CPU, not store, work.
+pub(crate) fn stand_in_head(name: &str, frontier: &Frontier) -> SignedHead {
+    let root = frontier.root();
+    SignedHead {
+        size: frontier.size(),
+        root,
+        timestamp_ms: now_ms(),
+        signed: format!(
+            "{name}\n{}\n{}\n\n\u{2014} bench {}\n",
+            frontier.size(),
+            B64.encode(root.0),
+            B64.encode([0u8; 76])
+        )
+        .into_bytes(),
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

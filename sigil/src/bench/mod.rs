@@ -3,6 +3,7 @@
 //! HTTP, then measures, in the same process on the same machine, the
 //! ceilings that bound it, and prints a human report whose last line is one
 //! JSON object with every figure (so scripts can `tail -n1 | jq`).
+//! `proof-scale` is the exception: it drives a store directly, no service.
 //!
 //! Targets are variants of [`BenchTarget`]; adding one (e.g. `ca`) is one
 //! variant, one module and one match arm in [`run`].
@@ -13,6 +14,7 @@ mod ca;
 mod ceiling;
 mod driver;
 mod entries;
+mod proof_scale;
 mod report;
 mod tlog;
 mod tlog_read;
@@ -36,6 +38,11 @@ pub(crate) enum BenchTarget {
     /// proof of possession per request; each certificate gets its embedded
     /// SCT from the CT log over HTTP.
     Ca(ca::CaArgs),
+    /// Read cost against log size, on the store alone (no service): grows a
+    /// scratch tree in `--store-url` (point it at a scratch database; the
+    /// tree stays there) and times entry + inclusion proof reads at each of
+    /// `--sizes`, cold (freshly opened store) and warm.
+    ProofScale(proof_scale::ProofScaleArgs),
 }
 
 /// Runs a benchmark on its own multi-threaded runtime.
@@ -47,6 +54,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Tlog(a) => runtime.block_on(tlog::run(a)),
         BenchTarget::TlogRead(a) => runtime.block_on(tlog_read::run(a)),
         BenchTarget::Ca(a) => runtime.block_on(ca::run(a)),
+        BenchTarget::ProofScale(a) => runtime.block_on(proof_scale::run(a)),
     }
 }
 

@@ -186,7 +186,8 @@ fn ratio(achieved: f64, ceiling: f64) -> f64 {
     }
 }
 
-fn round(x: f64, digits: i32) -> f64 {
+/// `x` rounded to `digits` decimal places.
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
 }
