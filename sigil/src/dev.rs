@@ -49,6 +49,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         hostname: "localhost".to_owned(),
         sequencer: Default::default(),
         entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
+        tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
     })
     .await
     .context("opening the transparency logs")?;

@@ -58,6 +58,9 @@ pub struct TlogConfig {
     /// Memory for served Rekor entries with their SETs (0 disables it); see
     /// [`DEFAULT_ENTRY_CACHE_BYTES`].
     pub entry_cache_bytes: usize,
+    /// Memory for tree tiles with their interior nodes; see
+    /// [`store::DEFAULT_TILE_CACHE_BYTES`].
+    pub tile_cache_bytes: usize,
 }
 
 /// A running log: both trees, their sequencers and the HTTP state.
@@ -71,7 +74,7 @@ impl Tlog {
     /// Opens and migrates the store, loads (or creates) the Rekor and CT
     /// trees, and starts their sequencers.
     pub async fn open(config: TlogConfig) -> anyhow::Result<Self> {
-        let store = store::open(&config.database_url)
+        let store = store::open_with(&config.database_url, config.tile_cache_bytes)
             .await
             .context("opening the log store")?;
         Self::open_on(store, config, Arc::new(SystemClock)).await

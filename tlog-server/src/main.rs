@@ -60,9 +60,15 @@ struct Args {
     retry_after_secs: u64,
     /// Memory, in MiB, for Rekor entries already served (body, entry ID and
     /// signed entry timestamp), so re-reads cost no store read or signature;
-    /// 0 disables it. Tree tiles have their own fixed 64 MiB cache.
+    /// 0 disables it.
     #[arg(long, env = "TLOG_ENTRY_CACHE_MIB", default_value_t = tlog_server::DEFAULT_ENTRY_CACHE_BYTES >> 20)]
     entry_cache_mib: usize,
+    /// Memory, in MiB, for tree tiles with their interior nodes, so proofs
+    /// need no tile read: about n / 16 bytes hold every tile of an n-entry
+    /// log; beyond that, each proof of a leaf whose tile is not held reads
+    /// and hashes one tile.
+    #[arg(long, env = "TLOG_TILE_CACHE_MIB", default_value_t = tlog_server::store::DEFAULT_TILE_CACHE_BYTES >> 20)]
+    tile_cache_mib: usize,
 }
 
 /// mimalloc instead of glibc malloc: responses are built from many short-lived
@@ -93,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
             retry_after: Duration::from_secs(args.retry_after_secs),
         },
         entry_cache_bytes: args.entry_cache_mib.saturating_mul(1 << 20),
+        tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
     };
     let tlog = Tlog::open(config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -64,6 +64,10 @@ pub(crate) struct ProofScaleArgs {
     /// Tasks reading at the same time (the samples are split between them).
     #[arg(long, default_value_t = 1)]
     pub(crate) concurrency: usize,
+    /// Memory, in MiB, for the measuring store's tile cache (tlog-server's
+    /// `--tile-cache-mib`); ≈ n / 16 bytes hold every tile of n entries.
+    #[arg(long, default_value_t = tlog_server::store::DEFAULT_TILE_CACHE_BYTES >> 20)]
+    pub(crate) tile_cache_mib: usize,
 }
 
 /// Runs the benchmark: human tables on stderr, the JSON line on stdout.
@@ -140,6 +144,7 @@ async fn measure(args: &ProofScaleArgs) -> anyhow::Result<Value> {
         "samples": args.samples,
         "batch_size": args.batch_size,
         "concurrency": args.concurrency,
+        "tile_cache_mib": args.tile_cache_mib,
         "cores": super::cores(),
         "loadavg_1m": super::loadavg(),
         "fill_entries": filled,
@@ -320,7 +325,8 @@ async fn measure_size(
     args: &ProofScaleArgs,
 ) -> anyhow::Result<SizeResult> {
     let size = frontier.size();
-    let store = tlog_server::store::open(url).await?;
+    let store =
+        tlog_server::store::open_with(url, args.tile_cache_mib.saturating_mul(1 << 20)).await?;
     let tree = store.tree(name).await?;
     let head = store
         .latest_head(tree)
@@ -490,6 +496,7 @@ mod tests {
             samples: 50,
             batch_size: 64,
             concurrency: 3,
+            tile_cache_mib: 1,
         };
         let v = measure(&args).await.unwrap();
         assert!(!v.to_string().contains('\n'));

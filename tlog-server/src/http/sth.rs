@@ -261,6 +261,7 @@ mod tests {
             hostname: "localhost".into(),
             sequencer: SequencerConfig::default(),
             entry_cache_bytes: 0,
+            tile_cache_bytes: 0,
         };
         let clock = Arc::new(SettableClock::new(T0));
         let tlog = Tlog::open_on(Arc::new(MemoryStore::new()), config, clock.clone())

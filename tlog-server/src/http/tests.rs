@@ -22,6 +22,7 @@ fn config(sequencer: SequencerConfig) -> TlogConfig {
         hostname: "localhost".into(),
         sequencer,
         entry_cache_bytes: crate::DEFAULT_ENTRY_CACHE_BYTES,
+        tile_cache_bytes: crate::store::DEFAULT_TILE_CACHE_BYTES,
     }
 }
 

@@ -31,6 +31,8 @@ use std::pin::Pin;
 
 use shared::merkle::{Hash, NodeId};
 
+pub use tile_cache::DEFAULT_TILE_CACHE_BYTES;
+
 /// A boxed, `Send` future. The trait returns these instead of using `async fn`
 /// so that it stays object safe: the backend is chosen at run time from the
 /// database URL and held as `Arc<dyn LogStore>`.
@@ -131,13 +133,21 @@ pub enum Leadership {
 /// `sqlite:...` gives [`sqlite::SqliteStore`], `postgres://...` or
 /// `postgresql://...` gives [`postgres::PgStore`].
 pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn LogStore>, StoreError> {
+    open_with(database_url, DEFAULT_TILE_CACHE_BYTES).await
+}
+
+/// [`open`] with a tile cache of `tile_cache_bytes` (see [`tile_cache`]).
+pub async fn open_with(
+    database_url: &str,
+    tile_cache_bytes: usize,
+) -> Result<std::sync::Arc<dyn LogStore>, StoreError> {
     let scheme = database_url.split(':').next().unwrap_or_default();
     match scheme {
         "sqlite" => Ok(std::sync::Arc::new(
-            sqlite::SqliteStore::open(database_url).await?,
+            sqlite::SqliteStore::open_with(database_url, tile_cache_bytes).await?,
         )),
         "postgres" | "postgresql" => Ok(std::sync::Arc::new(
-            postgres::PgStore::open(database_url).await?,
+            postgres::PgStore::open_with(database_url, tile_cache_bytes).await?,
         )),
         other => Err(StoreError::UnsupportedUrl(other.to_owned())),
     }

@@ -41,7 +41,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection as _, Row};
 use tokio::sync::Mutex;
 
-use super::tile_cache::{TileCache, TILE_CACHE_BYTES};
+use super::tile_cache::{TileCache, DEFAULT_TILE_CACHE_BYTES};
 use super::tiles::{check_tile, extend_tiles, touched_tiles, TileId};
 use super::{
     from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, Leadership, LogStore,
@@ -76,6 +76,11 @@ struct LockSession {
 impl PgStore {
     /// Connects (`postgres://user@host:port/db`) and migrates the database.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, DEFAULT_TILE_CACHE_BYTES).await
+    }
+
+    /// [`PgStore::open`] with a tile cache of `tile_cache_bytes`.
+    pub async fn open_with(url: &str, tile_cache_bytes: usize) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -87,7 +92,7 @@ impl PgStore {
             pool,
             options,
             locks: Mutex::default(),
-            cache: TileCache::new(TILE_CACHE_BYTES),
+            cache: TileCache::new(tile_cache_bytes),
         })
     }
 

@@ -23,7 +23,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::tile_cache::{TileCache, TILE_CACHE_BYTES};
+use super::tile_cache::{TileCache, DEFAULT_TILE_CACHE_BYTES};
 use super::tiles::{check_tile, extend_tiles, touched_tiles, TileId};
 use super::{
     from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, LogStore, SignedHead,
@@ -49,6 +49,11 @@ impl SqliteStore {
     /// Opens (creating if the URL says `mode=rwc`) and migrates the database.
     /// `sqlite::memory:` gives a private in-memory store on one connection.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, DEFAULT_TILE_CACHE_BYTES).await
+    }
+
+    /// [`SqliteStore::open`] with a tile cache of `tile_cache_bytes`.
+    pub async fn open_with(url: &str, tile_cache_bytes: usize) -> Result<Self, StoreError> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)?
             .busy_timeout(Duration::from_secs(10))
@@ -68,7 +73,7 @@ impl SqliteStore {
             return Ok(Self {
                 writer: pool.clone(),
                 reader: pool,
-                cache: Arc::new(TileCache::new(TILE_CACHE_BYTES)),
+                cache: Arc::new(TileCache::new(tile_cache_bytes)),
             });
         }
         let options = options
@@ -87,7 +92,7 @@ impl SqliteStore {
         Ok(Self {
             writer,
             reader,
-            cache: Arc::new(TileCache::new(TILE_CACHE_BYTES)),
+            cache: Arc::new(TileCache::new(tile_cache_bytes)),
         })
     }
 

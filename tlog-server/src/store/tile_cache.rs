@@ -25,10 +25,11 @@ use super::tiles::{check_tile, span, NodeSpan, TileId};
 use super::{StoreError, TreeId};
 use crate::lru::Lru;
 
-/// Memory a store gives its tile cache: a full tile with its interior
-/// levels is 16 KiB, so 64 MiB holds about 4,000 of them — every tile above
-/// level 0 of a 10^9-entry log, plus the leaf tiles of a million entries.
-pub(crate) const TILE_CACHE_BYTES: usize = 64 << 20;
+/// Default memory a store gives its tile cache: a full tile with its
+/// interior levels is 16 KiB, so 64 MiB holds about 4,000 of them — every
+/// tile above level 0 of a 10^9-entry log, plus the leaf tiles of a million
+/// entries. A log of n entries has all its tiles in memory with n / 16 bytes.
+pub const DEFAULT_TILE_CACHE_BYTES: usize = 64 << 20;
 
 /// A tile's bottom row and every complete subtree above it inside the tile:
 /// `rows[k]` holds the `width >> k` nodes of height `k` over the row.
@@ -215,7 +216,7 @@ mod tests {
     #[tokio::test]
     async fn every_complete_node_comes_out_right_and_reads_happen_once() {
         let (tiles, all) = tree_tiles(70_001);
-        let cache = TileCache::new(TILE_CACHE_BYTES);
+        let cache = TileCache::new(DEFAULT_TILE_CACHE_BYTES);
         let ids: Vec<NodeId> = all.keys().copied().collect();
         let reads = std::sync::atomic::AtomicUsize::new(0);
         let read = |wanted: Vec<TileId>| {
@@ -244,7 +245,7 @@ mod tests {
     async fn a_narrow_partial_tile_is_re_read_for_a_node_beyond_it() {
         let (small, _) = tree_tiles(100);
         let (big, all) = tree_tiles(200);
-        let cache = TileCache::new(TILE_CACHE_BYTES);
+        let cache = TileCache::new(DEFAULT_TILE_CACHE_BYTES);
         let t0 = TileId { level: 0, index: 0 };
         cache.insert(tree(), t0, &small[&t0]).unwrap();
         // Node (4, 6) covers leaves 96..112: beyond the cached 100.
@@ -279,7 +280,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_absent_tile_is_a_missing_node_not_a_wrong_hash() {
-        let cache = TileCache::new(TILE_CACHE_BYTES);
+        let cache = TileCache::new(DEFAULT_TILE_CACHE_BYTES);
         let err = cache
             .read_nodes(tree(), &[NodeId { level: 0, index: 3 }], |_| async {
                 Ok(HashMap::new())

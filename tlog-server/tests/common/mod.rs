@@ -65,6 +65,7 @@ impl Fixture {
                 ..SequencerConfig::default()
             },
             entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
+            tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
         }
     }
 
