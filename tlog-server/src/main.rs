@@ -64,7 +64,7 @@ struct Args {
     #[arg(long, env = "TLOG_ENTRY_CACHE_MIB", default_value_t = tlog_server::DEFAULT_ENTRY_CACHE_BYTES >> 20)]
     entry_cache_mib: usize,
     /// Memory, in MiB, for tree tiles with their interior nodes, so proofs
-    /// need no tile read: about n / 16 bytes hold every tile of an n-entry
+    /// need no tile read: about 64 bytes per entry hold every tile of a
     /// log; beyond that, each proof of a leaf whose tile is not held reads
     /// and hashes one tile.
     #[arg(long, env = "TLOG_TILE_CACHE_MIB", default_value_t = tlog_server::store::DEFAULT_TILE_CACHE_BYTES >> 20)]

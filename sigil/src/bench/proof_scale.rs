@@ -65,7 +65,7 @@ pub(crate) struct ProofScaleArgs {
     #[arg(long, default_value_t = 1)]
     pub(crate) concurrency: usize,
     /// Memory, in MiB, for the measuring store's tile cache (tlog-server's
-    /// `--tile-cache-mib`); ≈ n / 16 bytes hold every tile of n entries.
+    /// `--tile-cache-mib`); ≈ 64 bytes per entry hold every tile.
     #[arg(long, default_value_t = tlog_server::store::DEFAULT_TILE_CACHE_BYTES >> 20)]
     pub(crate) tile_cache_mib: usize,
 }

@@ -26,9 +26,11 @@ use super::{StoreError, TreeId};
 use crate::lru::Lru;
 
 /// Default memory a store gives its tile cache: a full tile with its
-/// interior levels is 16 KiB, so 64 MiB holds about 4,000 of them — every
-/// tile above level 0 of a 10^9-entry log, plus the leaf tiles of a million
-/// entries. A log of n entries has all its tiles in memory with n / 16 bytes.
+/// interior levels is 16 KiB, so 64 MiB holds about 4,000 of them: the
+/// leaf tiles of a million entries, or every tile above the leaves of a
+/// log of 2.5 × 10^8 entries (one level-1 tile per 65,536 entries).
+/// Holding every tile of a log takes about 64 bytes per entry (16 KiB per
+/// 256 leaves, plus 1/256 of that for the levels above).
 pub const DEFAULT_TILE_CACHE_BYTES: usize = 64 << 20;
 
 /// A tile's bottom row and every complete subtree above it inside the tile:
