@@ -265,9 +265,9 @@ async fn reopening_keeps_entries_and_the_new_head_is_consistent_with_the_old() {
     server.stop().await;
 }
 
-/// Reads served from the entry cache (every read after a 201) and from the
-/// store with a fresh signature (the cache off) carry the same entry, and
-/// both verify; the cached SET is the one the 201 carried.
+/// Reads served from the entry cache and from the store with a fresh
+/// signature (the cache off) carry the same entry, and both verify; a read
+/// after a 201 carries the 201's SET with a proof against the newer tree.
 #[tokio::test]
 async fn reads_are_the_same_with_the_entry_cache_on_and_off() {
     let fx = Fixture::new();
@@ -311,6 +311,22 @@ async fn reads_are_the_same_with_the_entry_cache_on_and_off() {
         );
         assert_ne!(first.verification.signed_entry_timestamp, fresh_sets[i]);
     }
+    // A 201 fills the cache: the read that follows carries its very SET,
+    // and after another entry is committed the cached entry is proved
+    // against the larger tree.
+    let r = cached.post_entry(hashedrekord(b"cache 5")).await;
+    assert_eq!(r.status(), 201);
+    let (id, created, _) = check_log_entry(&r.json().await.unwrap(), &cached, &fx.rekor_key);
+    let r = cached.post_entry(hashedrekord(b"cache 6")).await;
+    assert_eq!(r.status(), 201);
+    let r = cached.get(&format!("/api/v1/log/entries/{id}")).await;
+    let (_, read, _) = check_log_entry(&r.json().await.unwrap(), &cached, &fx.rekor_key);
+    assert_eq!(
+        read.verification.signed_entry_timestamp,
+        created.verification.signed_entry_timestamp
+    );
+    assert_eq!(read.verification.inclusion_proof.tree_size, 7);
+    assert_eq!(created.verification.inclusion_proof.tree_size, 6);
     cached.stop().await;
 }
 

@@ -44,6 +44,9 @@ impl SignedEntry {
 pub(crate) struct EntryCache {
     by_index: Lru<u64, Arc<SignedEntry>>,
     by_leaf: Lru<Hash, u64>,
+    /// Heaviest entry cached: a 32 MiB attestation would otherwise push
+    /// out hundreds of thousands of ordinary entries.
+    max_entry_weight: usize,
 }
 
 impl EntryCache {
@@ -54,6 +57,7 @@ impl EntryCache {
         Self {
             by_index: Lru::new(budget),
             by_leaf: Lru::new(budget / 20),
+            max_entry_weight: budget / 256,
         }
     }
 
@@ -69,8 +73,11 @@ impl EntryCache {
     }
 
     pub(crate) fn insert(&self, entry: Arc<SignedEntry>) {
-        self.by_leaf.insert(entry.leaf, entry.index, 64);
         let weight = entry.weight();
+        if weight > self.max_entry_weight {
+            return;
+        }
+        self.by_leaf.insert(entry.leaf, entry.index, 64);
         self.by_index.insert(entry.index, entry, weight);
     }
 }
@@ -79,15 +86,19 @@ impl EntryCache {
 mod tests {
     use super::*;
 
-    fn entry(index: u64) -> Arc<SignedEntry> {
-        Arc::new(SignedEntry {
+    fn light(index: u64) -> SignedEntry {
+        SignedEntry {
             index,
             leaf: Hash([index as u8; 32]),
             entry_id: format!("{index:080x}"),
             body_b64: "e30=".into(),
             integrated_time: 1,
             set_b64: "MEUC".into(),
-        })
+        }
+    }
+
+    fn entry(index: u64) -> Arc<SignedEntry> {
+        Arc::new(light(index))
     }
 
     #[test]
@@ -98,6 +109,19 @@ mod tests {
         assert_eq!(cache.with_leaf(&Hash([3; 32])).unwrap().index, 3);
         assert!(cache.at(4).is_none());
         assert!(cache.with_leaf(&Hash([4; 32])).is_none());
+    }
+
+    #[test]
+    fn an_entry_heavier_than_a_256th_of_the_budget_is_not_cached() {
+        let cache = EntryCache::new(256 * 1024);
+        let heavy = Arc::new(SignedEntry {
+            body_b64: "A".repeat(1024),
+            ..light(5)
+        });
+        cache.insert(heavy);
+        assert!(cache.at(5).is_none());
+        cache.insert(entry(6));
+        assert!(cache.at(6).is_some());
     }
 
     #[test]
