@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use shared::entry::canonicalize_proposed;
+use shared::merkle::Hash;
 use shared::rekor::{
     entry_id, set_payload, ConsistencyProof, EntryRef, InclusionProof, LogEntryValue, LogInfo,
     Verification,
@@ -106,19 +107,8 @@ async fn entry_by_index(
         .ok_or_else(|| ApiError::BadRequest("logIndex is required".into()))?;
     let index = parse_u64("logIndex", raw)?;
     let rekor = &state.rekor;
-    let signed = match rekor.entries.at(index) {
-        Some(signed) => signed,
-        None => {
-            let entry = rekor
-                .tree
-                .entry_by_index(index)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            rekor.signed_entry(&entry)
-        }
-    };
-    let head = rekor.tree.head_covering(signed.index).await?;
-    Ok(Json(rekor.render(&signed, &head).await?))
+    let signed = rekor.signed_at(index).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(rekor.latest_log_entry(&signed).await?))
 }
 
 /// `GET /api/v1/log/entries/{uuid or entry ID}`.
@@ -133,20 +123,11 @@ async fn entry_by_id(
             return Err(ApiError::NotFound);
         }
     }
-    let leaf = reference.leaf();
-    let signed = match rekor.entries.with_leaf(&leaf) {
-        Some(signed) => signed,
-        None => {
-            let entry = rekor
-                .tree
-                .entry_by_identity(leaf)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            rekor.signed_entry(&entry)
-        }
-    };
-    let head = rekor.tree.head_covering(signed.index).await?;
-    Ok(Json(rekor.render(&signed, &head).await?))
+    let signed = rekor
+        .signed_with_leaf(reference.leaf())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(rekor.latest_log_entry(&signed).await?))
 }
 
 /// `GET /api/v1/log`.
@@ -222,6 +203,38 @@ impl RekorLog {
         head: &SignedHead,
     ) -> Result<LogEntry, ApiError> {
         self.render(&self.signed_entry(entry), head).await
+    }
+
+    /// The signed entry at `index`: cached, or read from the store and signed.
+    pub(super) async fn signed_at(&self, index: u64) -> Result<Option<Arc<SignedEntry>>, ApiError> {
+        if let Some(cached) = self.entries.at(index) {
+            return Ok(Some(cached));
+        }
+        let entry = self.tree.entry_by_index(index).await?;
+        Ok(entry.map(|e| self.signed_entry(&e)))
+    }
+
+    /// The signed entry whose leaf hash (UUID) is `leaf`: cached, or read
+    /// from the store and signed.
+    pub(super) async fn signed_with_leaf(
+        &self,
+        leaf: Hash,
+    ) -> Result<Option<Arc<SignedEntry>>, ApiError> {
+        if let Some(cached) = self.entries.with_leaf(&leaf) {
+            return Ok(Some(cached));
+        }
+        let entry = self.tree.entry_by_identity(leaf).await?;
+        Ok(entry.map(|e| self.signed_entry(&e)))
+    }
+
+    /// The LogEntry of a signed entry with its inclusion proof against the
+    /// latest committed head (which covers it).
+    pub(super) async fn latest_log_entry(
+        &self,
+        signed: &SignedEntry,
+    ) -> Result<LogEntry, ApiError> {
+        let head = self.tree.head_covering(signed.index).await?;
+        self.render(signed, &head).await
     }
 
     /// The head-independent part of `entry`'s LogEntry: from the cache, or

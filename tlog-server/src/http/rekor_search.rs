@@ -106,20 +106,17 @@ async fn retrieve(
         .into_iter()
         .map(|e| (e.identity, e))
         .collect();
-    let mut entries: Vec<StoredEntry> = wanted
+    let mut entries: Vec<_> = wanted
         .iter()
-        .filter_map(|leaf| found.get(leaf).cloned())
+        .filter_map(|leaf| found.get(leaf).map(|e| rekor.signed_entry(e)))
         .collect();
     for index in indexes {
-        if let Some(entry) = rekor.tree.entry_by_index(index).await? {
-            entries.push(entry);
-        }
+        entries.extend(rekor.signed_at(index).await?);
     }
 
     let mut out = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let head = rekor.tree.head_covering(entry.index).await?;
-        out.push(rekor.log_entry(entry, &head).await?);
+    for signed in &entries {
+        out.push(rekor.latest_log_entry(signed).await?);
     }
     Ok(Json(out))
 }
