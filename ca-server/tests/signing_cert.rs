@@ -369,7 +369,10 @@ async fn ct_log_failure_is_internal() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["code"], 13);
     // the CT log's own answer stays in the CA's log
-    assert_eq!(body["message"], "error communicating with CT log", "{body}");
+    assert_eq!(
+        body["message"], "Error entering certificate in CTL",
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -87,7 +87,7 @@ impl From<IssueError> for ApiError {
             // The CT log's URL, status and reply are the operator's business.
             IssueError::CtLog(_) | IssueError::BadSct(_) => {
                 tracing::warn!(error = %e, "CT log submission failed");
-                Self::Internal("error communicating with CT log".into())
+                Self::Internal("Error entering certificate in CTL".into())
             }
             other => Self::Internal(other.to_string()),
         }
@@ -130,11 +130,11 @@ mod tests {
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             b,
-            json!({"code":13,"message":"error communicating with CT log","details":[]})
+            json!({"code":13,"message":"Error entering certificate in CTL","details":[]})
         );
         let sct = IssueError::BadSct("key mismatch at http://ct.internal".into());
         let (_, b) = body(sct.into()).await;
-        assert_eq!(b["message"], "error communicating with CT log");
+        assert_eq!(b["message"], "Error entering certificate in CTL");
         let discovery = TokenError::Discovery {
             issuer: "https://issuer.example".into(),
             reason: "GET http://10.0.0.1/jwks: HTTP 500".into(),
