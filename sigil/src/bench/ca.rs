@@ -23,6 +23,7 @@ use clap::Args;
 use serde_json::{json, Map, Value};
 use shared::keys::{EcdsaP256Signer, PublicKey};
 
+use super::ceiling;
 use super::driver::{drive, Expect};
 use super::report::{Ceiling, Percentiles, Report};
 use super::LoadArgs;
@@ -318,7 +319,7 @@ fn crypto_ceiling(secs: u64) -> anyhow::Result<(Ceiling, Option<f64>)> {
             let (cases, ca_key, ct_key, ct_public) = (&cases, &ca_key, &ct_key, &ct_public);
             let (failed, total, cpu_us, cpu_known) = (&failed, &total, &cpu_us, &cpu_known);
             scope.spawn(move || {
-                let cpu_start = thread_cpu_time();
+                let cpu_start = ceiling::cpu_seconds("thread-self");
                 let mut tbs = vec![0x30u8; TBS_LEN];
                 let mut sct_input = vec![0u8; SCT_INPUT_LEN];
                 let mut done = 0u64;
@@ -348,9 +349,10 @@ fn crypto_ceiling(secs: u64) -> anyhow::Result<(Ceiling, Option<f64>)> {
                     }
                 }
                 total.fetch_add(done, Ordering::Relaxed);
-                match (cpu_start, thread_cpu_time()) {
+                match (cpu_start, ceiling::cpu_seconds("thread-self")) {
                     (Some(a), Some(b)) => {
-                        let used = u64::try_from(b.saturating_sub(a).as_micros()).unwrap_or(0);
+                        // Whole microseconds of a non-negative difference.
+                        let used = ((b - a).max(0.0) * 1e6) as u64;
                         cpu_us.fetch_add(used, Ordering::Relaxed);
                     }
                     _ => cpu_known.store(false, Ordering::Relaxed),
@@ -376,21 +378,6 @@ fn crypto_ceiling(secs: u64) -> anyhow::Result<(Ceiling, Option<f64>)> {
         ),
     };
     Ok((ceiling, per_cpu_sec))
-}
-
-/// CPU time this thread has used (user + system), from
-/// `/proc/thread-self/stat` (proc(5): fields 14 and 15, in clock ticks of
-/// 1/100 s, the USER_HZ every Linux architecture reports); None elsewhere.
-fn thread_cpu_time() -> Option<Duration> {
-    const TICKS_PER_SEC: u64 = 100;
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    // The command name may hold spaces; the fields after it may not.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_millis(
-        (utime + stime) * 1000 / TICKS_PER_SEC,
-    ))
 }
 
 /// Single-thread cost of the two operations the ceiling is made of.
@@ -456,22 +443,6 @@ mod tests {
             assert!(key.verify(b"someone-else@example.com", &proof).is_err());
         }
         assert_eq!(issuer_url(&issuer), "http://localhost:5556");
-    }
-
-    #[test]
-    fn thread_cpu_time_grows_with_work() {
-        if !cfg!(target_os = "linux") {
-            return;
-        }
-        let before = thread_cpu_time().unwrap();
-        let start = Instant::now();
-        let mut x = 0u64;
-        while start.elapsed() < Duration::from_millis(120) {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-        }
-        let used = thread_cpu_time().unwrap() - before;
-        assert!(used >= Duration::from_millis(10), "{used:?}");
-        assert!(used <= Duration::from_millis(200), "{used:?}");
     }
 
     #[test]

@@ -422,6 +422,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn thread_cpu_seconds_grow_with_work() {
+        if !cfg!(target_os = "linux") {
+            return;
+        }
+        let before = cpu_seconds("thread-self").unwrap();
+        let start = Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(120) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let used = cpu_seconds("thread-self").unwrap() - before;
+        assert!(used >= 0.01, "{used}");
+        assert!(used <= 0.2, "{used}");
+    }
+
+    #[test]
     fn passwords_are_not_printed() {
         assert_eq!(
             redact("postgres://postgres:hunter2@127.0.0.1:5432/db"),
