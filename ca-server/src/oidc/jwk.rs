@@ -107,48 +107,39 @@ impl Jwk {
                 }
                 JwkKey::Rsa(key)
             }
-            ("EC", Some("P-256")) => {
-                let (x, y) = (b64(raw.x.as_ref(), "x")?, b64(raw.y.as_ref(), "y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err("P-256 coordinates must be 32 bytes".into());
-                }
-                let point = p256::EncodedPoint::from_affine_coordinates(
-                    x.as_slice().into(),
-                    y.as_slice().into(),
-                    false,
-                );
+            ("EC", Some(crv @ "P-256")) => {
+                let point = sec1_point(
+                    &b64(raw.x.as_ref(), "x")?,
+                    &b64(raw.y.as_ref(), "y")?,
+                    32,
+                    crv,
+                )?;
                 JwkKey::P256(
-                    p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
                         .map_err(|e| e.to_string())?,
                 )
             }
-            ("EC", Some("P-384")) => {
-                let (x, y) = (b64(raw.x.as_ref(), "x")?, b64(raw.y.as_ref(), "y")?);
-                if x.len() != 48 || y.len() != 48 {
-                    return Err("P-384 coordinates must be 48 bytes".into());
-                }
-                let point = p384::EncodedPoint::from_affine_coordinates(
-                    x.as_slice().into(),
-                    y.as_slice().into(),
-                    false,
-                );
+            ("EC", Some(crv @ "P-384")) => {
+                let point = sec1_point(
+                    &b64(raw.x.as_ref(), "x")?,
+                    &b64(raw.y.as_ref(), "y")?,
+                    48,
+                    crv,
+                )?;
                 JwkKey::P384(
-                    p384::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    p384::ecdsa::VerifyingKey::from_sec1_bytes(&point)
                         .map_err(|e| e.to_string())?,
                 )
             }
-            ("EC", Some("P-521")) => {
-                let (x, y) = (b64(raw.x.as_ref(), "x")?, b64(raw.y.as_ref(), "y")?);
-                if x.len() != 66 || y.len() != 66 {
-                    return Err("P-521 coordinates must be 66 bytes".into());
-                }
-                let point = p521::EncodedPoint::from_affine_coordinates(
-                    x.as_slice().into(),
-                    y.as_slice().into(),
-                    false,
-                );
+            ("EC", Some(crv @ "P-521")) => {
+                let point = sec1_point(
+                    &b64(raw.x.as_ref(), "x")?,
+                    &b64(raw.y.as_ref(), "y")?,
+                    66,
+                    crv,
+                )?;
                 JwkKey::P521(
-                    p521::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    p521::ecdsa::VerifyingKey::from_sec1_bytes(&point)
                         .map_err(|e| e.to_string())?,
                 )
             }
@@ -250,6 +241,15 @@ where
     rsa::pss::VerifyingKey::<D>::new(key.clone())
         .verify(input, &sig)
         .is_ok()
+}
+
+/// The uncompressed SEC1 point `04 ‖ x ‖ y` of a JWK's coordinates, each
+/// of which must be exactly `len` bytes (RFC 7518 §6.2.1.2).
+fn sec1_point(x: &[u8], y: &[u8], len: usize, crv: &str) -> Result<Vec<u8>, String> {
+    if x.len() != len || y.len() != len {
+        return Err(format!("{crv} coordinates must be {len} bytes"));
+    }
+    Ok([&[0x04][..], x, y].concat())
 }
 
 #[cfg(test)]
