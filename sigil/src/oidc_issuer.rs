@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -50,11 +51,13 @@ impl DevIssuer {
         }
     }
 
-    /// Discovery document and JWKS, plus `/healthz`.
+    /// Discovery document, JWKS, the login endpoints' refusals and `/healthz`.
     pub(crate) fn router(&self) -> Router {
         Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/.well-known/jwks.json", get(jwks))
+            .route("/auth", get(no_interactive_login))
+            .route("/token", post(no_interactive_login))
             .route("/healthz", get(|| async { "ok" }))
             .with_state(self.clone())
     }
@@ -98,17 +101,39 @@ impl DevIssuer {
 
 async fn discovery(State(issuer): State<DevIssuer>) -> Json<Value> {
     let url = &issuer.inner.url;
+    // The fields OpenID Connect Discovery 1.0 §3 requires, plus the ones
+    // real identity providers publish and clients read: sigstore-python
+    // builds its `Issuer` from this document (OpenSSF model-signing does so
+    // even when given a token) and refuses one without `token_endpoint`.
+    // There is no interactive login here: tokens come from `sigil token`, and
+    // both endpoints answer with RFC 6749 errors saying so.
     Json(json!({
         "issuer": url,
-        "jwks_uri": format!("{url}/.well-known/jwks.json"),
-        // Required by OpenID Connect Discovery; there is no interactive login
-        // here: tokens come from `sigil token`.
         "authorization_endpoint": format!("{url}/auth"),
-        "response_types_supported": ["id_token"],
+        "token_endpoint": format!("{url}/token"),
+        "jwks_uri": format!("{url}/.well-known/jwks.json"),
+        "response_types_supported": ["code", "id_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
+        "scopes_supported": ["openid", "email"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "email", "email_verified"],
     }))
+}
+
+/// `GET /auth` and `POST /token`: an RFC 6749 §4.1.2.1 / §5.2 error, since
+/// the development issuer has no users to log in.
+async fn no_interactive_login() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({
+            "error": "unsupported_grant_type",
+            "error_description": "the development issuer has no interactive login; \
+                mint a token with `sigil token --email ADDRESS` and pass it to the client",
+        })),
+    )
 }
 
 async fn jwks(State(issuer): State<DevIssuer>) -> Json<Value> {
@@ -176,5 +201,45 @@ mod tests {
         assert!(public
             .verify(forged.as_bytes(), sig.to_der().as_bytes())
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn discovery_has_every_field_an_oidc_client_requires() {
+        let issuer = DevIssuer::new("http://localhost:5556/", EcdsaP256Signer::generate());
+        let Json(doc) = discovery(State(issuer)).await;
+        // OpenID Connect Discovery 1.0 §3 REQUIRED fields, and the token
+        // endpoint sigstore-python's `Issuer` refuses to do without.
+        for field in [
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "jwks_uri",
+            "response_types_supported",
+            "subject_types_supported",
+            "id_token_signing_alg_values_supported",
+        ] {
+            assert!(doc.get(field).is_some(), "discovery lacks {field}: {doc}");
+        }
+        assert_eq!(doc["issuer"], "http://localhost:5556");
+        assert_eq!(doc["token_endpoint"], "http://localhost:5556/token");
+        assert_eq!(
+            doc["jwks_uri"],
+            "http://localhost:5556/.well-known/jwks.json"
+        );
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            json!(["ES256"])
+        );
+    }
+
+    #[tokio::test]
+    async fn login_endpoints_refuse_with_an_oauth_error() {
+        let (status, Json(body)) = no_interactive_login().await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "unsupported_grant_type");
+        assert!(body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("sigil token"));
     }
 }
