@@ -8,6 +8,7 @@
 //! tree; [`Tlog::router`] serves them; [`Tlog::shutdown`] drains them.
 
 mod clock;
+mod genesis;
 mod heads;
 mod http;
 mod lru;
@@ -124,6 +125,10 @@ impl Tlog {
             Arc::new(rekor_heads),
             clock.clone(),
             config.sequencer.clone(),
+            Some(
+                genesis::rekor_genesis(rekor_id, &config.rekor_signer)
+                    .context("building the Rekor genesis entry")?,
+            ),
         )
         .await
         .context("starting the Rekor sequencer")?;
@@ -136,6 +141,8 @@ impl Tlog {
             Arc::new(ct_heads),
             clock.clone(),
             config.sequencer.clone(),
+            // SCTs carry no index: a CT tree needs no genesis entry.
+            None,
         )
         .await
         .context("starting the CT sequencer")?;

@@ -109,7 +109,10 @@ async fn replicas_share_one_sequencer_and_a_standby_takes_over() {
 
     // A leads both trees: it sequences; B refuses, in Rust and over HTTP.
     let first = tree_a.submit(raw(0)).await.unwrap();
-    assert_eq!(first.entry.index, 0);
+    assert_eq!(
+        first.entry.index, 1,
+        "entry 0 is the Rekor tree's genesis entry"
+    );
     assert_eq!(
         tree_b.submit(raw(1)).await.unwrap_err(),
         SequenceError::NotLeader
@@ -129,18 +132,18 @@ async fn replicas_share_one_sequencer_and_a_standby_takes_over() {
 
     // B serves what A committed: entries at once, its head within a check.
     assert_eq!(
-        tree_b.entry_by_index(0).await.unwrap(),
+        tree_b.entry_by_index(1).await.unwrap(),
         Some(first.entry.clone())
     );
     assert!(
-        eventually(Duration::from_secs(3), async || tree_b.head().size == 2).await,
+        eventually(Duration::from_secs(3), async || tree_b.head().size == 3).await,
         "the follower's head catches up"
     );
     let head = tree_b.head();
-    let proof = tree_b.inclusion_proof(0, head.size).await.unwrap();
+    let proof = tree_b.inclusion_proof(1, head.size).await.unwrap();
     verify_inclusion(
         &leaf_hash(&first.entry.body),
-        0,
+        1,
         head.size,
         &proof,
         &head.root,
@@ -166,14 +169,17 @@ async fn replicas_share_one_sequencer_and_a_standby_takes_over() {
     let (status, _) = post_entry(b.router()).await;
     assert_eq!(status, StatusCode::CREATED);
     let head = tree_b.head();
-    assert_eq!(head.size, 4, "entries 0..4, none lost, none forked");
-    for index in 0..4 {
+    assert_eq!(
+        head.size, 5,
+        "genesis and entries 1..5, none lost, none forked"
+    );
+    for index in 0..5 {
         assert!(tree_b.entry_by_index(index).await.unwrap().is_some());
     }
-    let proof = tree_b.inclusion_proof(0, head.size).await.unwrap();
+    let proof = tree_b.inclusion_proof(1, head.size).await.unwrap();
     verify_inclusion(
         &leaf_hash(&first.entry.body),
-        0,
+        1,
         head.size,
         &proof,
         &head.root,
@@ -300,8 +306,8 @@ async fn writes_fail_fast_while_the_database_is_down_and_resume_after() {
         );
     }
     assert_eq!(
-        acknowledged[1].index, 1,
-        "nothing unacknowledged took an index"
+        acknowledged[1].index, 2,
+        "nothing unacknowledged took an index (0 is the genesis entry)"
     );
     tlog.shutdown().await;
 }

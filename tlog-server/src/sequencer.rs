@@ -223,15 +223,18 @@ pub(crate) fn ct_leaf_key(leaf: &Hash) -> String {
 }
 
 /// Starts the sequencer of `tree`. As its leader: loads (or, for a new
-/// tree, signs and commits the empty) head and rebuilds the right edge. As a
-/// follower: loads the head (or holds a signed empty one in memory until the
-/// leader commits one). Then spawns the task.
+/// tree, signs and commits the empty) head and rebuilds the right edge; a
+/// tree that has a `genesis` entry and is still empty gets it as its first
+/// entry, before any submission. As a follower: loads the head (or holds a
+/// signed empty one in memory until the leader commits one). Then spawns the
+/// task.
 pub(crate) async fn start(
     tree: TreeId,
     store: Arc<dyn LogStore>,
     signer: Arc<dyn HeadSigner>,
     clock: Arc<dyn Clock>,
     config: SequencerConfig,
+    genesis: Option<Submission>,
 ) -> Result<(SequencerHandle, SequencerTask), StoreError> {
     let leadership = store.lead(tree).await?;
     let stored = store.latest_head(tree).await?;
@@ -260,6 +263,8 @@ pub(crate) async fn start(
         (Leadership::Sole | Leadership::Leader, stored) => {
             let head = match stored {
                 Some(head) => head,
+                // The genesis batch below is the tree's first commit.
+                None if genesis.is_some() => empty()?,
                 None => {
                     let head = empty()?;
                     store
@@ -289,7 +294,7 @@ pub(crate) async fn start(
         stats: stats.clone(),
         role: role.clone(),
     };
-    let worker = Worker {
+    let mut worker = Worker {
         tree,
         store,
         signer,
@@ -301,7 +306,11 @@ pub(crate) async fn start(
         role,
         // Only a shared store has roles to re-check.
         replicated: leadership != Leadership::Sole,
+        genesis,
     };
+    if worker.role.get() == Role::Leader {
+        worker.open_with_genesis().await?;
+    }
     let join = tokio::spawn(worker.run(rx, shutdown_rx));
     Ok((handle, SequencerTask { shutdown, join }))
 }
@@ -338,6 +347,8 @@ struct Worker {
     /// Whether roles change at run time (a shared store), so the worker
     /// re-checks them every [`ROLE_CHECK_INTERVAL`].
     replicated: bool,
+    /// The entry an empty tree opens with (see `crate::genesis`).
+    genesis: Option<Submission>,
 }
 
 impl Worker {
@@ -415,6 +426,21 @@ impl Worker {
                 self.resync().await;
             }
         }
+    }
+
+    /// Commits the genesis entry if the tree has one and is still empty.
+    /// Called by a leader before it sequences anything: at start and when it
+    /// takes over from another replica.
+    async fn open_with_genesis(&mut self) -> Result<(), StoreError> {
+        if self.frontier.size() > 0 {
+            return Ok(());
+        }
+        let Some(genesis) = self.genesis.clone() else {
+            return Ok(());
+        };
+        self.sequence(vec![genesis]).await?;
+        tracing::info!(tree = %self.tree, "committed the genesis entry");
+        Ok(())
     }
 
     /// Sequences and commits one batch; one outcome per submission, in order.
@@ -519,11 +545,15 @@ impl Worker {
     /// whether the reload worked.
     async fn resync(&mut self) -> bool {
         let reloaded = async {
-            let head = self
-                .store
-                .latest_head(self.tree)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("tree lost its head".into()))?;
+            let stored = self.store.latest_head(self.tree).await?;
+            let held = self.publish.borrow().clone();
+            let head = match stored {
+                Some(head) => head,
+                // Nobody has committed to this tree yet (its first leader
+                // died before its first commit): the empty head held since start.
+                None if held.size == 0 => (*held).clone(),
+                None => return Err(StoreError::Corrupt("tree lost its head".into())),
+            };
             let frontier = load_frontier(self.store.as_ref(), self.tree, &head).await?;
             Ok::<_, StoreError>((head, frontier))
         }

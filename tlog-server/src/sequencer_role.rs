@@ -62,7 +62,7 @@ impl Worker {
                 // Taking over (or coming back after an outage): the store is
                 // the truth, whatever this process held before.
                 if was != Role::Leader {
-                    if self.resync().await {
+                    if self.resync().await && self.take_over_empty_tree().await {
                         tracing::info!(tree = %self.tree, size = self.frontier.size(), "sequencing this tree");
                         self.role.set(Role::Leader);
                     } else {
@@ -82,6 +82,19 @@ impl Worker {
                     tracing::error!(tree = %self.tree, error = %e, "database unreachable; refusing writes");
                 }
                 self.role.set(Role::Unavailable);
+            }
+        }
+    }
+
+    /// A new leader of a tree that is still empty (its first leader died
+    /// before committing) opens it with its genesis entry. Returns whether
+    /// the tree is ready to sequence.
+    async fn take_over_empty_tree(&mut self) -> bool {
+        match self.open_with_genesis().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(tree = %self.tree, error = %e, "cannot commit the genesis entry");
+                false
             }
         }
     }

@@ -44,6 +44,7 @@ async fn start_on(
         Arc::new(SizeSigner),
         Arc::new(FixedClock(1_700_000_000_123)),
         config,
+        None,
     )
     .await
     .unwrap();
@@ -275,4 +276,39 @@ async fn a_failed_commit_fails_its_waiters_and_resyncs() {
     let all = [vec![0u8; 3], vec![42u8; 3], vec![1u8; 3]];
     assert_eq!(next.head.root, reference_root(&all));
     task.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_tree_opens_with_its_genesis_entry_once() {
+    let store = MemoryStore::new();
+    let tree = store.tree("rekor").await.unwrap();
+    let open = |genesis: Option<Submission>| {
+        start(
+            tree,
+            Arc::new(store.clone()),
+            Arc::new(SizeSigner),
+            Arc::new(FixedClock(1_700_000_000_123)),
+            config(4, 100),
+            genesis,
+        )
+    };
+    let (handle, task) = open(Some(submission(200))).await.unwrap();
+    assert_eq!(
+        handle.latest_head().size,
+        1,
+        "the genesis entry is committed before any submission"
+    );
+    let first = handle.submit(submission(1)).await.unwrap();
+    assert_eq!(first.entry.index, 1, "no submitted entry gets index 0");
+    task.shutdown().await;
+    // One commit held the genesis entry (no separate empty head), then one the submission.
+    assert_eq!(store.batch_sizes(), vec![1, 1]);
+    let genesis = store.entry_by_index(tree, 0).await.unwrap().unwrap();
+    assert_eq!(genesis.body, vec![200; 3]);
+
+    // Reopened with the same genesis: nothing is added.
+    let (handle, task) = open(Some(submission(200))).await.unwrap();
+    assert_eq!(handle.latest_head().size, 2);
+    task.shutdown().await;
+    assert_eq!(store.batch_sizes(), vec![1, 1]);
 }

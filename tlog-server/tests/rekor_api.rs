@@ -17,7 +17,11 @@ use shared::rekor::ConsistencyProof;
 async fn hashedrekord_is_logged_with_a_verifiable_set_proof_and_checkpoint() {
     let fx = Fixture::new();
     let server = fx.start().await;
-    assert_eq!(server.log_info().await.tree_size, 0);
+    assert_eq!(
+        server.log_info().await.tree_size,
+        1,
+        "a new log holds its genesis entry"
+    );
 
     let r = server.post_entry(hashedrekord(b"hello sigil")).await;
     assert_eq!(r.status(), 201);
@@ -27,7 +31,7 @@ async fn hashedrekord_is_logged_with_a_verifiable_set_proof_and_checkpoint() {
     let (id, value, leaf) = check_log_entry(&json, &server, &fx.rekor_key);
     assert_eq!(etag, id);
     assert_eq!(location, format!("/api/v1/log/entries/{id}"));
-    assert_eq!(value.log_index, 0);
+    assert_eq!(value.log_index, 1, "index 0 is the genesis entry");
 
     // More entries, concurrently, so proofs have real paths.
     let posts: Vec<_> = (0..6)
@@ -39,7 +43,7 @@ async fn hashedrekord_is_logged_with_a_verifiable_set_proof_and_checkpoint() {
         check_log_entry(&r.json().await.unwrap(), &server, &fx.rekor_key);
     }
     let info = server.log_info().await;
-    assert_eq!(info.tree_size, 7);
+    assert_eq!(info.tree_size, 8);
     assert_eq!(info.tree_id, server.tlog_tree_id.to_string());
     let note = SignedNote::parse(&info.signed_tree_head).unwrap();
     note.verify_v1("localhost", &fx.rekor_key.public_key())
@@ -51,7 +55,7 @@ async fn hashedrekord_is_logged_with_a_verifiable_set_proof_and_checkpoint() {
 
     // Reads by index, UUID and entry ID give the same entry, proved against the latest head.
     for path in [
-        "/api/v1/log/entries?logIndex=0".to_owned(),
+        "/api/v1/log/entries?logIndex=1".to_owned(),
         format!("/api/v1/log/entries/{}", leaf.to_hex()),
         format!("/api/v1/log/entries/{id}"),
         location.clone(),
@@ -64,7 +68,7 @@ async fn hashedrekord_is_logged_with_a_verifiable_set_proof_and_checkpoint() {
             (read.body.as_str(), read.integrated_time),
             (value.body.as_str(), value.integrated_time)
         );
-        assert_eq!(read.verification.inclusion_proof.tree_size, 7);
+        assert_eq!(read.verification.inclusion_proof.tree_size, 8);
     }
 
     let r = server.get("/api/v1/log/publicKey").await;
@@ -95,7 +99,7 @@ async fn a_duplicate_is_409_with_the_location_of_the_first() {
             "message": format!("an equivalent entry already exists in the transparency log with UUID {id}")
         })
     );
-    assert_eq!(server.log_info().await.tree_size, 1);
+    assert_eq!(server.log_info().await.tree_size, 2);
     // cosign follows the Location's last segment.
     assert_eq!(server.get(&location).await.status(), 200);
     server.stop().await;
@@ -224,7 +228,7 @@ async fn reopening_keeps_entries_and_the_new_head_is_consistent_with_the_old() {
         );
     }
     let new = server.log_info().await;
-    assert_eq!(new.tree_size, 9);
+    assert_eq!(new.tree_size, 10, "genesis, five before, four after");
 
     let r = server
         .get(&format!(
@@ -256,10 +260,12 @@ async fn reopening_keeps_entries_and_the_new_head_is_consistent_with_the_old() {
             .await;
         assert_eq!(r.status(), 200);
         let (_, v, _) = check_log_entry(&r.json().await.unwrap(), &server, &fx.rekor_key);
-        assert_eq!(v.verification.inclusion_proof.tree_size, 9);
+        assert_eq!(v.verification.inclusion_proof.tree_size, 10);
     }
     // firstSize == lastSize is an empty proof.
-    let r = server.get("/api/v1/log/proof?firstSize=9&lastSize=9").await;
+    let r = server
+        .get("/api/v1/log/proof?firstSize=10&lastSize=10")
+        .await;
     let same: ConsistencyProof = r.json().await.unwrap();
     assert!(same.hashes.is_empty());
     server.stop().await;
@@ -297,7 +303,8 @@ async fn reads_are_the_same_with_the_entry_cache_on_and_off() {
 
     let cached = fx.start().await;
     for (i, (id, value, _)) in created.iter().enumerate() {
-        let path = format!("/api/v1/log/entries?logIndex={i}");
+        // Index 0 is the genesis entry.
+        let path = format!("/api/v1/log/entries?logIndex={}", i + 1);
         let r = cached.get(&path).await;
         let (read_id, first, _) = check_log_entry(&r.json().await.unwrap(), &cached, &fx.rekor_key);
         assert_eq!((&read_id, &first.body), (id, &value.body));
@@ -325,8 +332,8 @@ async fn reads_are_the_same_with_the_entry_cache_on_and_off() {
         read.verification.signed_entry_timestamp,
         created.verification.signed_entry_timestamp
     );
-    assert_eq!(read.verification.inclusion_proof.tree_size, 7);
-    assert_eq!(created.verification.inclusion_proof.tree_size, 6);
+    assert_eq!(read.verification.inclusion_proof.tree_size, 8);
+    assert_eq!(created.verification.inclusion_proof.tree_size, 7);
     cached.stop().await;
 }
 
@@ -387,5 +394,55 @@ async fn checkpoints_follow_a_new_hostname_and_key_after_a_restart() {
         .as_str()
         .unwrap();
     assert_eq!(served, info.signed_tree_head);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_json_body_ends_in_a_newline_as_rekor_writes_it() {
+    // Rekor writes every JSON answer with Go's json.Encoder; sigstore-rs
+    // 0.15 cuts LogEntry bodies at offsets that assume the newline.
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let entry = hashedrekord(b"framed");
+    let created = server.post_entry(entry.clone()).await;
+    assert_eq!(created.status(), 201);
+    let id = created.headers()["etag"].to_str().unwrap().to_owned();
+    let mut bodies = vec![("create".to_owned(), created.bytes().await.unwrap())];
+    for path in [
+        "/api/v1/log/entries?logIndex=1".to_owned(),
+        format!("/api/v1/log/entries/{id}"),
+        "/api/v1/log".to_owned(),
+        "/api/v1/log/proof?firstSize=1&lastSize=2".to_owned(),
+    ] {
+        let r = server.get(&path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{path}");
+        bodies.push((path, r.bytes().await.unwrap()));
+    }
+    let entry_json: serde_json::Value = serde_json::from_slice(&entry).unwrap();
+    for (path, query) in [
+        (
+            "/api/v1/log/entries/retrieve",
+            serde_json::json!({"entryUUIDs": [id]}),
+        ),
+        (
+            "/api/v1/index/retrieve",
+            serde_json::json!({"hash": entry_json["spec"]["data"]["hash"]["value"]}),
+        ),
+    ] {
+        let r = server.post_json(path, &query).await;
+        assert_eq!(r.status(), 200, "{path}");
+        bodies.push((path.to_owned(), r.bytes().await.unwrap()));
+    }
+    let duplicate = server.post_entry(entry).await;
+    assert_eq!(duplicate.status(), 409);
+    bodies.push(("409".to_owned(), duplicate.bytes().await.unwrap()));
+
+    for (what, body) in bodies {
+        let (json, newline) = body.split_at(body.len() - 1);
+        assert_eq!(newline, b"\n", "{what}: {body:?}");
+        serde_json::from_slice::<serde_json::Value>(json).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(!json.ends_with(b"\n"), "{what}: exactly one newline");
+    }
     server.stop().await;
 }

@@ -86,7 +86,7 @@ async fn retrieve_finds_by_uuid_entry_id_index_and_proposed_entry() {
         json!({
             "entryUUIDs": [uuid(&logged[2]), logged[0]],
             "entries": [entries[1]],
-            "logIndexes": [2, 0],
+            "logIndexes": [3, 1],
         }),
     )
     .await;
@@ -170,8 +170,8 @@ async fn retrieve_finds_by_uuid_entry_id_index_and_proposed_entry() {
     }
     assert_eq!(
         server.log_info().await.tree_size,
-        3,
-        "searches write nothing"
+        4,
+        "searches write nothing (genesis + three entries)"
     );
     server.stop().await;
 }

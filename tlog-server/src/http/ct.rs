@@ -6,10 +6,17 @@
 //! the accepted root), which `get-entries` serves. `get-sth` serves the
 //! latest head through [`super::sth::SthCache`], which signs it again when
 //! it is over an hour old or was signed by another key.
+//!
+//! Framing follows ctfe (certificate-transparency-go `trillian/ctfe`
+//! handlers): success bodies are compact JSON without a trailing newline;
+//! errors are `text/plain` as Go's `http.Error` writes them,
+//! `"<status text>\n<message>\n"` ([`ctfe_error_framing`]).
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -19,7 +26,8 @@ use shared::ct::{accept_chain, merkle_tree_leaf};
 use shared::merkle::Hash;
 use shared::sct::{AddChainResponse, SignedCertificateTimestamp, SignedEntry, MAX_U24};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorMessage};
+use super::go_json::GoJson;
 use super::{body_bytes, verify_pool, AppState, MAX_BODY_BYTES};
 use crate::sequencer::{LeafData, Submission};
 
@@ -29,6 +37,29 @@ pub(super) fn router() -> Router<AppState> {
         .route("/ct/v1/add-pre-chain", post(add_pre_chain))
         .route("/ct/v1/get-sth", get(get_sth))
         .route("/ct/v1/get-roots", get(get_roots))
+}
+
+/// Re-frames an error response of the CT API as ctfe sends it: Go's
+/// `http.Error` with the body `"<status text>\n<message>\n"`, `text/plain;
+/// charset=utf-8` and `X-Content-Type-Options: nosniff`. Status and other
+/// headers (`Retry-After`) stay. Responses that are not errors pass as they are.
+pub(super) async fn ctfe_error_framing(mut response: Response) -> Response {
+    let Some(ErrorMessage(message)) = response.extensions_mut().remove::<ErrorMessage>() else {
+        return response;
+    };
+    let reason = response.status().canonical_reason().unwrap_or("Error");
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.remove(header::CONTENT_LENGTH);
+    *response.body_mut() = Body::from(format!("{reason}\n{message}\n"));
+    response
 }
 
 /// `{"chain": [base64 DER, ...]}`, leaf first.
@@ -165,8 +196,10 @@ async fn get_sth(State(state): State<AppState>) -> Json<GetSthResponse> {
     })
 }
 
-async fn get_roots(State(state): State<AppState>) -> Json<GetRootsResponse> {
-    Json(GetRootsResponse {
+/// `get-roots`: the one ctfe answer written with `json.Encoder`, so its
+/// body ends in a newline (ctfe `getRoots`).
+async fn get_roots(State(state): State<AppState>) -> GoJson<GetRootsResponse> {
+    GoJson(GetRootsResponse {
         certificates: state.ct.roots.iter().map(|r| B64.encode(r)).collect(),
     })
 }

@@ -1,15 +1,22 @@
 //! The one HTTP error type of the log's APIs, shaped like Rekor's
-//! (rekor-wire.md §1): JSON `{"code":<status>,"message":"..."}`, 404 with an
-//! empty body, 409 with the existing entry's `Location`, 413 for an oversized
-//! body, 422 for a retrieve over its item limit, 503 with `Retry-After` when the sequencer pushes back. Server-side
+//! (rekor-wire.md §1): JSON `{"code":<status>,"message":"..."}` followed by a
+//! newline (Rekor's handlers write errors with Go's `json.Encoder`, see
+//! [`super::go_json`]), 404 with an empty body, 409 with the existing entry's
+//! `Location`, 413 for an oversized body, 422 for a retrieve over its item
+//! limit, 503 with `Retry-After` when the sequencer pushes back. Server-side
 //! failures are logged in full and answered with a generic message.
+//!
+//! Every error response carries its message as an [`ErrorMessage`]
+//! extension, so an API personality with other framing (the CT API's
+//! `text/plain`, `super::ct::ctfe_error_framing`) can re-frame it.
 
 use std::time::Duration;
 
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+
+use super::go_json::GoJson;
 
 use crate::sequencer::SequenceError;
 use crate::store::StoreError;
@@ -73,6 +80,10 @@ impl ApiError {
     }
 }
 
+/// The message of an error response, attached to it as an extension.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorMessage(pub(crate) String);
+
 #[derive(serde::Serialize)]
 struct ErrorBody {
     code: u16,
@@ -83,7 +94,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let message = match &self {
-            Self::NotFound => return status.into_response(),
+            Self::NotFound => {
+                let mut response = status.into_response();
+                response
+                    .extensions_mut()
+                    .insert(ErrorMessage(self.to_string()));
+                return response;
+            }
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 "internal server error".to_owned()
@@ -92,12 +109,13 @@ impl IntoResponse for ApiError {
         };
         let mut response = (
             status,
-            Json(ErrorBody {
+            GoJson(ErrorBody {
                 code: status.as_u16(),
-                message,
+                message: message.clone(),
             }),
         )
             .into_response();
+        response.extensions_mut().insert(ErrorMessage(message));
         let headers = response.headers_mut();
         match &self {
             Self::Conflict { location, .. } => {
@@ -160,6 +178,7 @@ mod tests {
     async fn shapes() {
         let (s, _, b) = parts(ApiError::BadRequest("error processing entry: x".into())).await;
         assert_eq!(s, 400);
+        assert_eq!(b.last(), Some(&b'\n'), "framed as Go's json.Encoder");
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(
             v,

@@ -1,5 +1,8 @@
 //! The HTTP face of the log: the Rekor v1 API (rekor-wire.md §1), the RFC
 //! 6962 §4 CT API (fulcio-wire.md §6), `/healthz`, `/readyz` and `/metrics`.
+//! Each API frames its bodies as its upstream Go server does: Rekor's JSON
+//! ends in a newline ([`go_json`]), ctfe's errors are plain text
+//! ([`ct::ctfe_error_framing`]).
 //! One module per resource, each with `fn router()`, merged here with the
 //! state applied and every request counted by [`health::track`].
 
@@ -7,6 +10,7 @@ mod ct;
 mod ct_read;
 pub(crate) mod entry_cache;
 pub(crate) mod error;
+mod go_json;
 mod health;
 mod rekor;
 mod rekor_search;
@@ -150,8 +154,11 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .merge(rekor::router())
         .merge(rekor_search::router())
-        .merge(ct::router())
-        .merge(ct_read::router())
+        .merge(
+            ct::router()
+                .merge(ct_read::router())
+                .layer(middleware::map_response(ct::ctfe_error_framing)),
+        )
         .merge(health::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(

@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use shared::entry::canonicalize_proposed;
@@ -25,8 +25,8 @@ use shared::rekor::{
 
 use super::entry_cache::SignedEntry;
 use super::error::ApiError;
+use super::go_json::GoJson;
 use super::{body_bytes, verify_pool, AppState, RekorLog, MAX_ENTRY_BODY_BYTES};
-use crate::sequencer::{LeafData, Submission};
 use crate::store::{SignedHead, StoredEntry};
 
 /// A Rekor `LogEntry`: `{"<80-hex entry ID>": {...}}`.
@@ -60,23 +60,10 @@ async fn create_entry(
     let proposed = verify_pool::run(move || canonicalize_proposed(&body))
         .await?
         .map_err(|e| ApiError::BadRequest(format!("error processing entry: {e}")))?;
-    let leaf = proposed.leaf_hash();
-    let index = proposed.index;
-    let index_keys = index
-        .hashes
-        .into_iter()
-        .chain(index.public_keys)
-        .chain(index.identities)
-        .collect();
     let rekor = &state.rekor;
     let done = rekor
         .tree
-        .submit(Submission {
-            identity: leaf,
-            data: LeafData::Raw(proposed.body),
-            index_keys,
-            extra_data: Vec::new(),
-        })
+        .submit(crate::genesis::rekor_submission(proposed))
         .await?;
 
     let id = entry_id(rekor.tree.id().get(), &done.entry.identity);
@@ -91,7 +78,7 @@ async fn create_entry(
     Ok((
         StatusCode::CREATED,
         [(header::ETAG, id), (header::LOCATION, location)],
-        Json(entry),
+        GoJson(entry),
     )
         .into_response())
 }
@@ -100,7 +87,7 @@ async fn create_entry(
 async fn entry_by_index(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<LogEntry>, ApiError> {
+) -> Result<GoJson<LogEntry>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let raw = query
         .get("logIndex")
@@ -108,14 +95,14 @@ async fn entry_by_index(
     let index = parse_u64("logIndex", raw)?;
     let rekor = &state.rekor;
     let signed = rekor.signed_at(index).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(rekor.latest_log_entry(&signed).await?))
+    Ok(GoJson(rekor.latest_log_entry(&signed).await?))
 }
 
 /// `GET /api/v1/log/entries/{uuid or entry ID}`.
 async fn entry_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<LogEntry>, ApiError> {
+) -> Result<GoJson<LogEntry>, ApiError> {
     let reference = EntryRef::parse(&id).map_err(ApiError::BadRequest)?;
     let rekor = &state.rekor;
     if let EntryRef::EntryId { tree_id, .. } = reference {
@@ -127,13 +114,13 @@ async fn entry_by_id(
         .signed_with_leaf(reference.leaf())
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(rekor.latest_log_entry(&signed).await?))
+    Ok(GoJson(rekor.latest_log_entry(&signed).await?))
 }
 
 /// `GET /api/v1/log`.
-async fn log_info(State(state): State<AppState>) -> Result<Json<LogInfo>, ApiError> {
+async fn log_info(State(state): State<AppState>) -> Result<GoJson<LogInfo>, ApiError> {
     let head = state.rekor.tree.head();
-    Ok(Json(LogInfo {
+    Ok(GoJson(LogInfo {
         root_hash: head.root.to_hex(),
         tree_size: head.size,
         signed_tree_head: state.rekor.checkpoints.for_head(&head)?,
@@ -161,7 +148,7 @@ async fn public_key(
 async fn consistency_proof(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<ConsistencyProof>, ApiError> {
+) -> Result<GoJson<ConsistencyProof>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     check_tree_id(&state.rekor, &query)?;
     let first = query
@@ -189,7 +176,7 @@ async fn consistency_proof(
         )));
     }
     let hashes = state.rekor.tree.consistency_proof(first, last).await?;
-    Ok(Json(ConsistencyProof {
+    Ok(GoJson(ConsistencyProof {
         root_hash: head.root.to_hex(),
         hashes: hashes.iter().map(|h| h.to_hex()).collect(),
     }))

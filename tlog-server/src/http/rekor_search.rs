@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::Value;
@@ -28,6 +28,7 @@ use shared::merkle::{Hash, NodeId};
 use shared::rekor::{entry_id, EntryRef};
 
 use super::error::ApiError;
+use super::go_json::GoJson;
 use super::rekor::LogEntry;
 use super::{body_bytes, verify_pool, AppState, MAX_BODY_BYTES};
 use crate::store::StoredEntry;
@@ -62,7 +63,7 @@ struct SearchLogQuery {
 async fn retrieve(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Vec<LogEntry>>, ApiError> {
+) -> Result<GoJson<Vec<LogEntry>>, ApiError> {
     let body = body_bytes(body, MAX_BODY_BYTES)?;
     let query: SearchLogQuery = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))?;
@@ -118,7 +119,7 @@ async fn retrieve(
     for signed in &entries {
         out.push(rekor.latest_log_entry(signed).await?);
     }
-    Ok(Json(out))
+    Ok(GoJson(out))
 }
 
 /// The leaf hashes of proposed entries, verified and canonicalised exactly
@@ -173,7 +174,7 @@ enum Operator {
 async fn search_index(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Vec<String>>, ApiError> {
+) -> Result<GoJson<Vec<String>>, ApiError> {
     let body = body_bytes(body, MAX_BODY_BYTES)?;
     let query: SearchIndex = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))?;
@@ -199,7 +200,7 @@ async fn search_index(
         .map(|&index| NodeId { level: 0, index })
         .collect();
     let hashes = state.store.read_nodes(tree, &leaves).await?;
-    Ok(Json(
+    Ok(GoJson(
         hashes
             .iter()
             .map(|leaf| entry_id(tree.get(), leaf))

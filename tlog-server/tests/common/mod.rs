@@ -375,9 +375,35 @@ impl AsExtension for Poison {
 /// and returns its message.
 pub(crate) async fn error_message(r: reqwest::Response, status: u16) -> String {
     assert_eq!(r.status(), status, "{}", r.url());
-    let v: serde_json::Value = r.json().await.unwrap();
+    let body = r.bytes().await.unwrap();
+    assert_eq!(
+        body.last(),
+        Some(&b'\n'),
+        "Rekor's errors end in a newline, as Go's json.Encoder writes them"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["code"], status, "{v}");
     let m = v["message"].as_str().unwrap().to_owned();
     assert!(!m.is_empty());
     m
+}
+
+/// The message of a CT API error, checking ctfe's framing (Go's
+/// `http.Error`): `text/plain`, `"<status text>\n<message>\n"`.
+pub(crate) async fn ct_error_message(r: reqwest::Response, status: u16) -> String {
+    assert_eq!(r.status(), status, "{}", r.url());
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/plain; charset=utf-8",
+        "{}",
+        r.url()
+    );
+    let reason = r.status().canonical_reason().unwrap().to_owned();
+    let text = r.text().await.unwrap();
+    let message = text
+        .strip_prefix(&format!("{reason}\n"))
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("not ctfe's framing: {text:?}"));
+    assert!(!message.is_empty());
+    message.to_owned()
 }
