@@ -163,6 +163,8 @@ fn route_labels(key: &RouteKey) -> String {
 pub(crate) struct SequencerStats {
     batch_size: Mutex<Histogram>,
     flush_seconds: Mutex<Histogram>,
+    /// Commits that failed since the last one that succeeded.
+    failed_in_a_row: std::sync::atomic::AtomicU64,
 }
 
 impl Default for SequencerStats {
@@ -170,6 +172,7 @@ impl Default for SequencerStats {
         Self {
             batch_size: Mutex::new(Histogram::new(BATCH_BOUNDS)),
             flush_seconds: Mutex::new(Histogram::new(FLUSH_BOUNDS)),
+            failed_in_a_row: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -180,6 +183,20 @@ impl SequencerStats {
     pub(crate) fn observe_batch(&self, entries: usize, elapsed: Duration) {
         lock(&self.batch_size).observe(entries as f64);
         lock(&self.flush_seconds).observe(elapsed.as_secs_f64());
+        self.failed_in_a_row
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A commit that failed (the database refused or could not be reached).
+    pub(crate) fn observe_failure(&self) {
+        self.failed_in_a_row
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Commits that failed since the last one that succeeded.
+    pub(crate) fn failed_in_a_row(&self) -> u64 {
+        self.failed_in_a_row
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -11,6 +11,8 @@
 //!
 //! The sequencer owns the tree's [`Frontier`]; it is rebuilt from stored nodes
 //! on start and after any failed commit, so memory never drifts from the store.
+//! A batch the database refuses is retried in halves until the entry at
+//! fault fails alone; every other submission of the batch is committed.
 //!
 //! Replicas (several processes on one Postgres database): a sequencer only
 //! sequences while [`LogStore::lead`] says this process leads the tree. A
@@ -387,44 +389,68 @@ impl Worker {
         }
     }
 
+    /// Sequences `jobs` and answers each. A batch the database refuses is
+    /// split in halves that are committed on their own, down to single
+    /// entries, so an entry the database cannot store (DESIGN.md: "one bad
+    /// entry can never fail the others") fails alone; this costs at most
+    /// about 2·log2(batch size) extra commits, and only on that path.
     async fn process(&mut self, jobs: Vec<Job>) {
-        let (submissions, replies): (Vec<_>, Vec<_>) =
-            jobs.into_iter().map(|j| (j.submission, j.reply)).unzip();
         // Submitted just before this process lost the lead or the database.
         if let Some(refusal) = self.role.refusal() {
-            for reply in replies {
-                let _ = reply.send(Err(refusal.clone()));
+            for job in jobs {
+                let _ = job.reply.send(Err(refusal.clone()));
             }
             return;
         }
-        match self.sequence(submissions).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    // A dropped receiver is a client that went away; the entry is logged regardless.
-                    let _ = reply.send(Ok(outcome));
+        let (mut committed, mut failed) = (false, false);
+        // Groups still to commit, the next one last.
+        let mut groups = vec![jobs];
+        while let Some(mut group) = groups.pop() {
+            let submissions: Vec<&Submission> = group.iter().map(|j| &j.submission).collect();
+            match self.sequence(&submissions).await {
+                Ok(outcomes) => {
+                    committed = true;
+                    for (job, outcome) in group.into_iter().zip(outcomes) {
+                        // A dropped receiver is a client that went away; the entry is logged regardless.
+                        let _ = job.reply.send(Ok(outcome));
+                    }
                 }
-            }
-            Err(e) if e.is_unavailable() => {
-                tracing::error!(tree = %self.tree, error = %e, "database unreachable; batch not committed");
-                for reply in replies {
-                    let _ = reply.send(Err(SequenceError::Unavailable));
+                Err(e) if e.is_unavailable() => {
+                    tracing::error!(tree = %self.tree, error = %e, "database unreachable; batch not committed");
+                    self.stats.observe_failure();
+                    for job in groups.into_iter().flatten().chain(group) {
+                        let _ = job.reply.send(Err(SequenceError::Unavailable));
+                    }
+                    if self.replicated {
+                        // Refuse everything (queued too) at once until a role
+                        // check finds the database back and reloads the state.
+                        self.role.set(Role::Unavailable);
+                    } else {
+                        // No role checks run for a single-writer store.
+                        self.resync().await;
+                    }
+                    return;
                 }
-                if self.replicated {
-                    // Refuse everything (queued too) at once until a role
-                    // check finds the database back and reloads the state.
-                    self.role.set(Role::Unavailable);
-                } else {
-                    // No role checks run for a single-writer store.
+                Err(e) => {
+                    failed = true;
+                    tracing::error!(tree = %self.tree, entries = group.len(), error = %e, "batch not committed");
                     self.resync().await;
+                    // Only the database refusing a row can be one entry's
+                    // fault; a conflict or a corrupt store is the tree's.
+                    if group.len() > 1 && matches!(e, StoreError::Database(_)) {
+                        let second = group.split_off(group.len() / 2);
+                        groups.push(second);
+                        groups.push(group);
+                    } else {
+                        for job in group {
+                            let _ = job.reply.send(Err(SequenceError::Failed(e.to_string())));
+                        }
+                    }
                 }
             }
-            Err(e) => {
-                tracing::error!(tree = %self.tree, error = %e, "batch not committed");
-                for reply in replies {
-                    let _ = reply.send(Err(SequenceError::Failed(e.to_string())));
-                }
-                self.resync().await;
-            }
+        }
+        if failed && !committed {
+            self.stats.observe_failure();
         }
     }
 
@@ -438,7 +464,7 @@ impl Worker {
         let Some(genesis) = self.genesis.clone() else {
             return Ok(());
         };
-        self.sequence(vec![genesis]).await?;
+        self.sequence(&[&genesis]).await?;
         tracing::info!(tree = %self.tree, "committed the genesis entry");
         Ok(())
     }
@@ -446,7 +472,7 @@ impl Worker {
     /// Sequences and commits one batch; one outcome per submission, in order.
     async fn sequence(
         &mut self,
-        submissions: Vec<Submission>,
+        submissions: &[&Submission],
     ) -> Result<Vec<Sequenced>, StoreError> {
         let started = Instant::now();
         let current = self.publish.borrow().clone();
@@ -479,7 +505,7 @@ impl Worker {
             let index = frontier.size();
             let leaf = leaf_hash(&body);
             nodes.extend(frontier.append(leaf));
-            let mut index_keys = s.index_keys;
+            let mut index_keys = s.index_keys.clone();
             // A CT leaf embeds the batch timestamp, so only here is its leaf
             // hash known; get-proof-by-hash finds the entry by this key.
             if let LeafData::Ct(_) = s.data {
@@ -496,7 +522,7 @@ impl Worker {
             entries.push(NewEntry {
                 entry,
                 index_keys,
-                extra_data: s.extra_data,
+                extra_data: s.extra_data.clone(),
             });
         }
 

@@ -312,3 +312,62 @@ async fn a_new_tree_opens_with_its_genesis_entry_once() {
     task.shutdown().await;
     assert_eq!(store.batch_sizes(), vec![1, 1]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_entry_the_database_refuses_fails_alone() {
+    // Entry 13 carries an index key the store refuses; it sits in one batch
+    // with 19 good entries, which must all be committed.
+    let store = MemoryStore::refusing("key13");
+    let (handle, task, tree) = start_on(&store, config(32, 100)).await;
+    let waiters: Vec<_> = (0..20)
+        .map(|n| handle.enqueue(submission(n)).unwrap())
+        .collect();
+    let mut logged = Vec::new();
+    for (n, w) in waiters.into_iter().enumerate() {
+        match w.await.unwrap() {
+            Ok(done) => {
+                assert_ne!(n, 13);
+                logged.push(done.entry);
+            }
+            Err(SequenceError::Failed(detail)) => {
+                assert_eq!(n, 13, "only the refused entry fails");
+                assert!(detail.contains("refused index key"), "{detail}");
+            }
+            Err(other) => panic!("entry {n}: {other}"),
+        }
+    }
+    assert_eq!(logged.len(), 19);
+    // Indices are dense and the tree holds exactly the 19 good entries.
+    let mut indices: Vec<u64> = logged.iter().map(|e| e.index).collect();
+    indices.sort_unstable();
+    assert_eq!(indices, (0..19).collect::<Vec<u64>>());
+    let head = handle.latest_head();
+    assert_eq!(head.size, 19);
+    let mut bodies = Vec::new();
+    for i in 0..19 {
+        bodies.push(store.entry_by_index(tree, i).await.unwrap().unwrap().body);
+    }
+    assert_eq!(head.root, reference_root(&bodies));
+    assert!(
+        bodies.iter().all(|b| b != &vec![13u8; 3]),
+        "the refused entry is not in the tree"
+    );
+    // The halves that held no bad entry were committed whole.
+    assert!(store.batch_sizes().iter().filter(|&&n| n > 0).count() <= 12);
+    assert_eq!(handle.stats().failed_in_a_row(), 0, "commits succeed again");
+    task.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_commits_in_a_row_are_counted_until_one_succeeds() {
+    let store = MemoryStore::refusing("key1");
+    let (handle, task, _) = start_on(&store, config(4, 100)).await;
+    for _ in 0..3 {
+        let refused = handle.submit(submission(1)).await.unwrap_err();
+        assert!(matches!(refused, SequenceError::Failed(_)), "{refused}");
+    }
+    assert_eq!(handle.stats().failed_in_a_row(), 3);
+    handle.submit(submission(2)).await.unwrap();
+    assert_eq!(handle.stats().failed_in_a_row(), 0);
+    task.shutdown().await;
+}

@@ -222,7 +222,7 @@ mod tests {
     use super::*;
     use crate::entry::{canonicalize_proposed, CanonicalEntry, EntryKind};
 
-    const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1","subject":[{"name":"a.tgz","digest":{"sha256":"AB12"}}],"predicateType":"https://slsa.dev/provenance/v0.2","predicate":{"materials":[{"uri":"git+https://x","digest":{"sha1":"cafe"}}]}}"#;
+    const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1","subject":[{"name":"a.tgz","digest":{"sha256":"AB12AB12AB12AB12AB12AB12AB12AB12AB12AB12AB12AB12AB12AB12AB12AB12"}}],"predicateType":"https://slsa.dev/provenance/v0.2","predicate":{"materials":[{"uri":"git+https://x","digest":{"sha1":"cafecafecafecafecafecafecafecafecafecafe"}}]}}"#;
 
     fn b64(bytes: impl AsRef<[u8]>) -> String {
         STANDARD.encode(bytes)
@@ -308,8 +308,8 @@ mod tests {
                 // The key hash as Rekor files it for intoto.
                 format!("sha256:{}", sha(&pem)),
                 format!("sha256:{}", sha(STATEMENT)),
-                "sha256:ab12".to_owned(),
-                "sha1:cafe".to_owned(),
+                format!("sha256:{}", "ab12".repeat(16)),
+                format!("sha1:{}", "cafe".repeat(10)),
             ]
         );
         assert_eq!(e.index.public_keys, vec![sha(&pem)]);

@@ -14,8 +14,11 @@ use serde_json::{Map, Value};
 
 pub mod dsse;
 pub mod hashedrekord;
+mod index_keys;
 pub mod intoto;
 mod material;
+
+pub use index_keys::{IndexKeys, MAX_IDENTITY_BYTES, MAX_INDEX_KEYS};
 
 /// Entry errors; `Display` is the message after Rekor's "error processing entry: ".
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -70,20 +73,6 @@ fn too_many(field: &'static str, what: &str, max: usize, got: usize) -> EntryErr
         field,
         format!("at most {max} {what} are accepted per entry, got {got}"),
     )
-}
-
-/// Search-index keys of an entry (what `POST /api/v1/index/retrieve` matches).
-/// Everything is lower-cased, as Rekor's index stores and queries it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct IndexKeys {
-    /// Lower-case `"<alg>:<hex>"` artifact (and, for DSSE, payload/envelope) hashes.
-    pub hashes: Vec<String>,
-    /// Lower-case hex SHA-256 of each canonical public key / certificate PEM
-    /// (dsse and intoto also file it under `hashes` as `sha256:<hex>`, the
-    /// key Rekor uses for those kinds).
-    pub public_keys: Vec<String>,
-    /// Email addresses and other identities from certificate SANs.
-    pub identities: Vec<String>,
 }
 
 /// A verified entry, ready to log.
@@ -155,7 +144,7 @@ pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> 
         kind,
         api_version: api_version.to_owned(),
         body,
-        index: index.normalized(),
+        index: index.normalized()?,
     })
 }
 
@@ -166,24 +155,6 @@ pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> 
 pub fn public_key_index_key(pem: &[u8]) -> Result<String, EntryError> {
     let material = material::Material::parse(pem, "publicKey.content")?;
     Ok(sha256_hex(material.canonical_pem.as_bytes()))
-}
-
-impl IndexKeys {
-    /// Lower-cased and without repeats, first occurrence first.
-    fn normalized(self) -> Self {
-        fn clean(v: Vec<String>) -> Vec<String> {
-            let mut seen = std::collections::HashSet::new();
-            v.into_iter()
-                .map(|s| s.to_lowercase())
-                .filter(|s| seen.insert(s.clone()))
-                .collect()
-        }
-        Self {
-            hashes: clean(self.hashes),
-            public_keys: clean(self.public_keys),
-            identities: clean(self.identities),
-        }
-    }
 }
 
 // ── Helpers shared by the kinds ─────────────────────────────────────────────

@@ -65,6 +65,12 @@ pub(super) async fn track(
     response
 }
 
+/// Failed commits in a row after which `/readyz` says the log is not ready.
+/// One refused entry fails at most one commit of its own before the
+/// sequencer commits the rest (see `sequencer.rs`), so only a store that
+/// refuses every batch gets here.
+const FAILED_COMMITS_NOT_READY: u64 = 3;
+
 #[derive(serde::Serialize)]
 struct NotReady {
     code: u16,
@@ -75,8 +81,15 @@ struct NotReady {
 async fn readyz(State(state): State<AppState>) -> Response {
     let mut problems = Vec::new();
     for (name, tree) in trees(&state) {
-        if !tree.sequencer().is_running() {
+        let sequencer = tree.sequencer();
+        if !sequencer.is_running() {
             problems.push(format!("the {name} sequencer is not running"));
+        }
+        let failed = sequencer.stats().failed_in_a_row();
+        if failed >= FAILED_COMMITS_NOT_READY {
+            problems.push(format!(
+                "the {name} sequencer's last {failed} commits failed"
+            ));
         }
     }
     let probe = state.store.latest_head(state.rekor.tree.id());

@@ -124,6 +124,54 @@ async fn a_full_pool_answers_503_with_retry_after() {
     tlog.shutdown().await;
 }
 
+#[tokio::test]
+async fn readyz_reports_a_sequencer_whose_commits_keep_failing() {
+    // The store refuses every batch holding this artifact digest.
+    let refused = format!("sha256:{}", hex::encode([9u8; 32]));
+    let tlog = Tlog::open_on(
+        Arc::new(MemoryStore::refusing(&refused)),
+        config(SequencerConfig::default()),
+        Arc::new(FixedClock(1_700_000_000_000)),
+    )
+    .await
+    .unwrap();
+    let router = tlog.router();
+    let readyz = || async {
+        let r = router
+            .clone()
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    };
+    assert_eq!(readyz().await.0, StatusCode::OK);
+    for _ in 0..3 {
+        let r = router
+            .clone()
+            .oneshot(post_entry(hashedrekord([9; 32])))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    let (status, body) = readyz().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body.contains("the rekor sequencer's last 3 commits failed"),
+        "{body}"
+    );
+    // One commit that succeeds makes it ready again.
+    let r = router
+        .clone()
+        .oneshot(post_entry(hashedrekord([8; 32])))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(readyz().await.0, StatusCode::OK);
+    tlog.shutdown().await;
+}
+
 /// Polls `done` every millisecond; panics after 30 s.
 async fn wait_until(what: &str, done: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

@@ -41,6 +41,9 @@ pub(crate) struct MemoryStore {
     gate: Option<Arc<Semaphore>>,
     /// Commits begun, including those waiting at the gate.
     started: Arc<AtomicUsize>,
+    /// A search-index key the "database" refuses, failing any batch that
+    /// holds it (as Postgres refuses a NUL byte or an oversized key).
+    refused_key: Option<String>,
 }
 
 impl MemoryStore {
@@ -49,6 +52,15 @@ impl MemoryStore {
             state: Arc::default(),
             gate: None,
             started: Arc::default(),
+            refused_key: None,
+        }
+    }
+
+    /// A store that refuses every batch holding an entry indexed under `key`.
+    pub(crate) fn refusing(key: &str) -> Self {
+        Self {
+            refused_key: Some(key.to_owned()),
+            ..Self::new()
         }
     }
 
@@ -60,6 +72,7 @@ impl MemoryStore {
                 state: Arc::default(),
                 gate: Some(gate.clone()),
                 started: Arc::default(),
+                refused_key: None,
             },
             gate,
         )
@@ -194,6 +207,13 @@ impl LogStore for MemoryStore {
                     .await
                     .map_err(|_| StoreError::Corrupt("gate closed".into()))?
                     .forget();
+            }
+            if let Some(key) = &self.refused_key {
+                if batch.entries.iter().any(|e| e.index_keys.contains(key)) {
+                    return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                        "refused index key {key}"
+                    ))));
+                }
             }
             self.with(|s| {
                 let t = s.trees.entry(batch.tree).or_default();
