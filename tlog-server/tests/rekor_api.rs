@@ -142,8 +142,26 @@ async fn bad_input_is_a_4xx_with_a_message_and_writes_nothing() {
 
     let m = message(server.get("/api/v1/log/entries/not-a-uuid").await, 400).await;
     assert!(!m.is_empty());
-    let m = message(server.get("/api/v1/log/entries?logIndex=-1").await, 400).await;
-    assert!(m.contains("logIndex"), "{m}");
+    // Rekor types logIndex as int64 >= 0: 2^63 and beyond are 400s, not
+    // store errors.
+    for raw in ["-1", "9223372036854775808", "18446744073709551616", "1.5"] {
+        let m = message(
+            server
+                .get(&format!("/api/v1/log/entries?logIndex={raw}"))
+                .await,
+            400,
+        )
+        .await;
+        assert!(
+            m.contains("logIndex must be an integer from 0 to 9223372036854775807"),
+            "{raw}: {m}"
+        );
+    }
+    // The largest int64 is well-formed, and simply not there.
+    let r = server
+        .get("/api/v1/log/entries?logIndex=9223372036854775807")
+        .await;
+    assert_eq!(r.status(), 404);
     let m = message(server.get("/api/v1/log/entries").await, 400).await;
     assert!(m.contains("logIndex"), "{m}");
 

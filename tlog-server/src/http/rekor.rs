@@ -92,7 +92,7 @@ async fn entry_by_index(
     let raw = query
         .get("logIndex")
         .ok_or_else(|| ApiError::BadRequest("logIndex is required".into()))?;
-    let index = parse_u64("logIndex", raw)?;
+    let index = parse_log_index(raw)?;
     let rekor = &state.rekor;
     let signed = rekor.signed_at(index).await?.ok_or(ApiError::NotFound)?;
     Ok(GoJson(rekor.latest_log_entry(&signed).await?))
@@ -299,6 +299,20 @@ fn check_tree_id(rekor: &RekorLog, query: &HashMap<String, String>) -> Result<()
             }
         }
     }
+}
+
+/// A `logIndex`: Rekor's API types it as an int64 with minimum 0, so
+/// anything outside `0..=i64::MAX` is a 400 saying so, never a store query.
+fn parse_log_index(raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .and_then(|i| u64::try_from(i).ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "logIndex must be an integer from 0 to {}, got {raw:?}",
+                i64::MAX
+            ))
+        })
 }
 
 pub(super) fn parse_u64(name: &str, raw: &str) -> Result<u64, ApiError> {
