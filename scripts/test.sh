@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
 # Runs Sigil's whole test suite on a fresh machine: installs the real Sigstore
-# clients the end-to-end tests drive (sigstore-python from PyPI, sigstore-js
-# from npm, both pinned), builds the binaries the tests start, and runs every
-# test in the workspace in the dev profile.
+# clients the end-to-end tests drive (sigstore-python and OpenSSF
+# model-signing from PyPI, sigstore-js 4.x and 5.x from npm, all pinned),
+# builds the binaries the tests start, and runs every test in the workspace in
+# the dev profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# sigstore-python 4.5.1 and its exact dependency set.
+# sigstore-python 4.5.1 and model-signing 1.1.1 share one venv (model-signing
+# only adds its own pinned packages to sigstore-python's exact set); installed
+# again only when a requirements file changed.
 venv=target/e2e-venv
-if ! "$venv/bin/sigstore" --version 2>/dev/null | grep -qx 'sigstore 4.5.1'; then
+reqs=(tests/e2e/requirements.txt tests/e2e/requirements-model-signing.txt)
+if ! cat "${reqs[@]}" | cmp -s - "$venv/sigil-installed-requirements.txt"; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/e2e/requirements-model-signing.txt
+  cat "${reqs[@]}" >"$venv/sigil-installed-requirements.txt"
 fi
 
-# sigstore-js, pinned by tests/e2e/package-lock.json.
-(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+# sigstore-js: 4.x pinned by tests/e2e/package-lock.json, 5.x by
+# tests/e2e/js5/package-lock.json; installed again only when a lock changed.
+for dir in tests/e2e tests/e2e/js5; do
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.sigil-installed-lock.json"; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error &&
+      cp package-lock.json node_modules/.sigil-installed-lock.json)
+  fi
+done
 
 # The Postgres store's tests create (and drop) their own databases on the
 # machine's Postgres at 127.0.0.1:5432 (user postgres, trust auth): start the

@@ -1,18 +1,27 @@
 #!/usr/bin/env node
-// Drives sigstore-js (the npm libraries, pinned in package.json) against a
-// running `sigil dev`, without TUF: trust comes from Sigil's trust_config.json.
+// Drives sigstore-js (the npm libraries) against a running `sigil dev`,
+// without TUF: trust comes from Sigil's trust_config.json.
 //
-//   node sigstore-js.js sign   --trust-config TC --token JWT --artifact FILE --bundle OUT [--dsse --payload-type T]
+//   node sigstore-js.js sign   --trust-config TC --token JWT --artifact FILE --bundle OUT [--dsse --payload-type T] [--api builder|sigstore]
 //   node sigstore-js.js verify --trust-config TC --bundle B [--artifact FILE] --identity ID --issuer ISS
 //
-// Exit status 0 means success; anything else prints the client's error on stderr.
+// Every command also takes --generation 4|5 (default $SIGIL_SIGSTORE_JS_GENERATION,
+// else 4): 4 loads the 4.x libraries pinned in ./package.json (@sigstore/sign 4.1.1,
+// @sigstore/verify 3.1.1), 5 the 5.x ones pinned in ./js5/package.json (sigstore 5.0.1,
+// @sigstore/sign 5.1.0, @sigstore/verify 4.1.3).
+//
+// `sign --api builder` (the default) signs with @sigstore/sign's
+// bundleBuilderFromSigningConfig over the trust config's signingConfig;
+// `--api sigstore` (generation 5) calls the `sigstore` package's own
+// sign()/attest() with the CA and Rekor URLs named in that signingConfig.
+//
+// Exit status 0 means success and prints "OK" with the library versions that
+// did the work; anything else prints the client's error on stderr.
 'use strict';
 
 const fs = require('node:fs');
-const { SigningConfig, TrustedRoot } = require('@sigstore/protobuf-specs');
-const { bundleBuilderFromSigningConfig } = require('@sigstore/sign');
-const { bundleFromJSON, bundleToJSON } = require('@sigstore/bundle');
-const { Verifier, toSignedEntity, toTrustMaterial } = require('@sigstore/verify');
+const path = require('node:path');
+const { createRequire } = require('node:module');
 
 function parseArgs(argv) {
   const [command, ...rest] = argv;
@@ -35,29 +44,85 @@ function need(opts, name) {
   return opts[name];
 }
 
+// A `require` that resolves from the chosen generation's node_modules.
+function libraries(opts) {
+  const generation = opts.generation || process.env.SIGIL_SIGSTORE_JS_GENERATION || '4';
+  const dirs = { 4: __dirname, 5: path.join(__dirname, 'js5') };
+  if (!dirs[generation]) {
+    throw new Error(`unknown --generation ${generation} (4 or 5)`);
+  }
+  const load = createRequire(path.join(dirs[generation], 'package.json'));
+  // The versions actually loaded, e.g. "@sigstore/sign@5.1.0" (printed on success).
+  const version = (name) => {
+    const manifest = path.join(dirs[generation], 'node_modules', name, 'package.json');
+    return `${name}@${JSON.parse(fs.readFileSync(manifest, 'utf8')).version}`;
+  };
+  return { generation, load, version };
+}
+
 function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+function readTrustConfig(opts) {
+  return JSON.parse(fs.readFileSync(need(opts, 'trust-config'), 'utf8'));
+}
+
 async function sign(opts) {
-  const trust = JSON.parse(fs.readFileSync(need(opts, 'trust-config'), 'utf8'));
+  const { generation, load, version } = libraries(opts);
+  const trust = readTrustConfig(opts);
   const token = need(opts, 'token');
-  const builder = bundleBuilderFromSigningConfig({
-    signingConfig: SigningConfig.fromJSON(trust.signingConfig),
-    identityProvider: { getToken: async () => token },
-    bundleType: opts.dsse ? 'dsseEnvelope' : 'messageSignature',
-    fetchOptions: { timeout: 15000, retry: 0 },
-  });
-  const artifact = { data: fs.readFileSync(need(opts, 'artifact')) };
-  if (opts.dsse) {
-    artifact.type = opts['payload-type'] || 'application/vnd.in-toto+json';
+  const data = fs.readFileSync(need(opts, 'artifact'));
+  const payloadType = opts['payload-type'] || 'application/vnd.in-toto+json';
+  let json;
+  let used;
+  switch (opts.api || 'builder') {
+    case 'builder': {
+      const { SigningConfig } = load('@sigstore/protobuf-specs');
+      const { bundleBuilderFromSigningConfig } = load('@sigstore/sign');
+      const { bundleToJSON } = load('@sigstore/bundle');
+      const builder = bundleBuilderFromSigningConfig({
+        signingConfig: SigningConfig.fromJSON(trust.signingConfig),
+        identityProvider: { getToken: async () => token },
+        bundleType: opts.dsse ? 'dsseEnvelope' : 'messageSignature',
+        fetchOptions: { timeout: 15000, retry: 0 },
+      });
+      const artifact = opts.dsse ? { data, type: payloadType } : { data };
+      json = bundleToJSON(await builder.create(artifact));
+      used = version('@sigstore/sign');
+      break;
+    }
+    case 'sigstore': {
+      if (generation !== '5') {
+        throw new Error('--api sigstore needs --generation 5 (the 4.x set has no `sigstore` package)');
+      }
+      const sigstore = load('sigstore');
+      const options = {
+        fulcioURL: trust.signingConfig.caUrls[0].url,
+        rekorURL: trust.signingConfig.rekorTlogUrls[0].url,
+        identityToken: token,
+        timeout: 15000,
+        retry: 0,
+      };
+      json = opts.dsse
+        ? await sigstore.attest(data, payloadType, options)
+        : await sigstore.sign(data, options);
+      used = `${version('sigstore')} ${version('@sigstore/sign')}`;
+      break;
+    }
+    default:
+      throw new Error(`unknown --api ${opts.api} (builder or sigstore)`);
   }
-  const bundle = await builder.create(artifact);
-  fs.writeFileSync(need(opts, 'bundle'), JSON.stringify(bundleToJSON(bundle)));
+  fs.writeFileSync(need(opts, 'bundle'), JSON.stringify(json));
+  return used;
 }
 
 function verify(opts) {
-  const trust = JSON.parse(fs.readFileSync(need(opts, 'trust-config'), 'utf8'));
+  const { load, version } = libraries(opts);
+  const { TrustedRoot } = load('@sigstore/protobuf-specs');
+  const { bundleFromJSON } = load('@sigstore/bundle');
+  const { Verifier, toSignedEntity, toTrustMaterial } = load('@sigstore/verify');
+  const trust = readTrustConfig(opts);
   const material = toTrustMaterial(TrustedRoot.fromJSON(trust.trustedRoot));
   const bundle = bundleFromJSON(JSON.parse(fs.readFileSync(need(opts, 'bundle'), 'utf8')));
   const artifact = opts.artifact ? fs.readFileSync(opts.artifact) : undefined;
@@ -67,21 +132,23 @@ function verify(opts) {
     subjectAlternativeName: `^${escapeRegExp(need(opts, 'identity'))}$`,
     extensions: { issuer: need(opts, 'issuer') },
   });
+  return version('@sigstore/verify');
 }
 
 async function main() {
   const { command, opts } = parseArgs(process.argv.slice(2));
+  let used;
   switch (command) {
     case 'sign':
-      await sign(opts);
+      used = await sign(opts);
       break;
     case 'verify':
-      verify(opts);
+      used = verify(opts);
       break;
     default:
       throw new Error(`unknown command ${command}`);
   }
-  console.log('OK');
+  console.log(`OK ${used}`);
 }
 
 main().catch((err) => {

@@ -1,8 +1,8 @@
 //! Test support for Sigil's end-to-end tests: a `sigil dev` process on free
 //! ports over a fresh data directory, development tokens (good and
 //! deliberately bad), and runners for the real Sigstore clients —
-//! sigstore-python from PyPI and sigstore-js from npm, installed by
-//! `scripts/test.sh` at the versions it pins.
+//! sigstore-python and OpenSSF model-signing from PyPI, sigstore-js (4.x and
+//! 5.x) from npm, installed by `scripts/test.sh` at the versions it pins.
 
 pub mod postgres;
 pub mod tlog;
@@ -262,9 +262,29 @@ pub fn sigstore_python() -> Command {
     Command::new(bin)
 }
 
-/// The sigstore-js driver (`tests/e2e/sigstore-js.js`, node_modules from `npm ci`).
+/// The sigstore-js driver (`tests/e2e/sigstore-js.js`) on the 4.x libraries
+/// (`tests/e2e/package.json`, node_modules from `npm ci`).
 pub fn sigstore_js() -> Command {
+    sigstore_js_generation(4)
+}
+
+/// The sigstore-js driver on the given generation of the libraries: 4
+/// (`tests/e2e/package.json`: `@sigstore/sign` 4.1.1, `@sigstore/verify` 3.1.1)
+/// or 5 (`tests/e2e/js5/package.json`: `sigstore` 5.0.1, `@sigstore/sign`
+/// 5.1.0, `@sigstore/verify` 4.1.3).
+pub fn sigstore_js_generation(generation: u8) -> Command {
     let mut cmd = Command::new("node");
-    cmd.arg(workspace_root().join("tests/e2e/sigstore-js.js"));
+    cmd.arg(workspace_root().join("tests/e2e/sigstore-js.js"))
+        .env("SIGIL_SIGSTORE_JS_GENERATION", generation.to_string());
     cmd
+}
+
+/// OpenSSF model-signing's CLI (`$SIGIL_MODEL_SIGNING`, default the
+/// `model_signing` that `scripts/test.sh` installs into `target/e2e-venv`
+/// beside sigstore-python, from `tests/e2e/requirements-model-signing.txt`).
+pub fn model_signing() -> Command {
+    let bin = std::env::var_os("SIGIL_MODEL_SIGNING")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/e2e-venv/bin/model_signing"));
+    Command::new(bin)
 }

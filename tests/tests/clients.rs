@@ -1,5 +1,7 @@
-//! End to end: the real Sigstore clients (sigstore-python 4.5.1 from PyPI,
-//! sigstore-js 4.1.1 from npm) sign and verify against a `sigil dev`
+//! End to end: the real Sigstore clients (sigstore-python 4.5.1 from PyPI;
+//! sigstore-js from npm in two generations, `@sigstore/sign` 4.1.1 with
+//! `@sigstore/verify` 3.1.1, and `sigstore` 5.0.1 with `@sigstore/sign` 5.1.0
+//! and `@sigstore/verify` 4.1.3) sign and verify against a `sigil dev`
 //! process, and verify each other's bundles. Each test starts its own stack
 //! on fresh ports over a fresh data directory.
 
@@ -9,9 +11,22 @@
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
-use sigil_tests::{check, sigstore_js, sigstore_python, SigilDev};
+use sigil_tests::{check, sigstore_js_generation, sigstore_python, SigilDev};
 
 const ALICE: &str = "alice@example.com";
+
+/// The sigstore-js generations `tests/e2e` pins (`package.json`, `js5/package.json`).
+const JS4: u8 = 4;
+const JS5: u8 = 5;
+
+/// How sigstore-js builds a bundle: `@sigstore/sign`'s
+/// `bundleBuilderFromSigningConfig` over the trust config, or the `sigstore`
+/// package's own `sign()`/`attest()` given the CA and Rekor URLs (5.x only).
+#[derive(Clone, Copy)]
+enum JsApi {
+    Builder,
+    Sigstore,
+}
 
 struct Workspace {
     _tmp: tempfile::TempDir,
@@ -98,17 +113,24 @@ impl Workspace {
             .output()
             .unwrap();
         if !out.status.success() {
-            eprintln!(
-                "sigstore-python verify refused: {}",
-                String::from_utf8_lossy(&out.stderr)
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            eprintln!("sigstore-python verify refused: {stderr}");
+            // A refusal is a verification verdict, not a crash.
+            assert!(
+                stderr.contains("FAIL:") && !stderr.contains("Traceback"),
+                "{stderr}"
             );
         }
         out.status.success()
     }
 
     fn js_sign(&self, file: &Path, bundle: &Path, dsse: bool) {
+        self.js_sign_with(JS4, JsApi::Builder, file, bundle, dsse);
+    }
+
+    fn js_sign_with(&self, generation: u8, api: JsApi, file: &Path, bundle: &Path, dsse: bool) {
         let token = self.dev.email_token(ALICE).unwrap();
-        let mut cmd = sigstore_js();
+        let mut cmd = sigstore_js_generation(generation);
         cmd.arg("sign")
             .arg("--trust-config")
             .arg(self.dev.trust_config())
@@ -120,13 +142,36 @@ impl Workspace {
         if dsse {
             cmd.arg("--dsse");
         }
+        if let JsApi::Sigstore = api {
+            cmd.args(["--api", "sigstore"]);
+        }
         let out = cmd.output().unwrap();
-        check(&out, "sigstore-js sign").unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
+        check(&out, &format!("sigstore-js {generation}.x sign"))
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
+        // The driver names the libraries that did the work.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("@sigstore/sign@{generation}.")),
+            "{stdout}"
+        );
     }
 
-    /// Runs the sigstore-js verifier; `file` is None for a DSSE bundle.
+    /// Runs the sigstore-js 4.x verifier; `file` is None for a DSSE bundle.
     fn js_verify(&self, file: Option<&Path>, bundle: &Path, identity: &str, issuer: &str) -> bool {
-        let mut cmd = sigstore_js();
+        self.js_verify_with(JS4, file, bundle, identity, issuer)
+    }
+
+    /// Runs the given generation's sigstore-js verifier; `file` is None for a
+    /// DSSE bundle.
+    fn js_verify_with(
+        &self,
+        generation: u8,
+        file: Option<&Path>,
+        bundle: &Path,
+        identity: &str,
+        issuer: &str,
+    ) -> bool {
+        let mut cmd = sigstore_js_generation(generation);
         cmd.arg("verify")
             .arg("--trust-config")
             .arg(self.dev.trust_config())
@@ -140,12 +185,22 @@ impl Workspace {
             .output()
             .unwrap();
         if !out.status.success() {
-            eprintln!(
-                "sigstore-js verify refused: {}",
-                String::from_utf8_lossy(&out.stderr)
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            eprintln!("sigstore-js {generation}.x verify refused: {stderr}");
+            // A refusal comes from the verifier, not from a broken driver.
+            assert!(
+                stderr.contains("PolicyError") || stderr.contains("VerificationError"),
+                "{stderr}"
             );
+            return false;
         }
-        out.status.success()
+        // @sigstore/verify 3.x goes with @sigstore/sign 4.x, 4.x with 5.x.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("@sigstore/verify@{}.", generation - 1)),
+            "{stdout}"
+        );
+        true
     }
 
     /// An in-toto statement about `file`, as the payload of a DSSE attestation.
@@ -315,4 +370,124 @@ fn each_client_verifies_the_others_bundles() {
     // Negative cases hold across clients too.
     assert!(!w.js_verify(Some(&file), &py_bundle, "mallory@example.com", &issuer));
     assert!(!w.py_verify(&file, &js_bundle, ALICE, "https://accounts.example.com"));
+}
+
+#[test]
+fn sigstore_js5_signs_a_blob_and_an_attestation_that_both_clients_verify() {
+    let w = start();
+    let issuer = w.dev.oidc_url();
+    let file = w.file("artifact5.bin", b"\x00\x05 js 5.x artifact");
+    let bundle = w.dir.join("js5-blob.json");
+    w.js_sign_with(JS5, JsApi::Builder, &file, &bundle, false);
+    assert!(
+        w.js_verify_with(JS5, Some(&file), &bundle, ALICE, &issuer),
+        "{}",
+        w.dev.log()
+    );
+    assert!(
+        w.py_verify(&file, &bundle, ALICE, &issuer),
+        "python verifies js 5.x's blob bundle"
+    );
+    assert!(!w.js_verify_with(JS5, Some(&file), &bundle, "mallory@example.com", &issuer));
+    assert!(!w.js_verify_with(
+        JS5,
+        Some(&file),
+        &bundle,
+        ALICE,
+        "https://accounts.example.com"
+    ));
+    assert!(!w.py_verify(&file, &bundle, "mallory@example.com", &issuer));
+    let modified = w.file("artifact5-modified.bin", b"\x00\x05 js 5.x artifacT");
+    assert!(!w.js_verify_with(JS5, Some(&modified), &bundle, ALICE, &issuer));
+    assert!(!w.py_verify(&modified, &bundle, ALICE, &issuer));
+
+    let att = w.dir.join("js5-att.json");
+    w.js_sign_with(JS5, JsApi::Builder, &w.statement_for(&file), &att, true);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&att).unwrap()).unwrap();
+    assert_eq!(
+        json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+        "dsse"
+    );
+    assert!(
+        w.js_verify_with(JS5, None, &att, ALICE, &issuer),
+        "{}",
+        w.dev.log()
+    );
+    assert!(
+        w.py_verify(&file, &att, ALICE, &issuer),
+        "python verifies js 5.x's attestation"
+    );
+    assert!(!w.js_verify_with(JS5, None, &att, "mallory@example.com", &issuer));
+    assert!(
+        !w.py_verify(&modified, &att, ALICE, &issuer),
+        "the statement names another file"
+    );
+}
+
+#[test]
+fn sigstore_js5_verifies_python_and_js4_bundles_and_js4_verifies_js5() {
+    let w = start();
+    let issuer = w.dev.oidc_url();
+    let file = w.file("shared5.txt", b"python, js 4.x and js 5.x sign this");
+
+    let py_bundle = w.dir.join("py.json");
+    w.py_sign(&file, &py_bundle);
+    assert!(
+        w.js_verify_with(JS5, Some(&file), &py_bundle, ALICE, &issuer),
+        "js 5.x verifies python's blob bundle"
+    );
+    assert!(!w.js_verify_with(JS5, Some(&file), &py_bundle, "mallory@example.com", &issuer));
+
+    let py_att = w.dir.join("py-att.json");
+    w.py_attest(&file, &py_att);
+    assert!(
+        w.js_verify_with(JS5, None, &py_att, ALICE, &issuer),
+        "js 5.x verifies python's attestation"
+    );
+    assert!(!w.js_verify_with(JS5, None, &py_att, ALICE, "https://accounts.example.com"));
+
+    let js4_bundle = w.dir.join("js4.json");
+    w.js_sign(&file, &js4_bundle, false);
+    assert!(
+        w.js_verify_with(JS5, Some(&file), &js4_bundle, ALICE, &issuer),
+        "js 5.x verifies js 4.x's bundle"
+    );
+
+    let js5_att = w.dir.join("js5-att.json");
+    w.js_sign_with(JS5, JsApi::Builder, &w.statement_for(&file), &js5_att, true);
+    assert!(
+        w.js_verify(None, &js5_att, ALICE, &issuer),
+        "js 4.x verifies js 5.x's attestation"
+    );
+    assert!(!w.js_verify(None, &js5_att, "mallory@example.com", &issuer));
+}
+
+#[test]
+fn sigstore_js5_top_level_sign_and_attest_work_against_sigil() {
+    // `sigstore.sign()` / `sigstore.attest()` with `fulcioURL`, `rekorURL`
+    // and `identityToken`: the calls most npm users make.
+    let w = start();
+    let issuer = w.dev.oidc_url();
+    let file = w.file("package.tgz", b"a package tarball");
+
+    let bundle = w.dir.join("sigstore-sign.json");
+    w.js_sign_with(JS5, JsApi::Sigstore, &file, &bundle, false);
+    assert!(
+        w.js_verify_with(JS5, Some(&file), &bundle, ALICE, &issuer),
+        "{}",
+        w.dev.log()
+    );
+    assert!(w.py_verify(&file, &bundle, ALICE, &issuer));
+    assert!(!w.py_verify(&file, &bundle, ALICE, "https://accounts.example.com"));
+
+    let att = w.dir.join("sigstore-attest.json");
+    w.js_sign_with(JS5, JsApi::Sigstore, &w.statement_for(&file), &att, true);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&att).unwrap()).unwrap();
+    assert_eq!(
+        json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+        "dsse"
+    );
+    assert!(w.js_verify_with(JS5, None, &att, ALICE, &issuer));
+    assert!(w.py_verify(&file, &att, ALICE, &issuer));
+    assert!(!w.js_verify_with(JS5, None, &att, "mallory@example.com", &issuer));
 }
