@@ -114,6 +114,24 @@ impl LogStore for MemoryStore {
         })
     }
 
+    fn read_tile(
+        &self,
+        tree: TreeId,
+        level: u8,
+        index: u64,
+        min_width: usize,
+    ) -> StoreFuture<'_, Option<Vec<u8>>> {
+        Box::pin(async move {
+            self.with(|s| {
+                Ok(s.trees
+                    .get(&tree)
+                    .and_then(|t| t.tiles.get(&TileId { level, index }))
+                    .filter(|bytes| bytes.len() >= min_width * 32)
+                    .cloned())
+            })
+        })
+    }
+
     fn read_nodes<'a>(&'a self, tree: TreeId, ids: &'a [NodeId]) -> StoreFuture<'a, Vec<Hash>> {
         Box::pin(async move {
             // The same tile derivation as the SQL stores, with nothing cached.

@@ -69,6 +69,19 @@ pub trait LogStore: Send + Sync + 'static {
     /// The hashes of the complete subtrees `ids`, in the same order.
     fn read_nodes<'a>(&'a self, tree: TreeId, ids: &'a [NodeId]) -> StoreFuture<'a, Vec<Hash>>;
 
+    /// The stored bottom row of the tile at tile level `level` and index
+    /// `index` (C2SP tlog-tiles bytes, 32 per hash) if it holds at least
+    /// `min_width` hashes. A right-edge tile may be wider than a given
+    /// checkpoint covers: callers that serve tiles cut it to the width
+    /// their checkpoint names (a narrower version is always a prefix).
+    fn read_tile(
+        &self,
+        tree: TreeId,
+        level: u8,
+        index: u64,
+        min_width: usize,
+    ) -> StoreFuture<'_, Option<Vec<u8>>>;
+
     /// The entry at `index`, if committed.
     fn entry_by_index(&self, tree: TreeId, index: u64) -> StoreFuture<'_, Option<StoredEntry>>;
 

@@ -268,6 +268,24 @@ impl LogStore for SqliteStore {
         Box::pin(self.read_nodes_impl(tree, ids))
     }
 
+    fn read_tile(
+        &self,
+        tree: TreeId,
+        level: u8,
+        index: u64,
+        min_width: usize,
+    ) -> StoreFuture<'_, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let id = TileId { level, index };
+            self.cache
+                .read_tile(tree, id, min_width, |wanted| async move {
+                    let mut conn = self.reader.acquire().await?;
+                    read_tiles(&mut conn, tree, &wanted).await
+                })
+                .await
+        })
+    }
+
     fn entry_by_index(&self, tree: TreeId, index: u64) -> StoreFuture<'_, Option<StoredEntry>> {
         Box::pin(async move {
             let row = sqlx::query(

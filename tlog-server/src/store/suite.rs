@@ -482,6 +482,45 @@ pub(crate) async fn duplicates_are_found_by_identity_and_never_stored_twice<F: S
 }
 
 /// Expands to one test per behaviour, on the fixture `$fixture`.
+/// Tiles read back as C2SP tlog-tiles bytes: full tiles whole, the right
+/// edge at its width or wider, and nothing that is not stored.
+pub(crate) async fn tiles_read_back_as_tlog_tiles<F: StoreFixture>(f: &F) {
+    let store = f.open().await;
+    let tree = store.tree("rekor").await.unwrap();
+    let mut w = Writer::new(tree);
+    store.commit(w.empty()).await.unwrap();
+    w.commit(store.as_ref(), 300).await;
+    let row = |level: u8, from: u64, to: u64| -> Vec<u8> {
+        (from..to)
+            .flat_map(|i| w.nodes[&NodeId { level, index: i }].0)
+            .collect()
+    };
+    // Twice each: the first read may come from the store, the second from the cache.
+    for _ in 0..2 {
+        assert_eq!(
+            store.read_tile(tree, 0, 0, 256).await.unwrap(),
+            Some(row(0, 0, 256)),
+            "the full leaf tile"
+        );
+        let edge = store.read_tile(tree, 0, 1, 44).await.unwrap().unwrap();
+        assert_eq!(edge, row(0, 256, 300), "the partial leaf tile at width 44");
+        assert_eq!(
+            store.read_tile(tree, 0, 1, 10).await.unwrap().unwrap()[..10 * 32],
+            row(0, 256, 266)[..],
+            "a narrower width is a prefix"
+        );
+        assert_eq!(
+            store.read_tile(tree, 1, 0, 1).await.unwrap(),
+            Some(row(8, 0, 1)),
+            "level 1 holds the root of each full leaf tile"
+        );
+        assert_eq!(store.read_tile(tree, 0, 1, 45).await.unwrap(), None);
+        assert_eq!(store.read_tile(tree, 0, 2, 1).await.unwrap(), None);
+        assert_eq!(store.read_tile(tree, 2, 0, 1).await.unwrap(), None);
+    }
+    store.close().await.unwrap();
+}
+
 macro_rules! behaviour_suite {
     ($fixture:ty) => {
         mod behaviour {
@@ -505,6 +544,12 @@ macro_rules! behaviour_suite {
             async fn nodes_read_back_from_tiles() {
                 let f = <$fixture as s::StoreFixture>::create().await;
                 s::nodes_read_back_from_tiles(&f).await;
+            }
+
+            #[tokio::test]
+            async fn tiles_read_back_as_tlog_tiles() {
+                let f = <$fixture as s::StoreFixture>::create().await;
+                s::tiles_read_back_as_tlog_tiles(&f).await;
             }
 
             #[tokio::test]

@@ -81,6 +81,15 @@ impl Tile {
         self.rows[0].len()
     }
 
+    /// The bottom row as tile bytes (32 per hash).
+    fn bottom_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.rows[0].len() * 32);
+        for hash in &self.rows[0] {
+            bytes.extend_from_slice(&hash.0);
+        }
+        bytes
+    }
+
     /// The node `span` names, if the tile is wide enough to hold all of it.
     fn node(&self, span: &NodeSpan) -> Option<Hash> {
         // Spans are aligned to their width, a power of two below 256.
@@ -168,6 +177,32 @@ impl TileCache {
                 })
             })
             .collect()
+    }
+
+    /// The bottom row of tile `id` if it holds at least `min_width` hashes:
+    /// from the cache when a wide enough version is held, else from `read`
+    /// (then cached). Serves C2SP tiles.
+    pub(crate) async fn read_tile<F, Fut>(
+        &self,
+        tree: TreeId,
+        id: TileId,
+        min_width: usize,
+        read: F,
+    ) -> Result<Option<Vec<u8>>, StoreError>
+    where
+        F: FnOnce(Vec<TileId>) -> Fut,
+        Fut: Future<Output = Result<HashMap<TileId, Vec<u8>>, StoreError>>,
+    {
+        if let Some(tile) = self.tiles.get(&(tree, id)) {
+            if tile.width() >= min_width {
+                return Ok(Some(tile.bottom_bytes()));
+            }
+        }
+        let Some(bytes) = read(vec![id]).await?.remove(&id) else {
+            return Ok(None);
+        };
+        self.insert(tree, id, &bytes)?;
+        Ok((bytes.len() >= min_width * 32).then_some(bytes))
     }
 
     /// Caches the bytes of tile `id` as read or just committed, unless a
