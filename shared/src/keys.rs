@@ -555,9 +555,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// A "hasher" that already holds the SHA-512 digest of the message:
 /// ed25519-dalek's Ed25519ph API takes a digest state and finalizes it
-/// itself, while hashedrekord gives us only the finished digest.
+/// itself, while hashedrekord gives us only the finished digest (to verify,
+/// and to sign a log's genesis entry in `note::Ed25519NoteKey`).
 #[derive(Clone)]
-struct PrecomputedSha512([u8; 64]);
+pub(crate) struct PrecomputedSha512(pub(crate) [u8; 64]);
 
 impl Default for PrecomputedSha512 {
     // Required by `Digest`; never used, since the value is always built from a digest.

@@ -14,4 +14,5 @@ pub mod note;
 pub mod oids;
 pub mod rekor;
 pub mod sct;
+pub mod tlog_tiles;
 pub mod trust;

@@ -2,12 +2,17 @@
 //! newline, a blank line, then signature lines `— <name> <base64(hint ‖ sig)>`.
 //! Rekor v1 conventions (rekor-wire.md §3): the key name is the log's host
 //! name, the hint is SHA-256(DER SPKI)[:4] for every key type, and an ECDSA
-//! key signs SHA-256(text).
+//! key signs SHA-256(text). The C2SP Ed25519 signature type, which tiled logs
+//! and Rekor v2 use, is in [`Ed25519NoteKey`] and [`SignedNote::verify_ed25519`].
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 use crate::keys::{EcdsaP256Signer, LogId, PublicKey};
+
+mod ed25519;
+
+pub use ed25519::{parse_vkey, Ed25519NoteKey};
 
 /// Note errors.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -19,6 +24,8 @@ pub enum NoteError {
     NoKnownSignature,
     #[error("invalid signature")]
     BadSignature,
+    #[error("malformed key: {0}")]
+    MalformedKey(String),
 }
 
 /// One signature line of a note.
@@ -162,14 +169,18 @@ fn check_characters(s: &str) -> Result<(), NoteError> {
     }
 }
 
-/// C2SP: key names are non-empty and contain no Unicode spaces or '+'.
+/// C2SP: key names are non-empty and contain no Unicode spaces or '+' (nor,
+/// as part of a note, control characters).
 fn check_key_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() {
         return Err(malformed("empty key name".into()));
     }
-    if name.chars().any(|c| c.is_whitespace() || c == '+') {
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || c == '+' || c < ' ')
+    {
         return Err(malformed(format!(
-            "key name {name:?} contains a space or '+'"
+            "key name {name:?} contains a space, '+' or a control character"
         )));
     }
     Ok(())
@@ -216,10 +227,10 @@ pub(crate) mod tests {
 
     /// golang.org/x/mod/sumdb/note's example, with its verifier key
     /// `PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW`.
-    const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
-    const GO_SIG: &str =
+    pub(crate) const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+    pub(crate) const GO_SIG: &str =
         "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=";
-    const GO_VKEY: &str = "ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+    pub(crate) const GO_VKEY: &str = "ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 
     /// The public rekor.sigstore.dev key and a checkpoint it signed
     /// (served by GET /api/v1/log; rootHash dd984b28…).
