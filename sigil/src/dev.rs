@@ -50,6 +50,8 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         sequencer: Default::default(),
         entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
         tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
+        // The Rekor v2 log joins `sigil dev` with its trust material (issue 8).
+        rekor_v2: None,
     })
     .await
     .context("opening the transparency logs")?;

@@ -55,6 +55,42 @@ pub(crate) fn rekor_genesis(
     Ok(rekor_submission(canonical))
 }
 
+/// The genesis submission of Rekor v2 tree `tree`: a `hashedrekord` 0.0.2
+/// signed by the log's own checkpoint key as Ed25519ph (pure Ed25519 is not
+/// a hashedrekord key type), over the SHA-512 of [`statement_v2`].
+pub(crate) fn rekor_v2_genesis(
+    tree: TreeId,
+    key: &shared::note::Ed25519NoteKey,
+) -> Result<Submission, shared::entry::EntryError> {
+    use sha2::Sha512;
+    let text = statement_v2(tree, key);
+    let digest = Sha512::digest(text.as_bytes());
+    let signature = key.sign_ed25519ph(&digest);
+    let request = serde_json::json!({
+        "hashedRekordRequestV002": {
+            "digest": B64.encode(digest),
+            "signature": {
+                "content": B64.encode(signature),
+                "verifier": {
+                    "publicKey": {"rawBytes": B64.encode(key.public_spki_der())},
+                    "keyDetails": "PKIX_ED25519_PH",
+                },
+            },
+        },
+    });
+    let canonical = shared::entry::v2::canonicalize_v2_request(request.to_string().as_bytes())?;
+    Ok(rekor_submission(canonical))
+}
+
+/// The text whose SHA-512 the v2 genesis entry signs.
+pub(crate) fn statement_v2(tree: TreeId, key: &shared::note::Ed25519NoteKey) -> String {
+    format!(
+        "Sigil transparency log genesis entry\norigin {}\nkey hash {}\ntree ID {tree}\n",
+        key.name(),
+        hex::encode(key.key_hash())
+    )
+}
+
 /// The submission that logs a canonical Rekor entry under its leaf hash and
 /// every search-index key it yields.
 pub(crate) fn rekor_submission(entry: shared::entry::CanonicalEntry) -> Submission {

@@ -2,6 +2,8 @@
 //! * Rekor v1: a C2SP signed-note checkpoint with origin
 //!   `"<hostname> - <treeID>"`, signed under the key name `<hostname>` with
 //!   the v1 key hint (rekor-wire.md §3);
+//! * Rekor v2: a C2SP tlog-checkpoint whose origin and key name are the
+//!   log's scheme-less URL, signed with Ed25519 (docs/rekor-v2.md §3);
 //! * CT: the RFC 6962 §3.5 `TreeHeadSignature`, TLS `DigitallySigned`.
 //!
 //! The sequencer signs one head per committed batch and stores it with the
@@ -45,6 +47,22 @@ impl HeadSigner for RekorCheckpointSigner {
         let note = SignedNote::sign_ecdsa(body.to_text(), &self.hostname, &self.signer)
             .map_err(|e| HeadError(e.to_string()))?;
         Ok(note.to_text().into_bytes())
+    }
+}
+
+/// Rekor v2 checkpoints: origin = key name = the log's URL without scheme.
+pub(crate) struct RekorV2CheckpointSigner {
+    pub(crate) key: shared::note::Ed25519NoteKey,
+}
+
+impl HeadSigner for RekorV2CheckpointSigner {
+    fn sign_head(&self, size: u64, root: &Hash, _timestamp_ms: u64) -> Result<Vec<u8>, HeadError> {
+        let body = Checkpoint {
+            origin: self.key.name().to_owned(),
+            size,
+            root: *root,
+        };
+        Ok(self.key.sign_note(&body.to_text()).into_bytes())
     }
 }
 

@@ -30,8 +30,8 @@ pub use sequencer::SequencerConfig;
 pub use store::TreeId;
 
 use clock::{Clock, SystemClock};
-use heads::{CtSthSigner, RekorCheckpointSigner};
-use http::{AppState, CtLog, RekorLog};
+use heads::{CtSthSigner, RekorCheckpointSigner, RekorV2CheckpointSigner};
+use http::{AppState, CtLog, RekorLog, RekorV2Log};
 use sequencer::SequencerTask;
 use store::LogStore;
 use tree::LogTree;
@@ -40,6 +40,8 @@ use tree::LogTree;
 const REKOR_TREE: &str = "rekor";
 /// Store name of the CT tree.
 const CT_TREE: &str = "ct";
+/// Store name of the Rekor v2 tree.
+const REKOR_V2_TREE: &str = "rekor-v2";
 
 /// Everything a log server needs.
 #[derive(Clone, Debug)]
@@ -62,6 +64,26 @@ pub struct TlogConfig {
     /// Memory for tree tiles with their interior nodes; see
     /// [`store::DEFAULT_TILE_CACHE_BYTES`].
     pub tile_cache_bytes: usize,
+    /// The Rekor v2 log (docs/rekor-v2.md), if this server runs one.
+    pub rekor_v2: Option<RekorV2Config>,
+}
+
+/// The Rekor v2 log: a tree of its own in the same store, behind the same
+/// kind of sequencer, with its own checkpoint key.
+#[derive(Clone)]
+pub struct RekorV2Config {
+    /// Signs checkpoints (C2SP signed note, Ed25519). Its name is the log's
+    /// origin: the log's URL without the scheme, e.g. `rekor.example.com`.
+    pub key: shared::note::Ed25519NoteKey,
+}
+
+impl std::fmt::Debug for RekorV2Config {
+    // The key stays out of debug output; its name and vkey say which it is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RekorV2Config")
+            .field("vkey", &self.key.vkey())
+            .finish()
+    }
 }
 
 /// A running log: both trees, their sequencers and the HTTP state.
@@ -147,6 +169,38 @@ impl Tlog {
         .await
         .context("starting the CT sequencer")?;
 
+        let mut tasks = vec![rekor_task, ct_task];
+        let rekor_v2 = match config.rekor_v2 {
+            Some(v2) => {
+                let id = store
+                    .tree(REKOR_V2_TREE)
+                    .await
+                    .context("opening the Rekor v2 tree")?;
+                let (sequencer, task) = sequencer::start(
+                    id,
+                    store.clone(),
+                    Arc::new(RekorV2CheckpointSigner {
+                        key: v2.key.clone(),
+                    }),
+                    clock.clone(),
+                    config.sequencer.clone(),
+                    Some(
+                        genesis::rekor_v2_genesis(id, &v2.key)
+                            .context("building the Rekor v2 genesis entry")?,
+                    ),
+                )
+                .await
+                .context("starting the Rekor v2 sequencer")?;
+                tasks.push(task);
+                tracing::info!(tree_id = %id, origin = %v2.key.name(), "Rekor v2 log open");
+                Some(Arc::new(RekorV2Log {
+                    tree: LogTree::new(id, store.clone(), sequencer),
+                    key: v2.key,
+                }))
+            }
+            None => None,
+        };
+
         tracing::info!(
             rekor_tree_id = %rekor_id,
             rekor_log_id = %config.rekor_signer.log_id().to_hex(),
@@ -173,12 +227,13 @@ impl Tlog {
                 roots: config.ct_roots,
                 clock,
             }),
+            rekor_v2,
             store: store.clone(),
             metrics: Arc::default(),
         };
         Ok(Self {
             state,
-            tasks: vec![rekor_task, ct_task],
+            tasks,
             store,
         })
     }

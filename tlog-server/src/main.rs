@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use shared::keys::{pem_blocks, EcdsaP256Signer};
-use tlog_server::{SequencerConfig, Tlog, TlogConfig};
+use shared::note::Ed25519NoteKey;
+use tlog_server::{RekorV2Config, SequencerConfig, Tlog, TlogConfig};
 
 /// Rekor-compatible transparency log and RFC 6962 CT log.
 #[derive(Debug, Parser)]
@@ -69,6 +70,15 @@ struct Args {
     /// and hashes one tile.
     #[arg(long, env = "TLOG_TILE_CACHE_MIB", default_value_t = tlog_server::store::DEFAULT_TILE_CACHE_BYTES >> 20)]
     tile_cache_mib: usize,
+    /// The Rekor v2 log's checkpoint key: an Ed25519 PKCS#8 PEM file. With
+    /// it the server also runs the v2 log (`POST /api/v2/log/entries`,
+    /// `/checkpoint`, `/tile/…`) on the same listener and store.
+    #[arg(long, env = "TLOG_REKOR_V2_KEY", requires = "rekor_v2_origin")]
+    rekor_v2_key: Option<PathBuf>,
+    /// The Rekor v2 log's origin, which names its checkpoints and key: the
+    /// log's public URL without the scheme, e.g. `rekor.example.com`.
+    #[arg(long, env = "TLOG_REKOR_V2_ORIGIN", requires = "rekor_v2_key")]
+    rekor_v2_origin: Option<String>,
 }
 
 /// mimalloc instead of glibc malloc: responses are built from many short-lived
@@ -100,6 +110,12 @@ async fn main() -> anyhow::Result<()> {
         },
         entry_cache_bytes: args.entry_cache_mib.saturating_mul(1 << 20),
         tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
+        rekor_v2: match (&args.rekor_v2_key, &args.rekor_v2_origin) {
+            (Some(path), Some(origin)) => Some(RekorV2Config {
+                key: read_note_key(path, origin)?,
+            }),
+            _ => None,
+        },
     };
     let tlog = Tlog::open(config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -111,6 +127,18 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     tlog.shutdown().await;
     Ok(())
+}
+
+/// Reads the v2 checkpoint key for `origin`. Errors name the file, never its content.
+fn read_note_key(path: &Path, origin: &str) -> anyhow::Result<Ed25519NoteKey> {
+    let pem =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ed25519NoteKey::from_pkcs8_pem(origin, &pem).with_context(|| {
+        format!(
+            "{} is not an Ed25519 PKCS#8 key for origin {origin:?}",
+            path.display()
+        )
+    })
 }
 
 /// Reads a key file. Errors name the file, never its content.

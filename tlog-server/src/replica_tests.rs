@@ -35,6 +35,7 @@ fn config(url: &str, rekor: &EcdsaP256Signer, ct: &EcdsaP256Signer) -> TlogConfi
         },
         entry_cache_bytes: crate::DEFAULT_ENTRY_CACHE_BYTES,
         tile_cache_bytes: crate::store::DEFAULT_TILE_CACHE_BYTES,
+        rekor_v2: None,
     }
 }
 

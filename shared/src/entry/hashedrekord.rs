@@ -85,7 +85,7 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, IndexKeys), EntryEr
 /// P-256/SHA-256, P-384/SHA-384, P-521/SHA-512, RSA PKCS#1 v1.5 2048/3072/4096
 /// with SHA-256, and Ed25519ph (SHA-512). Sigstore clients verify with the
 /// same pairs, so anything else would be logged but never verify.
-fn check_algorithm(key: &PublicKey, alg: HashAlgorithm) -> Result<(), EntryError> {
+pub(super) fn check_algorithm(key: &PublicKey, alg: HashAlgorithm) -> Result<(), EntryError> {
     use rsa::traits::PublicKeyParts as _;
     let (allowed, described) = match key {
         PublicKey::EcdsaP256(_) => (alg == HashAlgorithm::Sha256, "ECDSA P-256".to_owned()),

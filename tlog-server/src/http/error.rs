@@ -37,6 +37,9 @@ pub(crate) enum ApiError {
     /// Rekor: the entry is already logged under `entry_id`.
     #[error("an equivalent entry already exists in the transparency log with UUID {entry_id}")]
     Conflict { entry_id: String, location: String },
+    /// Rekor v2: the entry is already logged at `index` (409 + `x-log-index`).
+    #[error("an equivalent entry already exists in the transparency log with index {index}")]
+    DuplicateAt { index: u64 },
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     /// Well-formed but over a limit (Rekor: more than 10 retrieve items).
@@ -69,7 +72,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::DuplicateAt { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Pushback { .. } | Self::ShuttingDown | Self::Unavailable(_) => {
@@ -122,6 +125,9 @@ impl IntoResponse for ApiError {
                 if let Ok(v) = HeaderValue::from_str(location) {
                     headers.insert(header::LOCATION, v);
                 }
+            }
+            Self::DuplicateAt { index } => {
+                headers.insert("x-log-index", HeaderValue::from(*index));
             }
             Self::Pushback { retry_after } => {
                 // Whole seconds, at least 1: Retry-After has no fractions.

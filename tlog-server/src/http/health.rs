@@ -140,6 +140,10 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 }
 
 /// The trees with their metric label names.
-fn trees(state: &AppState) -> [(&'static str, &LogTree); 2] {
-    [("rekor", &state.rekor.tree), ("ct", &state.ct.tree)]
+fn trees(state: &AppState) -> Vec<(&'static str, &LogTree)> {
+    let mut trees = vec![("rekor", &state.rekor.tree), ("ct", &state.ct.tree)];
+    if let Some(v2) = &state.rekor_v2 {
+        trees.push(("rekor-v2", &v2.tree));
+    }
+    trees
 }

@@ -1,5 +1,6 @@
 //! The HTTP face of the log: the Rekor v1 API (rekor-wire.md §1), the RFC
 //! 6962 §4 CT API (fulcio-wire.md §6), `/healthz`, `/readyz` and `/metrics`.
+//! The Rekor v2 log adds its write API and the C2SP tlog-tiles read API.
 //! Each API frames its bodies as its upstream Go server does: Rekor's JSON
 //! ends in a newline ([`go_json`]), ctfe's errors are plain text
 //! ([`ct::ctfe_error_framing`]).
@@ -14,7 +15,9 @@ mod go_json;
 mod health;
 mod rekor;
 mod rekor_search;
+mod rekor_v2;
 pub(crate) mod sth;
+mod tiles;
 mod verify_pool;
 
 use std::sync::Arc;
@@ -48,6 +51,8 @@ pub(crate) const MAX_ENTRY_BODY_BYTES: usize = 32 << 20;
 pub(crate) struct AppState {
     pub(crate) rekor: Arc<RekorLog>,
     pub(crate) ct: Arc<CtLog>,
+    /// The Rekor v2 log, when configured; its routes answer 404 otherwise.
+    pub(crate) rekor_v2: Option<Arc<RekorV2Log>>,
     /// For reads no [`LogTree`] method covers (search, ranges, readiness).
     pub(crate) store: Arc<dyn LogStore>,
     pub(crate) metrics: Arc<HttpMetrics>,
@@ -139,6 +144,12 @@ impl CheckpointCache {
     }
 }
 
+/// The Rekor v2 personality (docs/rekor-v2.md): its tree and checkpoint key.
+pub(crate) struct RekorV2Log {
+    pub(crate) tree: LogTree,
+    pub(crate) key: shared::note::Ed25519NoteKey,
+}
+
 /// The CT personality: its tree, key and accepted roots (DER), the STHs
 /// `get-sth` serves, and the clock that says when those are too old.
 pub(crate) struct CtLog {
@@ -154,6 +165,8 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .merge(rekor::router())
         .merge(rekor_search::router())
+        .merge(rekor_v2::router())
+        .merge(tiles::router())
         .merge(
             ct::router()
                 .merge(ct_read::router())

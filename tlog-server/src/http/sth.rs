@@ -262,6 +262,7 @@ mod tests {
             sequencer: SequencerConfig::default(),
             entry_cache_bytes: 0,
             tile_cache_bytes: 0,
+            rekor_v2: None,
         };
         let clock = Arc::new(SettableClock::new(T0));
         let tlog = Tlog::open_on(Arc::new(MemoryStore::new()), config, clock.clone())

@@ -23,6 +23,7 @@ fn config(sequencer: SequencerConfig) -> TlogConfig {
         sequencer,
         entry_cache_bytes: crate::DEFAULT_ENTRY_CACHE_BYTES,
         tile_cache_bytes: crate::store::DEFAULT_TILE_CACHE_BYTES,
+        rekor_v2: None,
     }
 }
 

@@ -35,6 +35,8 @@ use x509_cert::time::Validity;
 /// Keys, CA and database file that survive a server restart.
 pub(crate) struct Fixture {
     pub(crate) rekor_key: EcdsaP256Signer,
+    /// The Rekor v2 log's checkpoint key, named by its origin `localhost`.
+    pub(crate) rekor_v2_key: shared::note::Ed25519NoteKey,
     pub(crate) ct_key: EcdsaP256Signer,
     pub(crate) ca: TestCa,
     pub(crate) dir: tempfile::TempDir,
@@ -44,6 +46,7 @@ impl Fixture {
     pub(crate) fn new() -> Self {
         Self {
             rekor_key: EcdsaP256Signer::generate(),
+            rekor_v2_key: shared::note::Ed25519NoteKey::generate("localhost").unwrap(),
             ct_key: EcdsaP256Signer::generate(),
             ca: TestCa::new("Sigil Test Root"),
             dir: tempfile::tempdir().unwrap(),
@@ -66,6 +69,9 @@ impl Fixture {
             },
             entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
             tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
+            rekor_v2: Some(tlog_server::RekorV2Config {
+                key: self.rekor_v2_key.clone(),
+            }),
         }
     }
 

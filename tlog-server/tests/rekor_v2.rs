@@ -1,0 +1,246 @@
+//! The Rekor v2 log over HTTP on a fresh SQLite file (docs/rekor-v2.md):
+//! the write API answers as rekor-tiles does, every answer verifies with the
+//! log's Ed25519 checkpoint key alone, and the whole log — every entry,
+//! every tile and the root — is rebuilt from the C2SP tiles it serves.
+
+// A test crate: its helper fns should panic on failure just as its tests do.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use common::Fixture;
+use p256::ecdsa::signature::hazmat::PrehashSigner as _;
+use p256::pkcs8::EncodePublicKey as _;
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+use shared::checkpoint::Checkpoint;
+use shared::merkle::{leaf_hash, verify_inclusion, Frontier, Hash};
+use shared::note::SignedNote;
+use shared::tlog_tiles::decode_entry_bundle;
+
+/// A `hashedRekordRequestV002` over `artifact`, signed by a fresh P-256 key.
+fn v2_request(artifact: &[u8]) -> Value {
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let digest = Sha256::digest(artifact);
+    let signature: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
+    let spki = key.verifying_key().to_public_key_der().unwrap();
+    json!({"hashedRekordRequestV002": {
+        "digest": B64.encode(digest),
+        "signature": {
+            "content": B64.encode(signature.to_der().as_bytes()),
+            "verifier": {
+                "publicKey": {"rawBytes": B64.encode(spki.as_bytes())},
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+            },
+        },
+    }})
+}
+
+fn b64_hash(v: &Value) -> Hash {
+    Hash::from_slice(&B64.decode(v.as_str().unwrap()).unwrap()).unwrap()
+}
+
+fn string_u64(v: &Value) -> u64 {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// The checkpoint note, verified with the fixture's v2 key; its body.
+fn verified_checkpoint(fx: &Fixture, note: &str) -> Checkpoint {
+    let parsed = SignedNote::parse(note).unwrap();
+    parsed
+        .verify_ed25519("localhost", &fx.rekor_v2_key.public_key_bytes())
+        .expect("signed by the v2 checkpoint key");
+    let checkpoint = Checkpoint::parse(&parsed.text).unwrap();
+    assert_eq!(checkpoint.origin, "localhost");
+    checkpoint
+}
+
+/// Checks a 201 answer as sigstore-python and sigstore-js would.
+fn check_answer(fx: &Fixture, answer: &Value) -> (u64, Vec<u8>) {
+    let index = string_u64(&answer["logIndex"]);
+    assert_eq!(
+        answer["logId"]["keyId"],
+        B64.encode(fx.rekor_v2_key.key_hash())
+    );
+    assert_eq!(
+        answer["kindVersion"],
+        json!({"kind": "hashedrekord", "version": "0.0.2"})
+    );
+    assert_eq!(answer["integratedTime"], "0");
+    assert!(answer["inclusionPromise"].is_null());
+    let proof = &answer["inclusionProof"];
+    assert_eq!(string_u64(&proof["logIndex"]), index);
+    let body = B64
+        .decode(answer["canonicalizedBody"].as_str().unwrap())
+        .unwrap();
+    let checkpoint = verified_checkpoint(fx, proof["checkpoint"]["envelope"].as_str().unwrap());
+    let size = string_u64(&proof["treeSize"]);
+    let root = b64_hash(&proof["rootHash"]);
+    assert_eq!((checkpoint.size, checkpoint.root), (size, root));
+    let hashes: Vec<Hash> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(b64_hash)
+        .collect();
+    verify_inclusion(&leaf_hash(&body), index, size, &hashes, &root).unwrap();
+    (index, body)
+}
+
+async fn grpc_error(r: reqwest::Response, status: u16, code: u16) -> String {
+    assert_eq!(r.status(), status);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], code, "{v}");
+    assert_eq!(v["details"], json!([]));
+    v["message"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn entries_are_logged_and_proved_against_a_signed_checkpoint() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let request = v2_request(b"v2 artifact");
+    let r = server.post_json("/api/v2/log/entries", &request).await;
+    assert_eq!(r.status(), 201);
+    let answer: Value = r.json().await.unwrap();
+    let (index, body) = check_answer(&fx, &answer);
+    assert_eq!(index, 1, "index 0 is the v2 log's genesis entry");
+    let stored: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(stored["apiVersion"], "0.0.2");
+    assert_eq!(
+        stored["spec"]["hashedRekordV002"]["signature"]["verifier"],
+        request["hashedRekordRequestV002"]["signature"]["verifier"],
+        "the verifier is stored as sent"
+    );
+
+    // The same entry again: 409 naming its index.
+    let again = server.post_json("/api/v2/log/entries", &request).await;
+    assert_eq!(again.headers()["x-log-index"], "1");
+    let m = grpc_error(again, 409, 6).await;
+    assert!(m.contains("with index 1"), "{m}");
+
+    // Bad input: a 400 saying what is wrong, as a google.rpc.Status.
+    let mut short = request.clone();
+    short["hashedRekordRequestV002"]["digest"] = json!(B64.encode([0u8; 20]));
+    let m = grpc_error(
+        server.post_json("/api/v2/log/entries", &short).await,
+        400,
+        3,
+    )
+    .await;
+    assert!(!m.is_empty());
+    let m = grpc_error(
+        server
+            .post_json("/api/v2/log/entries", &json!({"unknownRequest": {}}))
+            .await,
+        400,
+        3,
+    )
+    .await;
+    assert!(!m.is_empty());
+
+    // The v1 log is a separate tree.
+    assert_eq!(
+        server.log_info().await.tree_size,
+        1,
+        "v1 holds its genesis entry only"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_whole_log_is_rebuilt_from_its_tiles() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    // 260 entries after the genesis entry: one full leaf tile, a partial
+    // one of width 5, and a level-1 tile of width 1.
+    let mut logged = std::collections::BTreeMap::new();
+    for i in 0..260 {
+        let request = v2_request(format!("tiled {i}").as_bytes());
+        let r = server.post_json("/api/v2/log/entries", &request).await;
+        assert_eq!(r.status(), 201);
+        let answer: Value = r.json().await.unwrap();
+        let (index, body) = check_answer(&fx, &answer);
+        logged.insert(index, body);
+    }
+
+    let r = server.get("/checkpoint").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
+    let checkpoint = verified_checkpoint(&fx, &r.text().await.unwrap());
+    assert_eq!(checkpoint.size, 261);
+
+    let get_bytes = |path: String| {
+        let server = &server;
+        async move {
+            let r = server.get(&path).await;
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(r.headers()["content-type"], "application/octet-stream");
+            assert!(
+                r.headers()["cache-control"]
+                    .to_str()
+                    .unwrap()
+                    .contains("immutable"),
+                "{path}"
+            );
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+    // Entries from the bundles, leaf hashes from the level-0 tiles.
+    let mut entries = decode_owned(&get_bytes("/tile/entries/000".into()).await);
+    entries.extend(decode_owned(
+        &get_bytes("/tile/entries/001.p/5".into()).await,
+    ));
+    assert_eq!(entries.len(), 261);
+    for (index, body) in &logged {
+        assert_eq!(&entries[*index as usize], body, "entry {index}");
+    }
+    let mut leaves = get_bytes("/tile/0/000".into()).await;
+    leaves.extend(get_bytes("/tile/0/001.p/5".into()).await);
+    let leaves: Vec<Hash> = leaves
+        .chunks(32)
+        .map(|c| Hash::from_slice(c).unwrap())
+        .collect();
+    let mut frontier = Frontier::new();
+    for (entry, leaf) in entries.iter().zip(&leaves) {
+        assert_eq!(leaf_hash(entry), *leaf);
+        frontier.append(*leaf);
+    }
+    assert_eq!(
+        frontier.root(),
+        checkpoint.root,
+        "the tiles give the checkpoint's root"
+    );
+    // Level 1 holds the root of the full leaf tile.
+    let level1 = get_bytes("/tile/1/000.p/1".into()).await;
+    let mut first = Frontier::new();
+    for leaf in &leaves[..256] {
+        first.append(*leaf);
+    }
+    assert_eq!(Hash::from_slice(&level1).unwrap(), first.root());
+
+    // Nothing beyond the checkpoint, nothing malformed.
+    for path in [
+        "/tile/0/001",
+        "/tile/0/001.p/6",
+        "/tile/0/002.p/1",
+        "/tile/entries/001",
+        "/tile/1/000",
+        "/tile/8/000.p/1",
+        "/tile/0/1",
+        "/tile/0/000.p/0",
+    ] {
+        assert_eq!(server.get(path).await.status(), 404, "{path}");
+    }
+    server.stop().await;
+}
+
+fn decode_owned(bundle: &[u8]) -> Vec<Vec<u8>> {
+    decode_entry_bundle(bundle)
+        .unwrap()
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect()
+}
