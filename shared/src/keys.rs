@@ -473,7 +473,7 @@ impl PublicKey {
             }
             Self::EcdsaP521(k) => {
                 let sig = p521::ecdsa::Signature::from_der(sig).map_err(bad)?;
-                k.verify_prehash(digest, &sig).map_err(bad)
+                k.verify_prehash(&p521_prehash(digest), &sig).map_err(bad)
             }
             Self::Rsa(k) => {
                 let scheme = match alg {
@@ -582,6 +582,22 @@ impl sha2::digest::FixedOutput for PrecomputedSha512 {
     fn finalize_into(self, out: &mut sha2::digest::Output<Self>) {
         out.copy_from_slice(&self.0);
     }
+}
+
+/// A digest as P-521 verification takes it. FIPS 186-5 §6.4.2 (and Go's
+/// `crypto/ecdsa`, which Rekor uses) read a digest shorter than the group
+/// order as the integer it encodes; RustCrypto refuses one under half the
+/// field size (33 bytes), so a SHA-256 digest (DSSE entries verify over
+/// SHA-256 whatever the key) is left-padded with zeros, which keeps the
+/// integer unchanged.
+fn p521_prehash(digest: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const P521_FIELD_BYTES: usize = 66;
+    if digest.len() >= P521_FIELD_BYTES / 2 {
+        return std::borrow::Cow::Borrowed(digest);
+    }
+    let mut padded = vec![0u8; P521_FIELD_BYTES - digest.len()];
+    padded.extend_from_slice(digest);
+    std::borrow::Cow::Owned(padded)
 }
 
 /// ECDSA (DER signature) over a digest the caller computed, through AWS-LC.

@@ -395,6 +395,30 @@ mod tests {
     }
 
     #[test]
+    fn a_p521_verifier_is_checked_over_sha256_of_the_pae_as_rekor_does() {
+        use p521::ecdsa::signature::hazmat::PrehashSigner as _;
+        let key = p521::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let (pt, payload) = ("text/plain", b"signed with P-521".as_slice());
+        let digest = Sha256::digest(pae(pt, payload));
+        // Go's ecdsa signs a 32-byte digest as the integer it encodes; a
+        // left-padded digest is that same integer.
+        let mut padded = vec![0u8; 34];
+        padded.extend_from_slice(&digest);
+        let sig: p521::ecdsa::Signature = key.sign_prehash(&padded).unwrap();
+        let sig = b64(sig.to_der().as_bytes());
+        let verifying = p521::ecdsa::VerifyingKey::from(&key);
+        let pem = p521::PublicKey::from_affine(*verifying.as_affine())
+            .unwrap()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        let e = canon(&proposed(&envelope(pt, payload, &[&sig]), &[&pem])).unwrap();
+        assert_eq!(e.index.public_keys.len(), 1);
+        // A signature over another payload still fails.
+        let other = envelope(pt, b"another payload", &[&sig]);
+        assert!(canon(&proposed(&other, &[&pem])).is_err());
+    }
+
+    #[test]
     fn signatures_and_verifiers_are_capped_before_any_verification() {
         let key = p256_key();
         let pem = pem_of(&key);
