@@ -12,7 +12,7 @@ use crate::keys::{EcdsaP256Signer, LogId, PublicKey};
 
 mod ed25519;
 
-pub use ed25519::{parse_vkey, Ed25519NoteKey};
+pub use ed25519::{key_hash as ed25519_key_hash, parse_vkey, Ed25519NoteKey};
 
 /// Note errors.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //! the clients read): TrustedRoot v0.1, SigningConfig v0.2 and
 //! ClientTrustConfig v0.1. Field names and media types follow
 //! docs/clients.md §1: sigstore-python parses these strictly and rejects
-//! unknown keys, so nothing beyond the schema is emitted.
+//! unknown keys, so nothing beyond the schema is emitted. A Rekor v2 log and
+//! a timestamp authority appear as docs/rekor-v2.md §3 and §5 describe.
 
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +91,9 @@ pub struct TrustedRoot {
     pub tlogs: Vec<TransparencyLogInstance>,
     pub certificate_authorities: Vec<CertificateAuthority>,
     pub ctlogs: Vec<TransparencyLogInstance>,
-    pub timestamp_authorities: Vec<serde_json::Value>,
+    /// RFC 3161 timestamp authorities; the schema gives them a CA's shape
+    /// (their chain leaf first, root last).
+    pub timestamp_authorities: Vec<CertificateAuthority>,
 }
 
 /// A service endpoint in a signing config.
@@ -122,6 +125,10 @@ pub struct SigningConfig {
     pub tsa_urls: Vec<Service>,
     /// Without it sigstore-js makes no tlog entry.
     pub rekor_tlog_config: ServiceConfiguration,
+    /// Present exactly when `tsa_urls` is not empty: sigstore-js throws
+    /// "No valid TSAs found" on a selector with no TSA.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tsa_config: Option<ServiceConfiguration>,
 }
 
 /// `dev.sigstore.trustroot.v1.ClientTrustConfig`: what `--trust-config` takes.
@@ -149,6 +156,44 @@ pub struct Deployment {
     pub valid_from: String,
     /// Operator name shown in the signing config.
     pub operator: String,
+    /// The Rekor v2 log, if the deployment runs one.
+    pub rekor_v2: Option<RekorV2Log>,
+    /// The RFC 3161 timestamp authority, if the deployment runs one.
+    pub tsa: Option<TimestampAuthority>,
+    /// Which Rekor API the signing config sends signers to. The trusted root
+    /// lists every log either way, so bundles of both verify.
+    pub rekor_api: RekorApi,
+}
+
+/// A Rekor v2 log (docs/rekor-v2.md §3).
+#[derive(Clone, Debug)]
+pub struct RekorV2Log {
+    /// Base URL of its write API and tiles.
+    pub url: String,
+    /// DER SPKI of its Ed25519 checkpoint key.
+    pub spki_der: Vec<u8>,
+    /// Its log ID: the C2SP signed-note key hash of the checkpoint key.
+    pub key_hash: [u8; 32],
+}
+
+/// An RFC 3161 timestamp authority (docs/rekor-v2.md §5).
+#[derive(Clone, Debug)]
+pub struct TimestampAuthority {
+    /// The full URL timestamp requests are posted to (`…/api/v1/timestamp`).
+    pub url: String,
+    /// DER certificates, the TSA's own first, root last.
+    pub chain_der: Vec<Vec<u8>>,
+    pub subject: DistinguishedName,
+}
+
+/// The Rekor API generation a signing config advertises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RekorApi {
+    /// Rekor v1: entries with a signed entry timestamp; no TSA needed.
+    #[default]
+    V1,
+    /// Rekor v2: tiles and checkpoints; clients need a TSA for time.
+    V2,
 }
 
 impl Deployment {
@@ -156,43 +201,55 @@ impl Deployment {
     pub fn trusted_root(&self) -> TrustedRoot {
         TrustedRoot {
             media_type: TRUSTED_ROOT_MEDIA_TYPE.to_owned(),
-            tlogs: vec![self.log_instance(&self.rekor_url, &self.rekor_spki_der)],
+            tlogs: std::iter::once(self.log_instance(&self.rekor_url, &self.rekor_spki_der))
+                .chain(self.rekor_v2.iter().map(|v2| self.v2_log_instance(v2)))
+                .collect(),
             certificate_authorities: vec![CertificateAuthority {
                 subject: self.ca_subject.clone(),
                 uri: self.ca_url.clone(),
-                cert_chain: CertificateChain {
-                    certificates: self
-                        .ca_chain_der
-                        .iter()
-                        .map(|der| RawCertificate {
-                            raw_bytes: b64(der),
-                        })
-                        .collect(),
-                },
+                cert_chain: chain(&self.ca_chain_der),
                 valid_for: self.valid_for(),
             }],
             ctlogs: vec![self.log_instance(&self.ct_url, &self.ct_spki_der)],
-            timestamp_authorities: Vec::new(),
+            timestamp_authorities: self
+                .tsa
+                .iter()
+                .map(|tsa| CertificateAuthority {
+                    subject: tsa.subject.clone(),
+                    uri: tsa.url.clone(),
+                    cert_chain: chain(&tsa.chain_der),
+                    valid_for: self.valid_for(),
+                })
+                .collect(),
         }
     }
 
-    /// The signing config for this deployment (Rekor v1, no TSA).
+    /// The signing config for this deployment: the CA, the OIDC issuer, the
+    /// Rekor log of [`Self::rekor_api`] and the TSA, if any.
+    ///
+    /// # Panics
+    /// If `rekor_api` is [`RekorApi::V2`] without a [`Self::rekor_v2`] log.
     pub fn signing_config(&self) -> SigningConfig {
-        let service = |url: &str| Service {
+        let service = |url: &str, major_api_version| Service {
             url: url.to_owned(),
-            major_api_version: 1,
+            major_api_version,
             valid_for: self.valid_for(),
             operator: self.operator.clone(),
         };
+        let rekor = match (self.rekor_api, &self.rekor_v2) {
+            (RekorApi::V1, _) => service(&self.rekor_url, 1),
+            (RekorApi::V2, Some(v2)) => service(&v2.url, 2),
+            (RekorApi::V2, None) => panic!("a Rekor v2 signing config needs a Rekor v2 log"),
+        };
+        let tsa_urls: Vec<Service> = self.tsa.iter().map(|t| service(&t.url, 1)).collect();
         SigningConfig {
             media_type: SIGNING_CONFIG_MEDIA_TYPE.to_owned(),
-            ca_urls: vec![service(&self.ca_url)],
-            oidc_urls: vec![service(&self.oidc_url)],
-            rekor_tlog_urls: vec![service(&self.rekor_url)],
-            tsa_urls: Vec::new(),
-            rekor_tlog_config: ServiceConfiguration {
-                selector: "ANY".to_owned(),
-            },
+            ca_urls: vec![service(&self.ca_url, 1)],
+            oidc_urls: vec![service(&self.oidc_url, 1)],
+            rekor_tlog_urls: vec![rekor],
+            tsa_config: (!tsa_urls.is_empty()).then(any),
+            tsa_urls,
+            rekor_tlog_config: any(),
         }
     }
 
@@ -227,6 +284,40 @@ impl Deployment {
             },
         }
     }
+
+    /// A v2 log: an Ed25519 checkpoint key, identified by its note key hash.
+    fn v2_log_instance(&self, v2: &RekorV2Log) -> TransparencyLogInstance {
+        TransparencyLogInstance {
+            base_url: v2.url.clone(),
+            hash_algorithm: "SHA2_256".to_owned(),
+            public_key: TrustPublicKey {
+                raw_bytes: b64(&v2.spki_der),
+                key_details: "PKIX_ED25519".to_owned(),
+                valid_for: self.valid_for(),
+            },
+            log_id: TrustLogId {
+                key_id: b64(&v2.key_hash),
+            },
+        }
+    }
+}
+
+/// The `ANY` selector, the one sigstore-js accepts.
+fn any() -> ServiceConfiguration {
+    ServiceConfiguration {
+        selector: "ANY".to_owned(),
+    }
+}
+
+fn chain(ders: &[Vec<u8>]) -> CertificateChain {
+    CertificateChain {
+        certificates: ders
+            .iter()
+            .map(|der| RawCertificate {
+                raw_bytes: b64(der),
+            })
+            .collect(),
+    }
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -253,6 +344,29 @@ mod tests {
             ct_spki_der: vec![7, 8, 9],
             valid_from: "2026-01-01T00:00:00Z".into(),
             operator: "local".into(),
+            rekor_v2: None,
+            tsa: None,
+            rekor_api: RekorApi::V1,
+        }
+    }
+
+    fn with_v2_and_tsa(rekor_api: RekorApi) -> Deployment {
+        Deployment {
+            rekor_v2: Some(RekorV2Log {
+                url: "http://localhost:3000".into(),
+                spki_der: vec![10, 11, 12],
+                key_hash: [7; 32],
+            }),
+            tsa: Some(TimestampAuthority {
+                url: "http://localhost:5555/api/v1/timestamp".into(),
+                chain_der: vec![vec![20], vec![1, 2, 3]],
+                subject: DistinguishedName {
+                    organization: "sigil".into(),
+                    common_name: "tsa".into(),
+                },
+            }),
+            rekor_api,
+            ..deployment()
         }
     }
 
@@ -289,6 +403,33 @@ mod tests {
             signing.get("tsaConfig").is_none(),
             "sigstore-js throws on a tsaConfig without TSAs"
         );
+    }
+
+    #[test]
+    fn both_logs_and_the_tsa_are_trusted_whichever_api_signs() {
+        for api in [RekorApi::V1, RekorApi::V2] {
+            let json = serde_json::to_value(with_v2_and_tsa(api).client_trust_config()).unwrap();
+            let root = &json["trustedRoot"];
+            assert_eq!(root["tlogs"].as_array().unwrap().len(), 2);
+            let v2 = &root["tlogs"][1];
+            assert_eq!(v2["publicKey"]["keyDetails"], "PKIX_ED25519");
+            assert_eq!(v2["publicKey"]["rawBytes"], "CgsM");
+            assert_eq!(v2["logId"]["keyId"], b64(&[7; 32]));
+            let tsa = &root["timestampAuthorities"][0];
+            assert_eq!(tsa["uri"], "http://localhost:5555/api/v1/timestamp");
+            assert_eq!(tsa["subject"]["commonName"], "tsa");
+            assert_eq!(tsa["certChain"]["certificates"][0]["rawBytes"], "FA==");
+            let signing = &json["signingConfig"];
+            let rekor = &signing["rekorTlogUrls"];
+            assert_eq!(rekor.as_array().unwrap().len(), 1, "only the chosen log");
+            let major = if api == RekorApi::V2 { 2 } else { 1 };
+            assert_eq!(rekor[0]["majorApiVersion"], major);
+            assert_eq!(
+                signing["tsaUrls"][0]["url"],
+                "http://localhost:5555/api/v1/timestamp"
+            );
+            assert_eq!(signing["tsaConfig"]["selector"], "ANY");
+        }
     }
 
     #[test]

@@ -57,6 +57,30 @@ pub(crate) struct DevArgs {
     /// in addition to the development issuer.
     #[arg(long, env = "SIGIL_CA_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+    /// The Rekor API the signing config sends signers to: 1 (entries with a
+    /// signed entry timestamp, every client) or 2 (tiles, time from the TSA;
+    /// sigstore-python 4, sigstore-js 4+). Both logs are served and trusted
+    /// either way.
+    #[arg(long, env = "SIGIL_REKOR_API", value_enum, default_value_t = RekorApiArg::V1)]
+    pub(crate) rekor_api: RekorApiArg,
+}
+
+/// `--rekor-api`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RekorApiArg {
+    #[value(name = "1")]
+    V1,
+    #[value(name = "2")]
+    V2,
+}
+
+impl From<RekorApiArg> for shared::trust::RekorApi {
+    fn from(arg: RekorApiArg) -> Self {
+        match arg {
+            RekorApiArg::V1 => Self::V1,
+            RekorApiArg::V2 => Self::V2,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +143,23 @@ pub(crate) struct TrustRootArgs {
     /// chain's earliest notBefore, or the first Rekor entry if earlier).
     #[arg(long)]
     pub(crate) valid_from: Option<String>,
+    /// Public base URL of the Rekor v2 log (its API and tiles), if the
+    /// deployment runs one. Needs --rekor-v2-vkey.
+    #[arg(long, requires = "rekor_v2_vkey")]
+    pub(crate) rekor_v2_url: Option<String>,
+    /// The Rekor v2 log's checkpoint verifier key,
+    /// `<origin>+<key ID>+<base64 key>` (tlog-server logs it at start); it is
+    /// checked against the log's `/checkpoint`.
+    #[arg(long, requires = "rekor_v2_url")]
+    pub(crate) rekor_v2_vkey: Option<String>,
+    /// Public base URL of the RFC 3161 timestamp authority (the CA's URL when
+    /// ca-server runs it); its chain comes from `/api/v1/timestamp/certchain`.
+    #[arg(long)]
+    pub(crate) tsa_url: Option<String>,
+    /// The Rekor API the signing config sends signers to (2 needs
+    /// --rekor-v2-url, and clients then need a TSA).
+    #[arg(long, value_enum, default_value_t = RekorApiArg::V1)]
+    pub(crate) rekor_api: RekorApiArg,
 }
 
 #[derive(Debug, Args)]

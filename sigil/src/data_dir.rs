@@ -7,6 +7,7 @@
 //! ```text
 //! DIR/instance.json         creation time and the OIDC issuer URL
 //! DIR/keys/{ca,rekor,ct,oidc}.key.pem   PKCS#8 P-256 private keys (mode 0600)
+//! DIR/keys/rekor-v2.key.pem  PKCS#8 Ed25519 checkpoint key of the Rekor v2 log
 //! DIR/ca/root.crt.pem       the self-signed root CA certificate
 //! DIR/tlog.db               the SQLite store of both logs
 //! DIR/trust_config.json     ClientTrustConfig (sigstore-python --trust-config)
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 use shared::keys::EcdsaP256Signer;
+use shared::note::Ed25519NoteKey;
 
 /// Subject of the development root CA.
 pub(crate) const ROOT_ORGANIZATION: &str = "Sigil development";
@@ -42,6 +44,8 @@ pub(crate) struct Material {
     pub(crate) rekor_key: EcdsaP256Signer,
     pub(crate) ct_key: EcdsaP256Signer,
     pub(crate) oidc_key: EcdsaP256Signer,
+    /// Named by the v2 log's origin, which follows the port it is served on.
+    pub(crate) rekor_v2_key: Ed25519NoteKey,
 }
 
 /// A data directory on disk.
@@ -70,7 +74,12 @@ impl DataDir {
 
     /// Loads the deployment's material, creating whatever is missing. An
     /// existing deployment keeps its creation time and OIDC issuer URL.
-    pub(crate) fn load_or_create(&self, oidc_issuer: &str) -> anyhow::Result<Material> {
+    /// `rekor_v2_origin` names the v2 checkpoint key (docs/rekor-v2.md §3).
+    pub(crate) fn load_or_create(
+        &self,
+        oidc_issuer: &str,
+        rekor_v2_origin: &str,
+    ) -> anyhow::Result<Material> {
         let instance_path = self.join("instance.json");
         let instance = if instance_path.exists() {
             let mut instance: Instance = serde_json::from_slice(&fs::read(&instance_path)?)
@@ -126,6 +135,7 @@ impl DataDir {
             rekor_key: self.key("rekor")?,
             ct_key: self.key("ct")?,
             oidc_key: self.key("oidc")?,
+            rekor_v2_key: self.note_key("rekor-v2", rekor_v2_origin)?,
         })
     }
 
@@ -155,6 +165,22 @@ impl DataDir {
                 .with_context(|| format!("parsing {}", path.display()));
         }
         let key = EcdsaP256Signer::generate();
+        write_atomic(&path, key.to_pkcs8_pem().as_bytes(), true)?;
+        Ok(key)
+    }
+
+    /// Loads the Ed25519 note key `keys/NAME.key.pem` under the note name
+    /// `origin`, generating and storing it on first use.
+    fn note_key(&self, name: &str, origin: &str) -> anyhow::Result<Ed25519NoteKey> {
+        let path = self.join(&format!("keys/{name}.key.pem"));
+        if path.exists() {
+            let pem =
+                fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            return Ed25519NoteKey::from_pkcs8_pem(origin, &pem)
+                .with_context(|| format!("parsing {}", path.display()));
+        }
+        let key = Ed25519NoteKey::generate(origin)
+            .with_context(|| format!("{origin:?} cannot name a signed-note key"))?;
         write_atomic(&path, key.to_pkcs8_pem().as_bytes(), true)?;
         Ok(key)
     }

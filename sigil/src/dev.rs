@@ -33,7 +33,9 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     let oidc_url = format!("http://localhost:{}", args.oidc_port);
     let ca_url = format!("http://localhost:{}", args.ca_port);
     let tlog_url = format!("http://localhost:{}", args.tlog_port);
-    let material = dir.load_or_create(&oidc_url)?;
+    // The v2 log's origin is its URL without the scheme (docs/rekor-v2.md §3).
+    let rekor_v2_origin = format!("localhost:{}", args.tlog_port);
+    let material = dir.load_or_create(&oidc_url, &rekor_v2_origin)?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
@@ -50,8 +52,9 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         sequencer: Default::default(),
         entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
         tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
-        // The Rekor v2 log joins `sigil dev` with its trust material (issue 8).
-        rekor_v2: None,
+        rekor_v2: Some(tlog_server::RekorV2Config {
+            key: material.rekor_v2_key.clone(),
+        }),
     })
     .await
     .context("opening the transparency logs")?;
@@ -85,8 +88,26 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     .context("starting the certificate authority")?;
     spawn_server(&mut servers, "ca", ca.router(), args.ca_port, &stop_rx).await?;
 
-    write_trust_files(&dir, &material, &ca_url, &oidc_url, &tlog_url)?;
-    print_banner(&dir, &ca_url, &tlog_url, &oidc_url);
+    write_trust_files(
+        &dir,
+        &material,
+        &TrustUrls {
+            ca: &ca_url,
+            oidc: &oidc_url,
+            tlog: &tlog_url,
+        },
+        args.rekor_api.into(),
+    )?;
+    print_banner(
+        &dir,
+        &TrustUrls {
+            ca: &ca_url,
+            oidc: &oidc_url,
+            tlog: &tlog_url,
+        },
+        &material.rekor_v2_key.vkey(),
+        args.rekor_api.into(),
+    );
 
     tokio::select! {
         _ = shutdown_signal() => tracing::info!("shutting down"),
@@ -176,18 +197,26 @@ async fn shutdown_signal() {
     }
 }
 
+/// Where the dev stack's services answer.
+#[derive(Clone, Copy)]
+struct TrustUrls<'a> {
+    ca: &'a str,
+    oidc: &'a str,
+    /// Rekor v1, Rekor v2 (API and tiles) and CT, on one port.
+    tlog: &'a str,
+}
+
 fn write_trust_files(
     dir: &DataDir,
     material: &Material,
-    ca_url: &str,
-    oidc_url: &str,
-    tlog_url: &str,
+    urls: &TrustUrls<'_>,
+    rekor_api: shared::trust::RekorApi,
 ) -> anyhow::Result<()> {
     let deployment = shared::trust::Deployment {
-        ca_url: ca_url.to_owned(),
-        oidc_url: oidc_url.to_owned(),
-        rekor_url: tlog_url.to_owned(),
-        ct_url: tlog_url.to_owned(),
+        ca_url: urls.ca.to_owned(),
+        oidc_url: urls.oidc.to_owned(),
+        rekor_url: urls.tlog.to_owned(),
+        ct_url: urls.tlog.to_owned(),
         ca_chain_der: vec![material.root_der.clone()],
         ca_subject: shared::trust::DistinguishedName {
             organization: ROOT_ORGANIZATION.to_owned(),
@@ -197,6 +226,13 @@ fn write_trust_files(
         ct_spki_der: material.ct_key.public_spki_der(),
         valid_from: material.instance.created_at.clone(),
         operator: "sigil-dev".to_owned(),
+        rekor_v2: Some(shared::trust::RekorV2Log {
+            url: urls.tlog.to_owned(),
+            spki_der: material.rekor_v2_key.public_spki_der(),
+            key_hash: material.rekor_v2_key.key_hash(),
+        }),
+        tsa: None,
+        rekor_api,
     };
     write_atomic(
         &dir.join("trust_config.json"),
@@ -222,7 +258,21 @@ fn pretty<T: serde::Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
     Ok(text)
 }
 
-fn print_banner(dir: &DataDir, ca_url: &str, tlog_url: &str, oidc_url: &str) {
+fn print_banner(
+    dir: &DataDir,
+    urls: &TrustUrls<'_>,
+    rekor_v2_vkey: &str,
+    rekor_api: shared::trust::RekorApi,
+) {
+    let TrustUrls {
+        ca: ca_url,
+        oidc: oidc_url,
+        tlog: tlog_url,
+    } = *urls;
+    let signing_log = match rekor_api {
+        shared::trust::RekorApi::V1 => "Rekor v1",
+        shared::trust::RekorApi::V2 => "Rekor v2 + TSA",
+    };
     let data = dir.path().display();
     let trust = dir.join("trust_config.json");
     let trust = trust.display();
@@ -230,10 +280,11 @@ fn print_banner(dir: &DataDir, ca_url: &str, tlog_url: &str, oidc_url: &str) {
         "\
 Sigil dev stack is running (Ctrl-C to stop).
   CA (Fulcio API)        {ca_url}
-  Rekor log + CT log     {tlog_url}
+  Rekor v1 + v2, CT log  {tlog_url}
+  Rekor v2 vkey          {rekor_v2_vkey}
   OIDC issuer            {oidc_url}
   data directory         {data}
-  trust config           {trust}
+  trust config           {trust} (signers use {signing_log})
 
 Sign and verify a file with sigstore-python:
   TOKEN=$(sigil token --data-dir {data} --email alice@example.com)

@@ -8,6 +8,10 @@
 //!   checked against the log's signed tree head (`GET /ct/v1/get-sth`) so a
 //!   wrong file is caught here, not by every verifier later.
 //!
+//! * the Rekor v2 log's key from `--rekor-v2-vkey`, checked against the
+//!   log's `GET /checkpoint` (C2SP tlog-tiles publishes no key either);
+//! * the TSA chain from `GET /api/v1/timestamp/certchain`.
+//!
 //! Validity starts at `--valid-from`, or else at the earliest of the chain's
 //! notBefore and the first Rekor entry's integrated time, so no entry the
 //! deployment ever made falls before it.
@@ -96,6 +100,25 @@ async fn build(args: &TrustRootArgs) -> anyhow::Result<ClientTrustConfig> {
         Some(url) => Some(base_url(url)?),
         None => first_email_issuer(&client, &ca_url).await?,
     };
+    let rekor_v2 = match (&args.rekor_v2_url, &args.rekor_v2_vkey) {
+        (Some(url), Some(vkey)) => Some(check_rekor_v2(&client, &base_url(url)?, vkey).await?),
+        _ => None,
+    };
+    let rekor_api = shared::trust::RekorApi::from(args.rekor_api);
+    ensure!(
+        rekor_api == shared::trust::RekorApi::V1 || rekor_v2.is_some(),
+        "--rekor-api 2 needs the v2 log: --rekor-v2-url and --rekor-v2-vkey"
+    );
+    let tsa = match &args.tsa_url {
+        Some(url) => Some(fetch_tsa(&client, &base_url(url)?).await?),
+        None => None,
+    };
+    if rekor_api == shared::trust::RekorApi::V2 && tsa.is_none() {
+        eprintln!(
+            "warning: --rekor-api 2 without --tsa-url: Rekor v2 entries carry no time, \
+             so clients will refuse bundles that have no TSA timestamp"
+        );
+    }
 
     let deployment = Deployment {
         ca_url,
@@ -108,6 +131,9 @@ async fn build(args: &TrustRootArgs) -> anyhow::Result<ClientTrustConfig> {
         ct_spki_der: ct_key.to_spki_der(),
         valid_from: rfc3339(valid_from)?,
         operator: args.operator.clone(),
+        rekor_v2,
+        tsa,
+        rekor_api,
     };
     let mut config = deployment.client_trust_config();
     if oidc_url.is_none() {
@@ -251,6 +277,77 @@ async fn check_ct_key(
             "the CT public key does not verify the signed tree head at {url}: \
              it is not this log's key"
         )
+    })
+}
+
+/// The v2 log's trust entry from its verifier key, after checking that the
+/// key signs the log's current checkpoint under the origin the URL implies
+/// (docs/rekor-v2.md §3).
+async fn check_rekor_v2(
+    client: &reqwest::Client,
+    url: &str,
+    vkey: &str,
+) -> anyhow::Result<shared::trust::RekorV2Log> {
+    let (name, public_key) =
+        shared::note::parse_vkey(vkey).with_context(|| format!("--rekor-v2-vkey {vkey:?}"))?;
+    let origin = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .to_owned();
+    ensure!(
+        name == origin,
+        "the v2 key is named {name:?}, but its log at {url} has origin {origin:?} \
+         (sigstore-js accepts a checkpoint only if the log URL contains the key name)"
+    );
+    let checkpoint_url = format!("{url}/checkpoint");
+    let text = get(client, &checkpoint_url).await?.text().await?;
+    let note = shared::note::SignedNote::parse(&text)
+        .with_context(|| format!("{checkpoint_url} is not a signed note"))?;
+    ensure!(
+        note.text.lines().next() == Some(origin.as_str()),
+        "{checkpoint_url} is not a checkpoint of origin {origin:?}"
+    );
+    note.verify_ed25519(&name, &public_key)
+        .map_err(|e| anyhow::anyhow!("--rekor-v2-vkey does not verify {checkpoint_url}: {e}"))?;
+    Ok(shared::trust::RekorV2Log {
+        url: url.to_owned(),
+        spki_der: ed25519_spki_der(&public_key),
+        key_hash: shared::note::ed25519_key_hash(&name, &public_key),
+    })
+}
+
+/// The DER SubjectPublicKeyInfo of a raw Ed25519 key: a fixed 12-byte
+/// prefix, then the key (RFC 8410 §4 and its example in §10.1).
+fn ed25519_spki_der(public_key: &[u8; 32]) -> Vec<u8> {
+    const PREFIX: [u8; 12] = [
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    [&PREFIX[..], public_key].concat()
+}
+
+/// `GET /api/v1/timestamp/certchain` of a timestamp authority: its chain,
+/// the TSA's certificate first, with the root's subject as the TSA's name.
+async fn fetch_tsa(
+    client: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<shared::trust::TimestampAuthority> {
+    let chain_url = format!("{url}/api/v1/timestamp/certchain");
+    let pem = get(client, &chain_url).await?.bytes().await?;
+    let mut chain_der = Vec::new();
+    for (label, der) in pem_blocks(&pem).with_context(|| format!("parsing {chain_url}"))? {
+        if label == "CERTIFICATE" {
+            Certificate::from_der(&der)
+                .with_context(|| format!("{chain_url}: a certificate does not parse"))?;
+            chain_der.push(der);
+        }
+    }
+    let root = chain_der
+        .last()
+        .with_context(|| format!("{chain_url} holds no certificate"))?;
+    Ok(shared::trust::TimestampAuthority {
+        url: format!("{url}/api/v1/timestamp"),
+        subject: subject_of(root)?,
+        chain_der,
     })
 }
 
@@ -440,6 +537,15 @@ mod tests {
         );
         assert!(base_url("ftp://ca.example.com").is_err());
         assert!(base_url("ca.example.com").is_err());
+    }
+
+    #[test]
+    fn ed25519_spki_der_is_the_rfc_8410_encoding() {
+        let key = shared::note::Ed25519NoteKey::generate("log.example").unwrap();
+        assert_eq!(
+            ed25519_spki_der(&key.public_key_bytes()),
+            key.public_spki_der()
+        );
     }
 
     #[test]

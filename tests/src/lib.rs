@@ -4,6 +4,7 @@
 //! sigstore-python and OpenSSF model-signing from PyPI, sigstore-js (4.x and
 //! 5.x) from npm, installed by `scripts/test.sh` at the versions it pins.
 
+pub mod clients;
 pub mod postgres;
 pub mod tlog;
 
@@ -58,6 +59,9 @@ pub struct SigilDev {
     pub tlog_port: u16,
     pub oidc_port: u16,
     log_path: PathBuf,
+    /// Flags given to `sigil dev` beyond the data directory and ports; a
+    /// restart passes them again.
+    pub extra_args: Vec<String>,
 }
 
 impl SigilDev {
@@ -67,6 +71,15 @@ impl SigilDev {
         Self::start_on(data_dir, free_port(), free_port(), free_port())
     }
 
+    /// Starts with more `sigil dev` flags, e.g. `["--rekor-api", "2"]`.
+    pub fn start_with(data_dir: &Path, extra_args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_on_with(
+            data_dir,
+            (free_port(), free_port(), free_port()),
+            extra_args,
+        )
+    }
+
     /// Starts on the given ports (a restart keeps the ports, since the trust
     /// config and issued certificates name the URLs).
     pub fn start_on(
@@ -74,6 +87,15 @@ impl SigilDev {
         ca_port: u16,
         tlog_port: u16,
         oidc_port: u16,
+    ) -> anyhow::Result<Self> {
+        Self::start_on_with(data_dir, (ca_port, tlog_port, oidc_port), &[])
+    }
+
+    /// Starts on the given (CA, tlog, OIDC) ports with more flags.
+    pub fn start_on_with(
+        data_dir: &Path,
+        (ca_port, tlog_port, oidc_port): (u16, u16, u16),
+        extra_args: &[&str],
     ) -> anyhow::Result<Self> {
         let bin = sigil_bin();
         if !bin.exists() {
@@ -92,6 +114,7 @@ impl SigilDev {
             .args(["--ca-port", &ca_port.to_string()])
             .args(["--tlog-port", &tlog_port.to_string()])
             .args(["--oidc-port", &oidc_port.to_string()])
+            .args(extra_args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
@@ -104,6 +127,7 @@ impl SigilDev {
             tlog_port,
             oidc_port,
             log_path,
+            extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
         };
         dev.wait_healthy(Duration::from_secs(60))?;
         Ok(dev)

@@ -60,6 +60,16 @@ impl Fixture {
             .unwrap()
     }
 
+    /// What an operator reads from tlog-server's start-up log: the v2 log's
+    /// verifier key (here derived from the dev stack's private key).
+    fn rekor_v2_vkey(&self) -> String {
+        let pem = std::fs::read_to_string(self.dev.data_dir.join("keys/rekor-v2.key.pem")).unwrap();
+        let origin = self.dev.tlog_url().replace("http://", "");
+        shared::note::Ed25519NoteKey::from_pkcs8_pem(&origin, &pem)
+            .unwrap()
+            .vkey()
+    }
+
     fn created_at(&self) -> String {
         json(&self.dev.data_dir.join("instance.json"))["created_at"]
             .as_str()
@@ -75,9 +85,14 @@ fn rebuilds_the_trust_config_sigil_dev_wrote() {
     let root = f.dir.join("trusted_root.json");
     let signing = f.dir.join("signing_config.json");
     let created_at = f.created_at();
+    let vkey = f.rekor_v2_vkey();
     let result = f.trust_root(&[
         "--ct-public-key",
         f.ct_pub.to_str().unwrap(),
+        "--rekor-v2-url",
+        &f.dev.tlog_url(),
+        "--rekor-v2-vkey",
+        &vkey,
         "--oidc-url",
         &f.dev.oidc_url(),
         "--operator",
@@ -264,4 +279,44 @@ fn rfc3339_seconds(text: &str) -> i64 {
         .trim()
         .parse()
         .unwrap()
+}
+
+#[test]
+fn refuses_a_rekor_v2_key_that_is_not_the_logs() {
+    let f = start();
+    let origin = f.dev.tlog_url().replace("http://", "");
+    let ct_pub = f.ct_pub.to_str().unwrap().to_owned();
+    let tlog_url = f.dev.tlog_url();
+    let trust_root_with = |vkey: &str| {
+        f.trust_root(&[
+            "--ct-public-key",
+            &ct_pub,
+            "--rekor-v2-url",
+            &tlog_url,
+            "--rekor-v2-vkey",
+            vkey,
+        ])
+    };
+
+    // A valid key under the right name, but not the one that signs.
+    let stranger = shared::note::Ed25519NoteKey::generate(&origin).unwrap();
+    let result = trust_root_with(&stranger.vkey());
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("does not verify"), "{stderr}");
+    assert!(result.stdout.is_empty());
+
+    // The log's own key, under a name that is not the log's origin.
+    let pem = std::fs::read_to_string(f.dev.data_dir.join("keys/rekor-v2.key.pem")).unwrap();
+    let renamed = shared::note::Ed25519NoteKey::from_pkcs8_pem("rekor.example.com", &pem).unwrap();
+    let result = trust_root_with(&renamed.vkey());
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("has origin"), "{stderr}");
+
+    // --rekor-api 2 without the v2 log is refused before anything is written.
+    let result = f.trust_root(&["--ct-public-key", &ct_pub, "--rekor-api", "2"]);
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("--rekor-v2-url"), "{stderr}");
 }

@@ -250,8 +250,9 @@ pub fn parse_vkey(vkey: &str) -> Result<(String, [u8; 32]), NoteError> {
     Ok((name.to_owned(), key))
 }
 
-/// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key).
-fn key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 32] {
+/// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key): the key hash whose first four
+/// bytes are the key ID, and which Rekor v2 uses whole as `logId.keyId`.
+pub fn key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update([b'\n', ED25519_TYPE]);
