@@ -47,4 +47,6 @@ pub struct CaConfig {
     /// When set, every SCT must verify against this key before a certificate is returned.
     pub ct_log_public_key: Option<PublicKey>,
     pub issuers: Vec<OidcIssuerConfig>,
+    /// An RFC 3161 time-stamp authority served beside the CA (`/api/v1/timestamp`).
+    pub tsa: Option<crate::tsa::TsaConfig>,
 }

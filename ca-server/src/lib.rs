@@ -12,6 +12,7 @@ pub mod ct_client;
 mod http;
 pub mod identity;
 pub mod oidc;
+pub mod tsa;
 pub mod x509;
 
 use std::sync::Arc;
@@ -44,6 +45,12 @@ impl Ca {
         config::check_issuers(&config.issuers, false)?;
         let ct_log = ct_client::CtLogClient::new(&config.ct_log_url)
             .context("building the CT log client")?;
+        let tsa = match config.tsa {
+            Some(tsa) => Some(Arc::new(
+                tsa::TimestampAuthority::new(tsa).context("invalid time-stamp authority")?,
+            )),
+            None => None,
+        };
         let pool = oidc::IssuerPool::new(&config.issuers).context("building the OIDC client")?;
         let chain_pems = chain
             .certificates
@@ -55,6 +62,7 @@ impl Ca {
             ca: IssuingCa::new(signer, chain, ct_log, config.ct_log_public_key),
             issuers: config.issuers,
             chain_pems,
+            tsa,
         };
         Ok(Self {
             state: Arc::new(state),

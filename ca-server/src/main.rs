@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use ca_server::ca::{load_ca, load_signer, CaBackend, LoadedCa, Pkcs11Config, Secret};
+use ca_server::tsa::TsaConfig;
 use ca_server::{Ca, CaConfig, IssuerType, OidcIssuerConfig};
 use clap::Parser;
 use shared::keys::{pem_encode, PublicKey};
@@ -82,6 +83,18 @@ struct Args {
     /// CIIssuerMetadata); its issuers are trusted in addition to --oidc-issuer.
     #[arg(long = "config", env = "SIGIL_CA_CONFIG")]
     issuer_config: Option<PathBuf>,
+    /// Serve an RFC 3161 time-stamp authority at /api/v1/timestamp with this
+    /// private key (PEM, like --ca-key); Rekor v2 signers need one.
+    #[arg(long, env = "SIGIL_TSA_KEY", requires = "tsa_chain")]
+    tsa_key: Option<PathBuf>,
+    /// A file holding the password of an encrypted --tsa-key.
+    /// SIGIL_TSA_KEY_PASSWORD holds it directly.
+    #[arg(long, env = "SIGIL_TSA_KEY_PASSWORD_FILE")]
+    tsa_key_password_file: Option<PathBuf>,
+    /// The TSA chain as PEM certificates: the TSA certificate (critical EKU
+    /// timeStamping alone) first, root last.
+    #[arg(long, env = "SIGIL_TSA_CHAIN", requires = "tsa_key")]
+    tsa_chain: Option<PathBuf>,
 }
 
 /// Debian's SoftHSM2 module; HSM vendors ship their own.
@@ -89,6 +102,8 @@ const DEFAULT_PKCS11_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 /// The environment variable holding the CA key password itself.
 const CA_KEY_PASSWORD_ENV: &str = "SIGIL_CA_KEY_PASSWORD";
+/// The environment variable holding the TSA key password itself.
+const TSA_KEY_PASSWORD_ENV: &str = "SIGIL_TSA_KEY_PASSWORD";
 /// The environment variable holding the PKCS#11 user PIN itself.
 const PKCS11_PIN_ENV: &str = "SIGIL_PKCS11_PIN";
 
@@ -161,7 +176,20 @@ fn config(args: &Args) -> anyhow::Result<CaConfig> {
     if let Some(path) = &args.issuer_config {
         issuers.extend(ca_server::load_issuer_config(path)?);
     }
+    let tsa = match (&args.tsa_key, &args.tsa_chain) {
+        (Some(key), Some(chain)) => {
+            let backend = CaBackend::File {
+                key: key.clone(),
+                password: secret(&args.tsa_key_password_file, TSA_KEY_PASSWORD_ENV)?,
+            };
+            let LoadedCa { signer, chain_der } = load_ca(&backend, Some(chain))?;
+            tracing::info!(key = ?signer, certificates = chain_der.len(), "TSA key loaded");
+            Some(TsaConfig { signer, chain_der })
+        }
+        _ => None,
+    };
     Ok(CaConfig {
+        tsa,
         signer,
         chain_der,
         ct_log_url: args.ct_log_url.clone(),
@@ -170,15 +198,17 @@ fn config(args: &Args) -> anyhow::Result<CaConfig> {
     })
 }
 
+/// A secret from its file flag, else from its environment variable.
+fn secret(file: &Option<PathBuf>, env: &str) -> anyhow::Result<Option<Secret>> {
+    Ok(match file {
+        Some(path) => Some(Secret::from_file(path)?),
+        None => Secret::from_env(env),
+    })
+}
+
 /// The backend the flags describe. Secrets come from a file flag first, else
 /// from their environment variable; they are never logged.
 fn backend(args: &Args) -> anyhow::Result<CaBackend> {
-    let secret = |file: &Option<PathBuf>, env: &str| -> anyhow::Result<Option<Secret>> {
-        Ok(match file {
-            Some(path) => Some(Secret::from_file(path)?),
-            None => Secret::from_env(env),
-        })
-    };
     Ok(match args.ca {
         CaKind::Ephemeral => {
             tracing::warn!("ephemeral CA: a new key and root on every start; for development only");

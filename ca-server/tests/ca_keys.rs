@@ -41,6 +41,7 @@ impl Stack {
         let email_issuer = TestIssuer::start().await;
         let ct = FakeCtLog::start(vec![chain.last().unwrap().clone()]).await;
         let ca = ca_server::Ca::new(ca_server::CaConfig {
+            tsa: None,
             signer,
             chain_der: chain.clone(),
             ct_log_url: ct.url.clone(),

@@ -343,6 +343,7 @@ async fn ct_log_failure_is_internal() {
     // The CT log trusts another root, so it refuses the precertificate.
     let ct = common::FakeCtLog::start(vec![]).await;
     let ca = ca_server::Ca::new(ca_server::CaConfig {
+        tsa: None,
         signer: std::sync::Arc::new(root_key),
         chain_der: vec![root],
         ct_log_url: ct.url.clone(),

@@ -152,8 +152,9 @@ pub(crate) struct TrustRootArgs {
     /// checked against the log's `/checkpoint`.
     #[arg(long, requires = "rekor_v2_url")]
     pub(crate) rekor_v2_vkey: Option<String>,
-    /// Public base URL of the RFC 3161 timestamp authority (the CA's URL when
-    /// ca-server runs it); its chain comes from `/api/v1/timestamp/certchain`.
+    /// Public base URL of the RFC 3161 timestamp authority; its chain comes
+    /// from `/api/v1/timestamp/certchain`. Default: the CA's URL, when the CA
+    /// runs one.
     #[arg(long)]
     pub(crate) tsa_url: Option<String>,
     /// The Rekor API the signing config sends signers to (2 needs

@@ -8,7 +8,9 @@
 //! DIR/instance.json         creation time and the OIDC issuer URL
 //! DIR/keys/{ca,rekor,ct,oidc}.key.pem   PKCS#8 P-256 private keys (mode 0600)
 //! DIR/keys/rekor-v2.key.pem  PKCS#8 Ed25519 checkpoint key of the Rekor v2 log
+//! DIR/keys/tsa.key.pem      PKCS#8 P-256 key of the time-stamp authority
 //! DIR/ca/root.crt.pem       the self-signed root CA certificate
+//! DIR/ca/tsa.crt.pem        the TSA certificate, issued by the root
 //! DIR/tlog.db               the SQLite store of both logs
 //! DIR/trust_config.json     ClientTrustConfig (sigstore-python --trust-config)
 //! DIR/trusted_root.json, DIR/signing_config.json   the same, split (sigstore-js)
@@ -46,7 +48,15 @@ pub(crate) struct Material {
     pub(crate) oidc_key: EcdsaP256Signer,
     /// Named by the v2 log's origin, which follows the port it is served on.
     pub(crate) rekor_v2_key: Ed25519NoteKey,
+    pub(crate) tsa_key: EcdsaP256Signer,
+    /// The TSA certificate (DER), issued by the root for `tsa_key`.
+    pub(crate) tsa_der: Vec<u8>,
 }
+
+/// Subject of the development time-stamp authority's certificate.
+const TSA_COMMON_NAME: &str = "sigil-dev-tsa";
+/// As long as the root (the issuer caps it at the root's notAfter).
+const TSA_VALIDITY: std::time::Duration = std::time::Duration::from_secs(3652 * 24 * 60 * 60);
 
 /// A data directory on disk.
 pub(crate) struct DataDir {
@@ -113,11 +123,7 @@ impl DataDir {
         let ca_key = self.key("ca")?;
         let root_path = self.join("ca/root.crt.pem");
         let root_der = if root_path.exists() {
-            let pem = fs::read(&root_path)?;
-            match shared::keys::pem_blocks(&pem)?.into_iter().next() {
-                Some((label, der)) if label == "CERTIFICATE" => der,
-                _ => bail!("{} holds no certificate", root_path.display()),
-            }
+            read_certificate(&root_path)?
         } else {
             let der =
                 ca_server::generate_root_certificate(&ca_key, ROOT_ORGANIZATION, ROOT_COMMON_NAME)?;
@@ -128,10 +134,32 @@ impl DataDir {
             )?;
             der
         };
+        let tsa_key = self.key("tsa")?;
+        let tsa_path = self.join("ca/tsa.crt.pem");
+        let tsa_der = if tsa_path.exists() {
+            read_certificate(&tsa_path)?
+        } else {
+            let der = ca_server::tsa::issue_tsa_certificate(
+                &ca_key,
+                &root_der,
+                &tsa_key.public_spki_der(),
+                ROOT_ORGANIZATION,
+                TSA_COMMON_NAME,
+                TSA_VALIDITY,
+            )?;
+            write_atomic(
+                &tsa_path,
+                shared::keys::pem_encode("CERTIFICATE", &der).as_bytes(),
+                false,
+            )?;
+            der
+        };
         Ok(Material {
             instance,
             ca_key,
             root_der,
+            tsa_key,
+            tsa_der,
             rekor_key: self.key("rekor")?,
             ct_key: self.key("ct")?,
             oidc_key: self.key("oidc")?,
@@ -183,6 +211,15 @@ impl DataDir {
             .with_context(|| format!("{origin:?} cannot name a signed-note key"))?;
         write_atomic(&path, key.to_pkcs8_pem().as_bytes(), true)?;
         Ok(key)
+    }
+}
+
+/// The first block of a PEM file, which must be a certificate.
+fn read_certificate(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let pem = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match shared::keys::pem_blocks(&pem)?.into_iter().next() {
+        Some((label, der)) if label == "CERTIFICATE" => Ok(der),
+        _ => bail!("{} holds no certificate", path.display()),
     }
 }
 

@@ -78,6 +78,10 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     .await?;
 
     let ca = ca_server::Ca::new(ca_server::CaConfig {
+        tsa: Some(ca_server::tsa::TsaConfig {
+            signer: std::sync::Arc::new(material.tsa_key.clone()),
+            chain_der: vec![material.tsa_der.clone(), material.root_der.clone()],
+        }),
         signer: std::sync::Arc::new(material.ca_key.clone()),
         chain_der: vec![material.root_der.clone()],
         ct_log_url: tlog_url.clone(),
@@ -231,7 +235,14 @@ fn write_trust_files(
             spki_der: material.rekor_v2_key.public_spki_der(),
             key_hash: material.rekor_v2_key.key_hash(),
         }),
-        tsa: None,
+        tsa: Some(shared::trust::TimestampAuthority {
+            url: format!("{}/api/v1/timestamp", urls.ca),
+            chain_der: vec![material.tsa_der.clone(), material.root_der.clone()],
+            subject: shared::trust::DistinguishedName {
+                organization: ROOT_ORGANIZATION.to_owned(),
+                common_name: ROOT_COMMON_NAME.to_owned(),
+            },
+        }),
         rekor_api,
     };
     write_atomic(

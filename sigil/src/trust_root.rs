@@ -111,7 +111,20 @@ async fn build(args: &TrustRootArgs) -> anyhow::Result<ClientTrustConfig> {
     );
     let tsa = match &args.tsa_url {
         Some(url) => Some(fetch_tsa(&client, &base_url(url)?).await?),
-        None => None,
+        // A CA that runs a TSA serves its chain; signers stamp through it
+        // whenever the signing config lists it, and a trusted root without it
+        // cannot verify their bundles.
+        None => match client
+            .get(format!("{ca_url}/api/v1/timestamp/certchain"))
+            .send()
+            .await
+        {
+            Ok(response) if response.status().is_success() => {
+                eprintln!("the CA at {ca_url} runs a timestamp authority: listing it");
+                Some(fetch_tsa(&client, &ca_url).await?)
+            }
+            _ => None,
+        },
     };
     if rekor_api == shared::trust::RekorApi::V2 && tsa.is_none() {
         eprintln!(

@@ -93,6 +93,8 @@ fn rebuilds_the_trust_config_sigil_dev_wrote() {
         &f.dev.tlog_url(),
         "--rekor-v2-vkey",
         &vkey,
+        "--tsa-url",
+        &f.dev.ca_url(),
         "--oidc-url",
         &f.dev.oidc_url(),
         "--operator",

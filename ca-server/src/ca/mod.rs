@@ -25,7 +25,9 @@ pub use backend::{
 pub use chain::{CaChain, ChainError};
 pub use file_key::{KeyFileError, SoftwareKey};
 pub use pkcs11::{Pkcs11Config, Pkcs11Error, Pkcs11Signer};
-pub use profile::{sign_certificate, LeafParams, LeafTemplate, ProfileError, Tail, LEAF_VALIDITY};
+pub use profile::{
+    extension, sign_certificate, LeafParams, LeafTemplate, ProfileError, Tail, LEAF_VALIDITY,
+};
 pub use root::self_signed_root;
 pub use secret::{Secret, SecretError};
 pub use signer::{self_test, CaKeyKind, CaSigner, SignerError};

@@ -160,7 +160,8 @@ pub fn sign_certificate(
     Ok(cert.to_der()?)
 }
 
-fn extension(
+/// One X.509 extension with its DER value.
+pub fn extension(
     oid: const_oid::ObjectIdentifier,
     critical: bool,
     value: Vec<u8>,

@@ -11,10 +11,9 @@ use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::certificate::{TbsCertificate, Version};
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
-use x509_cert::ext::Extension;
 use x509_cert::time::Validity;
 
-use super::profile::sign_certificate;
+use super::profile::{extension, sign_certificate};
 use super::signer::CaSigner;
 use crate::x509::{key_identifier, org_cn_name, random_serial, x509_time};
 
@@ -31,15 +30,8 @@ pub fn self_signed_root(
     let name = org_cn_name(organization, common_name)?;
     let spki = SubjectPublicKeyInfoOwned::from_der(&signer.public_spki_der())?;
     let now = SystemTime::now();
-    let ext = |oid, critical, value: Vec<u8>| -> Result<Extension, der::Error> {
-        Ok(Extension {
-            extn_id: oid,
-            critical,
-            extn_value: OctetString::new(value)?,
-        })
-    };
     let extensions = vec![
-        ext(
+        extension(
             BasicConstraints::OID,
             true,
             BasicConstraints {
@@ -48,12 +40,12 @@ pub fn self_signed_root(
             }
             .to_der()?,
         )?,
-        ext(
+        extension(
             KeyUsage::OID,
             true,
             KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign).to_der()?,
         )?,
-        ext(
+        extension(
             SubjectKeyIdentifier::OID,
             false,
             SubjectKeyIdentifier(OctetString::new(key_identifier(&spki))?).to_der()?,

@@ -7,6 +7,7 @@ mod error;
 mod health;
 mod legacy;
 mod signing_cert;
+mod timestamp;
 mod trust_bundle;
 
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub(crate) struct State {
     pub(crate) issuers: Vec<OidcIssuerConfig>,
     /// The CA chain as trimmed PEMs, issuing CA first.
     pub(crate) chain_pems: Vec<String>,
+    /// The RFC 3161 time-stamp authority, when the CA runs one.
+    pub(crate) tsa: Option<Arc<crate::tsa::TimestampAuthority>>,
 }
 
 /// `{"certificates":[PEM…]}`, shared by signingCert and trustBundle.
@@ -58,6 +61,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .merge(configuration::router())
         .merge(health::router())
         .merge(legacy::router())
+        .merge(timestamp::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

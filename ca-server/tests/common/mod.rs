@@ -270,6 +270,7 @@ impl Stack {
         let uri_issuer = TestIssuer::start().await;
         let ct = FakeCtLog::start(vec![root]).await;
         let ca = Ca::new(CaConfig {
+            tsa: None,
             signer,
             chain_der: chain.clone(),
             ct_log_url: ct.url.clone(),
