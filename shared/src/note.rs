@@ -10,8 +10,10 @@ use base64::Engine as _;
 
 use crate::keys::{EcdsaP256Signer, LogId, PublicKey};
 
+mod cosignature;
 mod ed25519;
 
+pub use cosignature::{cosigned_message, Cosigner, CosignerKey};
 pub use ed25519::{key_hash as ed25519_key_hash, parse_vkey, Ed25519NoteKey};
 
 /// Note errors.

@@ -50,8 +50,9 @@ pub(crate) struct DevArgs {
     /// Database of the transparency logs, e.g.
     /// `postgres://postgres@127.0.0.1:5432/sigil` (the database must exist;
     /// migrations run on start). Default: SQLite `tlog.db` in the data
-    /// directory.
-    #[arg(long, env = "SIGIL_DATABASE_URL")]
+    /// directory. The environment value is never shown in --help: it may
+    /// hold a password.
+    #[arg(long, env = "SIGIL_DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
     /// A Fulcio issuer config file (JSON or YAML) whose issuers the CA trusts
     /// in addition to the development issuer.
@@ -63,6 +64,15 @@ pub(crate) struct DevArgs {
     /// either way.
     #[arg(long, env = "SIGIL_REKOR_API", value_enum, default_value_t = RekorApiArg::V1)]
     pub(crate) rekor_api: RekorApiArg,
+    /// A witness to cosign the Rekor v2 log's checkpoints: `URL,VKEY` (C2SP
+    /// tlog-witness; a vkey of type 0x04). Repeatable; `;`-separated in the
+    /// environment variable.
+    #[arg(long = "witness", env = "SIGIL_WITNESSES", value_delimiter = ';')]
+    pub(crate) witnesses: Vec<tlog_server::WitnessConfig>,
+    /// Publish only Rekor v2 checkpoints that this many witnesses cosigned
+    /// (0: publish every checkpoint, cosigned when witnesses answer in time).
+    #[arg(long, env = "SIGIL_WITNESS_QUORUM", default_value_t = 0)]
+    pub(crate) witness_quorum: usize,
 }
 
 /// `--rekor-api`.

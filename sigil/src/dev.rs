@@ -54,6 +54,10 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
         rekor_v2: Some(tlog_server::RekorV2Config {
             key: material.rekor_v2_key.clone(),
+            witnesses: tlog_server::WitnessPolicy {
+                witnesses: args.witnesses.clone(),
+                quorum: args.witness_quorum,
+            },
         }),
     })
     .await

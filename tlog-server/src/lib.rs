@@ -16,6 +16,7 @@ mod metrics;
 mod sequencer;
 pub mod store;
 mod tree;
+mod witness;
 
 #[cfg(test)]
 mod replica_tests;
@@ -28,6 +29,7 @@ use shared::keys::EcdsaP256Signer;
 pub use http::entry_cache::DEFAULT_ENTRY_CACHE_BYTES;
 pub use sequencer::SequencerConfig;
 pub use store::TreeId;
+pub use witness::{WitnessConfig, WitnessPolicy};
 
 use clock::{Clock, SystemClock};
 use heads::{CtSthSigner, RekorCheckpointSigner, RekorV2CheckpointSigner};
@@ -75,6 +77,8 @@ pub struct RekorV2Config {
     /// Signs checkpoints (C2SP signed note, Ed25519). Its name is the log's
     /// origin: the log's URL without the scheme, e.g. `rekor.example.com`.
     pub key: shared::note::Ed25519NoteKey,
+    /// Witnesses asked to cosign its checkpoints, and the publication policy.
+    pub witnesses: WitnessPolicy,
 }
 
 impl std::fmt::Debug for RekorV2Config {
@@ -82,6 +86,7 @@ impl std::fmt::Debug for RekorV2Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RekorV2Config")
             .field("vkey", &self.key.vkey())
+            .field("witnesses", &self.witnesses)
             .finish()
     }
 }
@@ -193,9 +198,26 @@ impl Tlog {
                 .context("starting the Rekor v2 sequencer")?;
                 tasks.push(task);
                 tracing::info!(tree_id = %id, origin = %v2.key.name(), "Rekor v2 log open");
+                let tree = LogTree::new(id, store.clone(), sequencer);
+                anyhow::ensure!(
+                    v2.witnesses.quorum <= v2.witnesses.witnesses.len(),
+                    "a witness quorum of {} needs as many witnesses, not {}",
+                    v2.witnesses.quorum,
+                    v2.witnesses.witnesses.len()
+                );
+                let witnessed = Arc::new(witness::Witnessed::new(v2.witnesses.quorum));
+                if !v2.witnesses.witnesses.is_empty() {
+                    tracing::info!(
+                        witnesses = v2.witnesses.witnesses.len(),
+                        quorum = v2.witnesses.quorum,
+                        "asking witnesses to cosign Rekor v2 checkpoints"
+                    );
+                    witness::start(tree.clone(), v2.witnesses, witnessed.clone());
+                }
                 Some(Arc::new(RekorV2Log {
-                    tree: LogTree::new(id, store.clone(), sequencer),
+                    tree,
                     key: v2.key,
+                    witnessed,
                 }))
             }
             None => None,

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use shared::keys::{pem_blocks, EcdsaP256Signer};
 use shared::note::Ed25519NoteKey;
-use tlog_server::{RekorV2Config, SequencerConfig, Tlog, TlogConfig};
+use tlog_server::{RekorV2Config, SequencerConfig, Tlog, TlogConfig, WitnessConfig, WitnessPolicy};
 
 /// Rekor-compatible transparency log and RFC 6962 CT log.
 #[derive(Debug, Parser)]
@@ -23,9 +23,11 @@ struct Args {
     /// several replicas may share it, one sequencing each tree at a time)
     /// or `sqlite:///var/lib/sigil/tlog.db?mode=rwc` (one process only).
     /// Migrations run on start.
+    /// The environment value is never shown in --help: it may hold a password.
     #[arg(
         long,
         env = "TLOG_DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://tlog.db?mode=rwc"
     )]
     database_url: String,
@@ -79,6 +81,21 @@ struct Args {
     /// log's public URL without the scheme, e.g. `rekor.example.com`.
     #[arg(long, env = "TLOG_REKOR_V2_ORIGIN", requires = "rekor_v2_key")]
     rekor_v2_origin: Option<String>,
+    /// A witness to cosign the Rekor v2 log's checkpoints (C2SP
+    /// tlog-witness): `URL,VKEY`, the URL its submission prefix and the vkey
+    /// of type 0x04. Repeatable; `;`-separated in the environment variable.
+    #[arg(
+        long = "witness",
+        env = "TLOG_WITNESSES",
+        value_delimiter = ';',
+        requires = "rekor_v2_key"
+    )]
+    witnesses: Vec<WitnessConfig>,
+    /// Publish (at /checkpoint and in tiles) only v2 checkpoints that this
+    /// many witnesses cosigned; 0 publishes every checkpoint, cosigned when
+    /// the witnesses answer in time.
+    #[arg(long, env = "TLOG_WITNESS_QUORUM", default_value_t = 0)]
+    witness_quorum: usize,
 }
 
 /// mimalloc instead of glibc malloc: responses are built from many short-lived
@@ -113,6 +130,10 @@ async fn main() -> anyhow::Result<()> {
         rekor_v2: match (&args.rekor_v2_key, &args.rekor_v2_origin) {
             (Some(path), Some(origin)) => Some(RekorV2Config {
                 key: read_note_key(path, origin)?,
+                witnesses: WitnessPolicy {
+                    witnesses: args.witnesses.clone(),
+                    quorum: args.witness_quorum,
+                },
             }),
             _ => None,
         },

@@ -179,6 +179,11 @@ impl SequencerHandle {
         self.heads.borrow().clone()
     }
 
+    /// Every head this sequencer commits from now on (witnesses follow it).
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Arc<SignedHead>> {
+        self.heads.clone()
+    }
+
     /// Submissions waiting in the pool (for metrics).
     pub(crate) fn pool_depth(&self) -> usize {
         self.pool.max_capacity() - self.pool.capacity()

@@ -10,33 +10,12 @@ mod common;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use common::Fixture;
-use p256::ecdsa::signature::hazmat::PrehashSigner as _;
-use p256::pkcs8::EncodePublicKey as _;
+use common::{v2_request, Fixture};
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 use shared::checkpoint::Checkpoint;
 use shared::merkle::{leaf_hash, verify_inclusion, Frontier, Hash};
 use shared::note::SignedNote;
 use shared::tlog_tiles::decode_entry_bundle;
-
-/// A `hashedRekordRequestV002` over `artifact`, signed by a fresh P-256 key.
-fn v2_request(artifact: &[u8]) -> Value {
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let digest = Sha256::digest(artifact);
-    let signature: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
-    let spki = key.verifying_key().to_public_key_der().unwrap();
-    json!({"hashedRekordRequestV002": {
-        "digest": B64.encode(digest),
-        "signature": {
-            "content": B64.encode(signature.to_der().as_bytes()),
-            "verifier": {
-                "publicKey": {"rawBytes": B64.encode(spki.as_bytes())},
-                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
-            },
-        },
-    }})
-}
 
 fn b64_hash(v: &Value) -> Hash {
     Hash::from_slice(&B64.decode(v.as_str().unwrap()).unwrap()).unwrap()

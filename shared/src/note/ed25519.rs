@@ -208,6 +208,16 @@ impl SignedNote {
 /// into its key name and public key, checking that the key ID is the one
 /// that name and key give.
 pub fn parse_vkey(vkey: &str) -> Result<(String, [u8; 32]), NoteError> {
+    parse_typed_vkey(vkey, ED25519_TYPE, "Ed25519 (0x01)")
+}
+
+/// Parses a verifier key whose public key is 32 Ed25519 bytes under the
+/// signature type `kind` (0x01 for notes, 0x04 for tlog cosignatures).
+pub(super) fn parse_typed_vkey(
+    vkey: &str,
+    expected_kind: u8,
+    kind_name: &str,
+) -> Result<(String, [u8; 32]), NoteError> {
     let bad = |msg: String| NoteError::MalformedKey(format!("verifier key: {msg}"));
     // Names have no '+' and hex has none, so the first two '+' split the
     // parts; base64 may contain more.
@@ -234,15 +244,15 @@ pub fn parse_vkey(vkey: &str) -> Result<(String, [u8; 32]), NoteError> {
     let Some((&kind, key)) = typed.split_first() else {
         return Err(bad("empty key".into()));
     };
-    if kind != ED25519_TYPE {
+    if kind != expected_kind {
         return Err(bad(format!(
-            "signature type 0x{kind:02x} is not Ed25519 (0x01)"
+            "signature type 0x{kind:02x} is not {kind_name}"
         )));
     }
     let key = <[u8; 32]>::try_from(key)
         .map_err(|_| bad(format!("an Ed25519 key is 32 bytes, not {}", key.len())))?;
     VerifyingKey::from_bytes(&key).map_err(|_| bad("not an Ed25519 public key".into()))?;
-    if key_id(name, &key) != id {
+    if typed_key_id(name, expected_kind, &key) != id {
         return Err(bad(format!(
             "key ID {id_hex} does not match the name and key"
         )));
@@ -253,16 +263,26 @@ pub fn parse_vkey(vkey: &str) -> Result<(String, [u8; 32]), NoteError> {
 /// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key): the key hash whose first four
 /// bytes are the key ID, and which Rekor v2 uses whole as `logId.keyId`.
 pub fn key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 32] {
+    typed_key_hash(name, ED25519_TYPE, public_key)
+}
+
+/// SHA-256(name ‖ 0x0A ‖ type ‖ public key), the key ID's source for every
+/// signature type (https://c2sp.org/signed-note#signatures).
+pub(super) fn typed_key_hash(name: &str, kind: u8, public_key: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ED25519_TYPE]);
+    h.update([b'\n', kind]);
     h.update(public_key);
     h.finalize().into()
 }
 
-fn key_id(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
-    let hash = key_hash(name, public_key);
+pub(super) fn typed_key_id(name: &str, kind: u8, public_key: &[u8]) -> [u8; 4] {
+    let hash = typed_key_hash(name, kind, public_key);
     [hash[0], hash[1], hash[2], hash[3]]
+}
+
+fn key_id(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
+    typed_key_id(name, ED25519_TYPE, public_key)
 }
 
 #[cfg(test)]

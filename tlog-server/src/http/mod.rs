@@ -148,6 +148,8 @@ impl CheckpointCache {
 pub(crate) struct RekorV2Log {
     pub(crate) tree: LogTree,
     pub(crate) key: shared::note::Ed25519NoteKey,
+    /// The cosigned checkpoint and the publication policy (crate::witness).
+    pub(crate) witnessed: Arc<crate::witness::Witnessed>,
 }
 
 /// The CT personality: its tree, key and accepted roots (DER), the STHs

@@ -2,7 +2,9 @@
 //! v2 log (docs/rekor-v2.md §2): `GET /checkpoint`, `/tile/<L>/<N>[.p/<W>]`
 //! and `/tile/entries/<N>[.p/<W>]`.
 //!
-//! Everything is cut to the latest checkpoint this process has published:
+//! Everything is cut to the latest checkpoint this process has published
+//! (with a witness quorum, the latest one enough witnesses cosigned; see
+//! `crate::witness`):
 //! a tile or bundle is served only if that checkpoint's tree holds it at the
 //! width asked (a narrower `.p/W` of a right-edge tile is a prefix of every
 //! later version, so any `W` up to the published width is served). A tile
@@ -18,6 +20,7 @@ use shared::tlog_tiles::{encode_entry_bundle, TilePath, FULL_TILE_WIDTH};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::witness::Published;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `/checkpoint` changes with every batch; clients and caches may reuse it
@@ -30,10 +33,15 @@ pub(super) fn router() -> Router<AppState> {
         .route("/tile/{*path}", get(tile))
 }
 
-/// `GET /checkpoint`: the signed note of the latest published head.
+/// `GET /checkpoint`: the signed note of the latest published head, with
+/// the witnesses' cosignatures when there are any for it.
 async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
     let v2 = state.rekor_v2.as_ref().ok_or(ApiError::NotFound)?;
-    let head = v2.tree.head();
+    let Published::Note { note, .. } = v2.witnessed.published(&v2.tree.head()) else {
+        return Err(ApiError::Unavailable(
+            "no checkpoint has its witness quorum yet".into(),
+        ));
+    };
     Ok((
         [
             (
@@ -45,7 +53,7 @@ async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError>
                 HeaderValue::from_static(CHECKPOINT_MAX_AGE),
             ),
         ],
-        head.signed.clone(),
+        note,
     )
         .into_response())
 }
@@ -61,7 +69,10 @@ async fn tile(
             "{path:?} is not a tlog-tiles path"
         )));
     };
-    let size = v2.tree.head().size;
+    let size = match v2.witnessed.published(&v2.tree.head()) {
+        Published::Note { size, .. } => size,
+        Published::AwaitingQuorum => 0,
+    };
     // How many hashes or entries the published tree holds of it, if any.
     let width = parsed.width_in(size).ok_or(ApiError::NotFound)?;
     let bytes = match parsed {

@@ -40,6 +40,8 @@ pub(crate) struct Fixture {
     pub(crate) ct_key: EcdsaP256Signer,
     pub(crate) ca: TestCa,
     pub(crate) dir: tempfile::TempDir,
+    /// Witnesses of the v2 log (none unless a test sets them).
+    pub(crate) witnesses: tlog_server::WitnessPolicy,
 }
 
 impl Fixture {
@@ -50,6 +52,7 @@ impl Fixture {
             ct_key: EcdsaP256Signer::generate(),
             ca: TestCa::new("Sigil Test Root"),
             dir: tempfile::tempdir().unwrap(),
+            witnesses: tlog_server::WitnessPolicy::default(),
         }
     }
 
@@ -71,6 +74,7 @@ impl Fixture {
             tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
             rekor_v2: Some(tlog_server::RekorV2Config {
                 key: self.rekor_v2_key.clone(),
+                witnesses: self.witnesses.clone(),
             }),
         }
     }
@@ -412,4 +416,22 @@ pub(crate) async fn ct_error_message(r: reqwest::Response, status: u16) -> Strin
         .unwrap_or_else(|| panic!("not ctfe's framing: {text:?}"));
     assert!(!message.is_empty());
     message.to_owned()
+}
+
+/// A `hashedRekordRequestV002` over `artifact`, signed by a fresh P-256 key.
+pub(crate) fn v2_request(artifact: &[u8]) -> serde_json::Value {
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let digest = <Sha256 as Digest>::digest(artifact);
+    let signature: p256::ecdsa::Signature = PrehashSigner::sign_prehash(&key, &digest).unwrap();
+    let spki = key.verifying_key().to_public_key_der().unwrap();
+    serde_json::json!({"hashedRekordRequestV002": {
+        "digest": B64.encode(digest),
+        "signature": {
+            "content": B64.encode(signature.to_der().as_bytes()),
+            "verifier": {
+                "publicKey": {"rawBytes": B64.encode(spki.as_bytes())},
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+            },
+        },
+    }})
 }
