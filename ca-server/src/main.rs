@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use ca_server::ca::{load_ca, load_signer, CaBackend, LoadedCa, Pkcs11Config, Secret};
-use ca_server::tsa::TsaConfig;
+use ca_server::tsa::{TsaConfig, TsaPolicies, DEFAULT_POLICY};
 use ca_server::{Ca, CaConfig, IssuerType, OidcIssuerConfig};
 use clap::Parser;
+use const_oid::ObjectIdentifier;
 use shared::keys::{pem_encode, PublicKey};
 
 #[derive(Parser, Debug)]
@@ -85,16 +86,36 @@ struct Args {
     issuer_config: Option<PathBuf>,
     /// Serve an RFC 3161 time-stamp authority at /api/v1/timestamp with this
     /// private key (PEM, like --ca-key); Rekor v2 signers need one.
-    #[arg(long, env = "SIGIL_TSA_KEY", requires = "tsa_chain")]
+    #[arg(
+        long,
+        env = "SIGIL_TSA_KEY",
+        requires = "tsa_chain",
+        conflicts_with = "tsa_pkcs11_key_label"
+    )]
     tsa_key: Option<PathBuf>,
+    /// Serve the time-stamp authority with this key pair (CKA_LABEL) on the
+    /// PKCS#11 token of --pkcs11-module/--pkcs11-token-label, with the same PIN.
+    #[arg(long, env = "SIGIL_TSA_PKCS11_KEY_LABEL", requires_all = ["tsa_chain", "pkcs11_token_label"])]
+    tsa_pkcs11_key_label: Option<String>,
     /// A file holding the password of an encrypted --tsa-key.
     /// SIGIL_TSA_KEY_PASSWORD holds it directly.
     #[arg(long, env = "SIGIL_TSA_KEY_PASSWORD_FILE")]
     tsa_key_password_file: Option<PathBuf>,
     /// The TSA chain as PEM certificates: the TSA certificate (critical EKU
     /// timeStamping alone) first, root last.
-    #[arg(long, env = "SIGIL_TSA_CHAIN", requires = "tsa_key")]
+    #[arg(long, env = "SIGIL_TSA_CHAIN")]
     tsa_chain: Option<PathBuf>,
+    /// The policy OID of tokens whose request names none.
+    #[arg(long, env = "SIGIL_TSA_POLICY", default_value_t = DEFAULT_POLICY)]
+    tsa_policy: ObjectIdentifier,
+    /// Another policy OID a request may ask for (repeatable; comma-separated
+    /// in the env var).
+    #[arg(
+        long = "tsa-accepted-policy",
+        env = "SIGIL_TSA_ACCEPTED_POLICIES",
+        value_delimiter = ','
+    )]
+    tsa_accepted_policies: Vec<ObjectIdentifier>,
 }
 
 /// Debian's SoftHSM2 module; HSM vendors ship their own.
@@ -176,17 +197,31 @@ fn config(args: &Args) -> anyhow::Result<CaConfig> {
     if let Some(path) = &args.issuer_config {
         issuers.extend(ca_server::load_issuer_config(path)?);
     }
-    let tsa = match (&args.tsa_key, &args.tsa_chain) {
-        (Some(key), Some(chain)) => {
-            let backend = CaBackend::File {
-                key: key.clone(),
-                password: secret(&args.tsa_key_password_file, TSA_KEY_PASSWORD_ENV)?,
-            };
+    let tsa_backend = match (&args.tsa_key, &args.tsa_pkcs11_key_label) {
+        (Some(key), _) => Some(CaBackend::File {
+            key: key.clone(),
+            password: secret(&args.tsa_key_password_file, TSA_KEY_PASSWORD_ENV)?,
+        }),
+        (None, Some(label)) => Some(CaBackend::Pkcs11(pkcs11_config(args, label)?)),
+        (None, None) => None,
+    };
+    let tsa = match (tsa_backend, &args.tsa_chain) {
+        (Some(backend), Some(chain)) => {
             let LoadedCa { signer, chain_der } = load_ca(&backend, Some(chain))?;
             tracing::info!(key = ?signer, certificates = chain_der.len(), "TSA key loaded");
-            Some(TsaConfig { signer, chain_der })
+            Some(TsaConfig {
+                signer,
+                chain_der,
+                policies: TsaPolicies {
+                    default: args.tsa_policy,
+                    accepted: args.tsa_accepted_policies.clone(),
+                },
+            })
         }
-        _ => None,
+        (None, None) => None,
+        _ => anyhow::bail!(
+            "a TSA needs its key (--tsa-key or --tsa-pkcs11-key-label) and --tsa-chain"
+        ),
     };
     Ok(CaConfig {
         tsa,
@@ -206,6 +241,21 @@ fn secret(file: &Option<PathBuf>, env: &str) -> anyhow::Result<Option<Secret>> {
     })
 }
 
+/// The PKCS#11 token of the flags, for the key pair labelled `key_label`.
+fn pkcs11_config(args: &Args, key_label: &str) -> anyhow::Result<Pkcs11Config> {
+    Ok(Pkcs11Config {
+        module: args.pkcs11_module.clone(),
+        token_label: args
+            .pkcs11_token_label
+            .clone()
+            .context("a PKCS#11 key needs --pkcs11-token-label")?,
+        key_label: key_label.to_owned(),
+        pin: secret(&args.pkcs11_pin_file, PKCS11_PIN_ENV)?.context(
+            "a PKCS#11 key needs a PIN: --pkcs11-pin-file (SIGIL_PKCS11_PIN_FILE) or SIGIL_PKCS11_PIN",
+        )?,
+    })
+}
+
 /// The backend the flags describe. Secrets come from a file flag first, else
 /// from their environment variable; they are never logged.
 fn backend(args: &Args) -> anyhow::Result<CaBackend> {
@@ -221,19 +271,11 @@ fn backend(args: &Args) -> anyhow::Result<CaBackend> {
                 .context("--ca file needs --ca-key (SIGIL_CA_KEY)")?,
             password: secret(&args.ca_key_password_file, CA_KEY_PASSWORD_ENV)?,
         },
-        CaKind::Pkcs11 => CaBackend::Pkcs11(Pkcs11Config {
-            module: args.pkcs11_module.clone(),
-            token_label: args
-                .pkcs11_token_label
-                .clone()
-                .context("--ca pkcs11 needs --pkcs11-token-label")?,
-            key_label: args
-                .pkcs11_key_label
-                .clone()
+        CaKind::Pkcs11 => CaBackend::Pkcs11(pkcs11_config(
+            args,
+            args.pkcs11_key_label
+                .as_deref()
                 .context("--ca pkcs11 needs --pkcs11-key-label")?,
-            pin: secret(&args.pkcs11_pin_file, PKCS11_PIN_ENV)?.context(
-                "--ca pkcs11 needs a PIN: --pkcs11-pin-file (SIGIL_PKCS11_PIN_FILE) or SIGIL_PKCS11_PIN",
-            )?,
-        }),
+        )?),
     })
 }

@@ -44,7 +44,7 @@ pub use request::{
 use crate::ca::{CaSigner, SignerError};
 
 /// The policy sigstore/timestamp-authority stamps under by default (its
-/// `--default-policy-oid`), and the only one this TSA accepts in a request.
+/// `--default-policy-oid`).
 pub const DEFAULT_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.2");
 
 /// A TSA key and its chain (DER, TSA certificate first, root last).
@@ -52,6 +52,40 @@ pub const DEFAULT_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6
 pub struct TsaConfig {
     pub signer: Arc<dyn CaSigner>,
     pub chain_der: Vec<Vec<u8>>,
+    pub policies: TsaPolicies,
+}
+
+/// The policies tokens are issued under (upstream's `--default-policy-oid`
+/// and `--accepted-policy-oids`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TsaPolicies {
+    /// The policy of a token whose request names none.
+    pub default: ObjectIdentifier,
+    /// Further policies a request may ask for (the default always may).
+    pub accepted: Vec<ObjectIdentifier>,
+}
+
+impl Default for TsaPolicies {
+    fn default() -> Self {
+        Self {
+            default: DEFAULT_POLICY,
+            accepted: Vec::new(),
+        }
+    }
+}
+
+impl TsaPolicies {
+    /// The policy to stamp under for a request asking for `requested`.
+    fn choose(
+        &self,
+        requested: Option<ObjectIdentifier>,
+    ) -> Result<ObjectIdentifier, RequestError> {
+        match requested {
+            None => Ok(self.default),
+            Some(p) if p == self.default || self.accepted.contains(&p) => Ok(p),
+            Some(p) => Err(RequestError::UnacceptedPolicy(p.to_string())),
+        }
+    }
 }
 
 /// Why a TSA could not be set up (at start, never per request).
@@ -76,6 +110,7 @@ pub enum StampError {
 pub struct TimestampAuthority {
     signer: Arc<dyn CaSigner>,
     chain_der: Vec<Vec<u8>>,
+    policies: TsaPolicies,
     certificate: Certificate,
     /// The digest the key's signature algorithm uses; CMS verifiers (OpenSSL's
     /// PKCS7_verify among them) hash the signed attributes with the
@@ -85,7 +120,11 @@ pub struct TimestampAuthority {
 
 impl TimestampAuthority {
     pub fn new(config: TsaConfig) -> Result<Self, TsaSetupError> {
-        let TsaConfig { signer, chain_der } = config;
+        let TsaConfig {
+            signer,
+            chain_der,
+            policies,
+        } = config;
         let fail = |why: String| Err(TsaSetupError(why));
         if chain_der.len() < 2 {
             return fail(
@@ -133,6 +172,7 @@ impl TimestampAuthority {
         Ok(Self {
             signer,
             chain_der,
+            policies,
             certificate,
             digest,
         })
@@ -145,12 +185,8 @@ impl TimestampAuthority {
 
     /// A DER `TimeStampResp` granting a token over `request` at `now`.
     pub fn stamp(&self, request: &StampRequest, now: SystemTime) -> Result<Vec<u8>, StampError> {
-        if let Some(policy) = request.policy {
-            if policy != DEFAULT_POLICY {
-                return Err(RequestError::UnacceptedPolicy(policy.to_string()).into());
-            }
-        }
-        response::time_stamp_response(self, request, now)
+        let policy = self.policies.choose(request.policy)?;
+        response::time_stamp_response(self, request, policy, now)
     }
 
     /// SHA-256 of the TSA certificate, for the ESS signing-certificate attribute.

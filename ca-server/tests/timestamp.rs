@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/softhsm.rs"]
+mod softhsm;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,9 +26,13 @@ struct Served {
 }
 
 async fn serve(with_tsa: bool) -> Served {
+    let tsa_key: Arc<dyn CaSigner> = Arc::new(SoftwareKey::generate_p256().unwrap());
+    serve_with(tsa_key, with_tsa).await
+}
+
+async fn serve_with(tsa_key: Arc<dyn CaSigner>, with_tsa: bool) -> Served {
     let root_key = SoftwareKey::generate_p256().unwrap();
     let root = self_signed_root(&root_key, "sigil", "tsa test root").unwrap();
-    let tsa_key = SoftwareKey::generate_p256().unwrap();
     let tsa_cert = issue_tsa_certificate(
         &root_key,
         &root,
@@ -38,8 +45,9 @@ async fn serve(with_tsa: bool) -> Served {
     let chain = vec![tsa_cert, root.clone()];
     let ca = Ca::new(CaConfig {
         tsa: with_tsa.then(|| TsaConfig {
-            signer: Arc::new(tsa_key),
+            signer: tsa_key,
             chain_der: chain.clone(),
+            policies: Default::default(),
         }),
         signer: Arc::new(root_key),
         chain_der: vec![root],
@@ -214,4 +222,70 @@ async fn a_ca_without_a_tsa_serves_no_timestamps() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
+}
+
+/// A P-384 TSA key inside a PKCS#11 token (SoftHSM2) signs tokens that
+/// OpenSSL verifies: the HSM backend, the SHA-384 signature path and the
+/// HTTP route together, on a request OpenSSL itself wrote.
+#[tokio::test]
+async fn a_p384_tsa_key_on_a_pkcs11_token_stamps_what_openssl_verifies() {
+    let hsm = softhsm::softhsm();
+    let config = ca_server::ca::Pkcs11Config {
+        module: hsm.module.clone(),
+        token_label: hsm.token_label.clone(),
+        key_label: softhsm::unique_label("tsa384"),
+        pin: ca_server::ca::Secret::new(hsm.pin.clone()),
+    };
+    let key =
+        ca_server::ca::Pkcs11Signer::generate(config, ca_server::ca::CaKeyKind::P384).unwrap();
+    let s = serve_with(Arc::new(key), true).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::write(path("data"), b"signature bytes").unwrap();
+    std::fs::write(
+        path("root.pem"),
+        shared::keys::pem_encode("CERTIFICATE", &s.chain[1]),
+    )
+    .unwrap();
+    std::fs::write(
+        path("tsa.pem"),
+        shared::keys::pem_encode("CERTIFICATE", &s.chain[0]),
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, out) = openssl(&[
+        "ts", "-query", "-data", "data", "-sha256", "-cert", "-out", "req.tsq",
+    ]);
+    assert!(ok, "{out}");
+    let (status, _, reply) = s
+        .post(
+            "application/timestamp-query",
+            std::fs::read(path("req.tsq")).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    std::fs::write(path("resp.tsr"), reply).unwrap();
+    let (ok, out) = openssl(&[
+        "ts",
+        "-verify",
+        "-queryfile",
+        "req.tsq",
+        "-in",
+        "resp.tsr",
+        "-CAfile",
+        "root.pem",
+        "-untrusted",
+        "tsa.pem",
+    ]);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
 }

@@ -85,6 +85,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         tsa: Some(ca_server::tsa::TsaConfig {
             signer: std::sync::Arc::new(material.tsa_key.clone()),
             chain_der: vec![material.tsa_der.clone(), material.root_der.clone()],
+            policies: Default::default(),
         }),
         signer: std::sync::Arc::new(material.ca_key.clone()),
         chain_der: vec![material.root_der.clone()],

@@ -9,6 +9,9 @@
 //! DIR/ct.key.pem      the CT log's key (0600)                    tlog-server --ct-key
 //! DIR/ct.pub.pem      the CT log's public key                    ca-server --ct-log-public-key, sigil trust-root
 //! DIR/rekor.pub.pem   the Rekor log's public key (also served at /api/v1/log/publicKey)
+//! DIR/rekor-v2.key.pem the Rekor v2 log's Ed25519 checkpoint key (0600)  tlog-server --rekor-v2-key
+//! DIR/tsa.key.pem     the timestamp authority's key (0600)       ca-server --tsa-key
+//! DIR/tsa-chain.pem   its certificate, issued by the root, then the root   ca-server --tsa-chain
 //! ```
 //!
 //! Idempotent: what exists is kept, so it can run on every container start;
@@ -19,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use shared::keys::{pem_blocks, pem_encode, EcdsaP256Signer};
+use shared::note::Ed25519NoteKey;
 
 use crate::cli::KeygenArgs;
 use crate::data_dir::write_atomic;
@@ -46,9 +50,33 @@ fn generate(args: &KeygenArgs) -> anyhow::Result<Vec<PathBuf>> {
     if !root.exists() {
         let der = ca_server::generate_root_certificate(&ca, &args.organization, &args.common_name)?;
         write_atomic(&root, pem_encode("CERTIFICATE", &der).as_bytes(), false)?;
-        made.push(root);
+        made.push(root.clone());
     } else {
         check_root(&root, &ca)?;
+    }
+    let rekor_v2 = args.out.join("rekor-v2.key.pem");
+    if !rekor_v2.exists() {
+        // The key name (the log's origin) is given to tlog-server, not
+        // stored: PKCS#8 holds the key alone.
+        let key = Ed25519NoteKey::generate("sigil-keygen")?;
+        write_atomic(&rekor_v2, key.to_pkcs8_pem().as_bytes(), true)?;
+        made.push(rekor_v2);
+    }
+    let tsa = key(&args.out.join("tsa.key.pem"), &mut made)?;
+    let tsa_chain = args.out.join("tsa-chain.pem");
+    if !tsa_chain.exists() {
+        let root_der = first_certificate(&root)?;
+        let tsa_der = ca_server::tsa::issue_tsa_certificate(
+            &ca,
+            &root_der,
+            &tsa.public_spki_der(),
+            &args.organization,
+            &format!("{} timestamp authority", args.common_name),
+            TSA_VALIDITY,
+        )?;
+        let pem = pem_encode("CERTIFICATE", &tsa_der) + &pem_encode("CERTIFICATE", &root_der);
+        write_atomic(&tsa_chain, pem.as_bytes(), false)?;
+        made.push(tsa_chain);
     }
     for name in ["rekor", "ct"] {
         let signer = key(&args.out.join(format!("{name}.key.pem")), &mut made)?;
@@ -59,6 +87,19 @@ fn generate(args: &KeygenArgs) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(made)
+}
+
+/// As long as the root allows (the issuer caps it at the root's notAfter).
+const TSA_VALIDITY: std::time::Duration = std::time::Duration::from_secs(3652 * 24 * 60 * 60);
+
+/// The first certificate of a PEM file (DER).
+fn first_certificate(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let pem = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    pem_blocks(&pem)?
+        .into_iter()
+        .find(|(label, _)| label == "CERTIFICATE")
+        .map(|(_, der)| der)
+        .with_context(|| format!("{} holds no CERTIFICATE", path.display()))
 }
 
 /// Loads a PKCS#8 key, or generates and stores one (mode 0600).
@@ -115,7 +156,34 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sigil-keygen-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let made = generate(&args(&dir)).unwrap();
-        assert_eq!(made.len(), 6, "{made:?}");
+        assert_eq!(made.len(), 9, "{made:?}");
+        // The TSA chain is one ca-server accepts: its certificate for the
+        // TSA key, then the root.
+        let tsa_key = std::sync::Arc::new(
+            EcdsaP256Signer::from_pem(&fs::read_to_string(dir.join("tsa.key.pem")).unwrap())
+                .unwrap(),
+        );
+        let chain: Vec<Vec<u8>> = pem_blocks(&fs::read(dir.join("tsa-chain.pem")).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|(_, der)| der)
+            .collect();
+        assert_eq!(
+            chain[1],
+            first_certificate(&dir.join("ca.crt.pem")).unwrap()
+        );
+        ca_server::tsa::TimestampAuthority::new(ca_server::tsa::TsaConfig {
+            signer: tsa_key,
+            chain_der: chain,
+            policies: Default::default(),
+        })
+        .unwrap();
+        // The v2 checkpoint key loads under any origin.
+        Ed25519NoteKey::from_pkcs8_pem(
+            "rekor.example.com",
+            &fs::read_to_string(dir.join("rekor-v2.key.pem")).unwrap(),
+        )
+        .unwrap();
         let ct_key = fs::read(dir.join("ct.key.pem")).unwrap();
         #[cfg(unix)]
         {

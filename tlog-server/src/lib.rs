@@ -197,7 +197,7 @@ impl Tlog {
                 .await
                 .context("starting the Rekor v2 sequencer")?;
                 tasks.push(task);
-                tracing::info!(tree_id = %id, origin = %v2.key.name(), "Rekor v2 log open");
+                tracing::info!(tree_id = %id, origin = %v2.key.name(), vkey = %v2.key.vkey(), "Rekor v2 log open");
                 let tree = LogTree::new(id, store.clone(), sequencer);
                 anyhow::ensure!(
                     v2.witnesses.quorum <= v2.witnesses.witnesses.len(),

@@ -57,6 +57,7 @@ struct IssuerSerial {
 pub(super) fn time_stamp_response(
     tsa: &TimestampAuthority,
     request: &StampRequest,
+    policy: ObjectIdentifier,
     now: SystemTime,
 ) -> Result<Vec<u8>, StampError> {
     let whole_seconds = now
@@ -65,7 +66,7 @@ pub(super) fn time_stamp_response(
         .unwrap_or_default();
     let tst_info = TstInfo {
         version: TspVersion::V1,
-        policy: super::DEFAULT_POLICY,
+        policy,
         message_imprint: MessageImprint {
             hash_algorithm: request.hash_algorithm_id.clone(),
             hashed_message: OctetString::new(request.hashed_message.clone())?,

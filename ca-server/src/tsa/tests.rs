@@ -33,6 +33,10 @@ fn fixture() -> Fixture {
     let tsa = TimestampAuthority::new(TsaConfig {
         signer: Arc::new(tsa_key),
         chain_der: vec![tsa_der.clone(), root_der.clone()],
+        policies: TsaPolicies {
+            default: DEFAULT_POLICY,
+            accepted: vec![ObjectIdentifier::new_unwrap("1.2.3.5")],
+        },
     })
     .unwrap();
     Fixture {
@@ -167,7 +171,7 @@ fn cert_req_puts_the_tsa_certificate_in_the_token_and_serials_differ() {
 }
 
 #[test]
-fn an_unaccepted_policy_is_refused_before_signing() {
+fn a_request_gets_an_accepted_policy_and_is_refused_any_other() {
     let f = fixture();
     let mut request = StampRequest::from_der(&der_request(b"sig", None, false)).unwrap();
     request.policy = Some(ObjectIdentifier::new_unwrap("1.2.3.4"));
@@ -175,6 +179,13 @@ fn an_unaccepted_policy_is_refused_before_signing() {
         f.tsa.stamp(&request, SystemTime::now()),
         Err(StampError::Refused(RequestError::UnacceptedPolicy(_)))
     ));
+    // An accepted policy is the token's policy.
+    request.policy = Some(ObjectIdentifier::new_unwrap("1.2.3.5"));
+    let token = parse(&f.tsa.stamp(&request, SystemTime::now()).unwrap());
+    assert_eq!(
+        token.tst_info.policy,
+        ObjectIdentifier::new_unwrap("1.2.3.5")
+    );
 }
 
 #[test]
@@ -183,9 +194,13 @@ fn refuses_a_chain_clients_would_refuse() {
     let root_key = SoftwareKey::generate_p256().unwrap();
     let tsa_key: Arc<dyn CaSigner> = Arc::new(SoftwareKey::generate_p256().unwrap());
     let setup = |chain_der: Vec<Vec<u8>>, signer: Arc<dyn CaSigner>| {
-        TimestampAuthority::new(TsaConfig { signer, chain_der })
-            .unwrap_err()
-            .to_string()
+        TimestampAuthority::new(TsaConfig {
+            signer,
+            chain_der,
+            policies: TsaPolicies::default(),
+        })
+        .unwrap_err()
+        .to_string()
     };
     // The TSA certificate alone.
     assert!(setup(vec![f.tsa_der.clone()], tsa_key.clone()).contains("chain of one"));
