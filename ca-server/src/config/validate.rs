@@ -45,35 +45,54 @@ pub(crate) fn check_issuers(
     Ok(())
 }
 
-/// Whether `url` matches the meta-issuer `pattern` (anchored at both ends).
+/// Whether `url` matches the meta-issuer `pattern`, anchored at both ends:
+/// Fulcio's `^QuoteMeta(pattern)$` with each `*` as `[-_a-zA-Z0-9]+`
+/// (fulcio-wire.md §7).
+///
+/// The match is a simulation of that pattern's NFA, one set of states per
+/// byte of `url`: O(len(url) × len(pattern)), never backtracking. It runs
+/// on unverified input (an unsigned token's `iss`) before any signature
+/// check, so its cost must not depend on how the input is crafted.
 pub fn meta_issuer_matches(pattern: &str, url: &str) -> bool {
     if url.len() > MAX_META_MATCH_LEN {
         return false;
     }
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(rest) = url.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    match_wildcards(&parts, rest)
-}
-
-/// `parts[i]` is the literal text after the i-th `*`.
-fn match_wildcards(parts: &[&str], s: &str) -> bool {
-    let Some((literal, more)) = parts.split_first() else {
-        return s.is_empty();
-    };
-    let run = s
+    let tokens: Vec<Option<u8>> = pattern
         .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
-        .count();
-    // The run is ASCII, so every k is a char boundary.
-    (1..=run).rev().any(|k| {
-        s[k..]
-            .strip_prefix(literal)
-            .is_some_and(|rest| match_wildcards(more, rest))
-    })
+        .map(|b| (b != b'*').then_some(b))
+        .collect();
+    let in_class = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    // active[i]: the first i tokens match the bytes read so far.
+    let mut active = vec![false; tokens.len() + 1];
+    active[0] = true;
+    let mut next = vec![false; tokens.len() + 1];
+    for byte in url.bytes() {
+        next.fill(false);
+        let mut any = false;
+        for i in (0..=tokens.len()).filter(|&i| active[i]) {
+            // Token i consumes this byte: a literal equal to it, or a `*`.
+            let advances = match tokens.get(i) {
+                Some(Some(literal)) => *literal == byte,
+                Some(None) => in_class(byte),
+                None => false,
+            };
+            // A `*` just matched (token i-1) takes more bytes of its class.
+            let repeats = i > 0 && tokens[i - 1].is_none() && in_class(byte);
+            if advances {
+                next[i + 1] = true;
+                any = true;
+            }
+            if repeats {
+                next[i] = true;
+                any = true;
+            }
+        }
+        if !any {
+            return false;
+        }
+        std::mem::swap(&mut active, &mut next);
+    }
+    active[tokens.len()]
 }
 
 fn validate_issuer(issuer: &OidcIssuerConfig, domain_ownership: bool) -> Result<(), String> {
@@ -288,6 +307,32 @@ mod tests {
             "https://a*b.example.com",
             "https://ab.example.com"
         ));
+        // Adjacent wildcards each need a byte; the pattern is all there is.
+        assert!(meta_issuer_matches("https://**.x", "https://ab.x"));
+        assert!(!meta_issuer_matches("https://**.x", "https://a.x"));
+        assert!(!meta_issuer_matches("https://*.x", "https://.x"));
+        assert!(meta_issuer_matches("https://x", "https://x"));
+        assert!(!meta_issuer_matches("https://x", "https://xx"));
+        assert!(!meta_issuer_matches("", "a"));
+        assert!(meta_issuer_matches("", ""));
+    }
+
+    /// The P6 finding: `https://*-*-*.example.com` against `https://a`
+    /// followed by thousands of dashes took 5.5 s with a backtracking match.
+    /// Now each byte costs one pass over the pattern's states, so this runs
+    /// a few hundred thousand steps; a backtracking matcher would not finish.
+    #[test]
+    fn a_crafted_issuer_cannot_make_the_match_super_linear() {
+        let pattern = "https://*-*-*-*-*.example.com";
+        let hostile = format!("https://a{}", "-".repeat(MAX_META_MATCH_LEN - 10));
+        assert!(!meta_issuer_matches(pattern, &hostile));
+        let near_miss = format!("https://a{}b.example.co", "-a".repeat(900));
+        assert!(!meta_issuer_matches(pattern, &near_miss));
+        let long_match = format!("https://a{}b.example.com", "-a".repeat(900));
+        assert!(meta_issuer_matches(pattern, &long_match));
+        // Beyond the length cap nothing matches, whatever the pattern.
+        let too_long = format!("https://{}.example.com", "a".repeat(MAX_META_MATCH_LEN));
+        assert!(!meta_issuer_matches("https://*.example.com", &too_long));
     }
 
     fn issuer(url: &str, t: IssuerType) -> OidcIssuerConfig {
