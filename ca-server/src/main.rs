@@ -116,6 +116,8 @@ struct Args {
         value_delimiter = ','
     )]
     tsa_accepted_policies: Vec<ObjectIdentifier>,
+    #[command(flatten)]
+    connections: serving::ConnectionLimits,
 }
 
 /// Debian's SoftHSM2 module; HSM vendors ship their own.
@@ -161,14 +163,14 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %args.listen, "ca-server listening");
-    axum::serve(listener, ca.router())
-        .with_graceful_shutdown(async {
-            // If the signal handler cannot be installed, run until killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
-        .await?;
+    // SIGTERM too: container runtimes stop services with it.
+    serving::serve(
+        listener,
+        ca.router(),
+        &args.connections,
+        serving::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -119,7 +119,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     );
 
     tokio::select! {
-        _ = shutdown_signal() => tracing::info!("shutting down"),
+        _ = serving::shutdown_signal() => tracing::info!("shutting down"),
         Some(result) = servers.join_next() => {
             result.context("server task")?.context("server")?;
         }
@@ -177,33 +177,17 @@ async fn serve(
     router: Router,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
+    // The same connection limits and timeouts as the standalone servers.
+    serving::serve(
+        listener,
+        router,
+        &serving::ConnectionLimits::default(),
+        async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
 
 /// Where the dev stack's services answer.

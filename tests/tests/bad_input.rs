@@ -203,3 +203,37 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
         "refused requests wrote nothing"
     );
 }
+
+/// Slowloris (P6 §3): a client that never finishes its request head is
+/// disconnected by every service of the stack (the default header-read
+/// timeout is 10 s), instead of holding a connection forever.
+#[test]
+fn connections_that_never_finish_a_request_head_are_closed() {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let dev = SigilDev::start(dir.path()).unwrap();
+    let slow: Vec<std::net::TcpStream> = [dev.ca_url(), dev.tlog_url(), dev.oidc_url()]
+        .iter()
+        .map(|url| {
+            let addr = url.trim_start_matches("http://").replace("localhost", "127.0.0.1");
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                .unwrap();
+            stream
+        })
+        .collect();
+    for mut stream in slow {
+        let mut buf = [0u8; 256];
+        // EOF (0) or a reset: closed. A timeout error would mean still open.
+        match stream.read(&mut buf) {
+            Ok(0) => {}
+            Ok(n) => panic!("answered a request that never ended: {:?}", &buf[..n]),
+            Err(e) => assert!(
+                e.kind() != std::io::ErrorKind::WouldBlock && e.kind() != std::io::ErrorKind::TimedOut,
+                "still open after 30 s"
+            ),
+        }
+    }
+}

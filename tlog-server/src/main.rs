@@ -96,6 +96,8 @@ struct Args {
     /// the witnesses answer in time.
     #[arg(long, env = "TLOG_WITNESS_QUORUM", default_value_t = 0)]
     witness_quorum: usize,
+    #[command(flatten)]
+    connections: serving::ConnectionLimits,
 }
 
 /// mimalloc instead of glibc malloc: responses are built from many short-lived
@@ -143,9 +145,13 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(addr = %args.listen, "listening");
-    axum::serve(listener, tlog.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serving::serve(
+        listener,
+        tlog.router(),
+        &args.connections,
+        serving::shutdown_signal(),
+    )
+    .await?;
     tlog.shutdown().await;
     Ok(())
 }
@@ -184,33 +190,4 @@ fn read_roots(paths: &[PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
         roots.extend(certs);
     }
     Ok(roots)
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutting down");
 }

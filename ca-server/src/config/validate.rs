@@ -57,10 +57,7 @@ pub fn meta_issuer_matches(pattern: &str, url: &str) -> bool {
     if url.len() > MAX_META_MATCH_LEN {
         return false;
     }
-    let tokens: Vec<Option<u8>> = pattern
-        .bytes()
-        .map(|b| (b != b'*').then_some(b))
-        .collect();
+    let tokens: Vec<Option<u8>> = pattern.bytes().map(|b| (b != b'*').then_some(b)).collect();
     let in_class = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
     // active[i]: the first i tokens match the bytes read so far.
     let mut active = vec![false; tokens.len() + 1];

@@ -1,0 +1,164 @@
+//! How Sigil's servers (`ca-server`, `tlog-server`, `sigil dev`) take
+//! connections, so that slow or numerous clients cannot hold them hostage
+//! (issue P6 §3, "Connections"): HTTP/1.1 through hyper with
+//! - a **connection limit**: beyond it, new connections wait in the
+//!   kernel's accept queue until one closes;
+//! - a **header-read timeout**: a client that does not send a whole request
+//!   head in time, including on an idle keep-alive connection, is
+//!   disconnected (slowloris);
+//! - a **request-body timeout**: a body that stalls errors, and the
+//!   handler's body extractor answers 4xx saying so;
+//! - **graceful shutdown**: on the shutdown signal no new connection is
+//!   accepted, requests in flight finish, and connections still open after
+//!   the drain period are dropped.
+//!
+//! Handlers may read the peer address as `ConnectInfo<SocketAddr>`, as
+//! with axum's own `into_make_service_with_connect_info`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+/// Connection limits and timeouts; the same flags on every binary.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ConnectionLimits {
+    /// Most connections served at once; more wait to be accepted.
+    #[arg(long, env = "SIGIL_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's head (request line and
+    /// headers), and that an idle keep-alive connection stays open.
+    #[arg(long, env = "SIGIL_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may stall before the request fails.
+    #[arg(long, env = "SIGIL_REQUEST_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_body_timeout_secs: u64,
+    /// Seconds requests in flight get to finish at shutdown.
+    #[arg(long, env = "SIGIL_SHUTDOWN_DRAIN_SECS", default_value_t = 10)]
+    pub shutdown_drain_secs: u64,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 4096,
+            header_read_timeout_secs: 10,
+            request_body_timeout_secs: 30,
+            shutdown_drain_secs: 10,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains.
+/// Fails only if accepting connections fails for good.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: &ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let router = router.layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+        limits.request_body_timeout_secs,
+    )));
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Take a permit before accepting: at the limit, connections wait in
+        // the accept queue rather than being accepted and starved.
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                // The semaphore is never closed.
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, retry.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(peer = %peer, error = %e, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    let drain = Duration::from_secs(limits.shutdown_drain_secs);
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?drain,
+            "connections still open after the drain period; dropping them"
+        );
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// The peer address type handlers extract.
+pub type PeerAddr = ConnectInfo<SocketAddr>;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use super::*;
+
+async fn start(limits: ConnectionLimits) -> (SocketAddr, oneshot::Sender<()>) {
+    let router = Router::new()
+        .route(
+            "/peer",
+            get(|ConnectInfo(peer): PeerAddr| async move { peer.ip().to_string() }),
+        )
+        .route("/echo", post(|body: axum::body::Bytes| async move { body }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        serve(listener, router, &limits, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    (addr, stop)
+}
+
+/// Reads until EOF or `limit`; whether the server closed the connection.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let read = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(limit, read).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_disconnected() {
+    let (addr, _stop) = start(ConnectionLimits {
+        header_read_timeout_secs: 1,
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(closed_within(&mut slow, Duration::from_secs(10)).await);
+    // An idle keep-alive connection is closed the same way.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(closed_within(&mut idle, Duration::from_secs(10)).await);
+}
+
+#[tokio::test]
+async fn a_stalled_body_fails_its_request() {
+    let (addr, _stop) = start(ConnectionLimits {
+        request_body_timeout_secs: 1,
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stalled.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    // The body errors; the handler's extractor answers (axum's: 400 naming it).
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    assert!(answer.contains("within the designated timeout"), "{answer}");
+}
+
+#[tokio::test]
+async fn beyond_the_limit_connections_wait_for_a_free_slot() {
+    let (addr, _stop) = start(ConnectionLimits {
+        max_connections: 1,
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let url = format!("http://{addr}/peer");
+    // One connection holds the only slot (a keep-alive client with a request done).
+    let mut holder = TcpStream::connect(addr).await.unwrap();
+    holder
+        .write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = holder.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+
+    let client = reqwest::Client::new();
+    let waiting = tokio::spawn(async move { client.get(&url).send().await.unwrap().text().await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "served beyond the connection limit");
+    drop(holder);
+    let peer = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(peer, "127.0.0.1", "handlers see the peer address");
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting() {
+    let (addr, stop) = start(ConnectionLimits::default()).await;
+    let url = format!("http://{addr}/peer");
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(reqwest::get(&url).await.is_err());
+}
