@@ -215,9 +215,13 @@ fn connections_that_never_finish_a_request_head_are_closed() {
     let slow: Vec<std::net::TcpStream> = [dev.ca_url(), dev.tlog_url(), dev.oidc_url()]
         .iter()
         .map(|url| {
-            let addr = url.trim_start_matches("http://").replace("localhost", "127.0.0.1");
+            let addr = url
+                .trim_start_matches("http://")
+                .replace("localhost", "127.0.0.1");
             let mut stream = std::net::TcpStream::connect(addr).unwrap();
-            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
             stream
                 .set_read_timeout(Some(std::time::Duration::from_secs(30)))
                 .unwrap();
@@ -231,7 +235,8 @@ fn connections_that_never_finish_a_request_head_are_closed() {
             Ok(0) => {}
             Ok(n) => panic!("answered a request that never ended: {:?}", &buf[..n]),
             Err(e) => assert!(
-                e.kind() != std::io::ErrorKind::WouldBlock && e.kind() != std::io::ErrorKind::TimedOut,
+                e.kind() != std::io::ErrorKind::WouldBlock
+                    && e.kind() != std::io::ErrorKind::TimedOut,
                 "still open after 30 s"
             ),
         }

@@ -579,3 +579,19 @@ fn rejects_non_canonical_tbs() {
     ber[pos + 2] = 0x01;
     assert!(tbs_without_extension(&ber, &oids::CT_POISON).is_err());
 }
+
+#[test]
+fn a_chain_longer_than_the_cap_is_refused_before_any_parsing() {
+    // Not even certificates: the length alone refuses it.
+    let chain = vec![vec![0u8; 4]; MAX_CHAIN_CERTS + 1];
+    assert!(matches!(
+        accept_chain(&chain, &[], false),
+        Err(CtError::ChainTooLong(n)) if n == MAX_CHAIN_CERTS + 1
+    ));
+    // At the cap, parsing is what fails.
+    let chain = vec![vec![0u8; 4]; MAX_CHAIN_CERTS];
+    assert!(matches!(
+        accept_chain(&chain, &[], false),
+        Err(CtError::MalformedCertificate(0, _))
+    ));
+}
