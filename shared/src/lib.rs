@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod ct;
 pub mod entry;
 pub mod jcs;
+pub mod json_bounded;
 pub mod keys;
 pub mod merkle;
 pub mod note;

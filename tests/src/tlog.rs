@@ -132,6 +132,21 @@ impl TlogServer {
             .collect()
     }
 
+    /// The peak resident memory of the running process so far (VmHWM, bytes).
+    pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
+        let child = self.child.as_ref().context("tlog-server is not running")?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .context("no VmHWM in /proc/PID/status")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()?;
+        Ok(kib * 1024)
+    }
+
     /// SIGKILL: no shutdown hook runs, like a power cut of the process.
     pub fn kill(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {

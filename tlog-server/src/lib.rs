@@ -252,6 +252,9 @@ impl Tlog {
             rekor_v2,
             store: store.clone(),
             metrics: Arc::default(),
+            body_budget: http::body_budget::BodyBudget::new(
+                http::body_budget::MAX_BUFFERED_BODY_BYTES,
+            ),
         };
         Ok(Self {
             state,

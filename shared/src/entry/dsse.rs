@@ -214,26 +214,46 @@ pub(super) fn verify_pae(key: &PublicKey, pae: &[u8], pae_sha256: &[u8], sig: &[
 
 /// `"<alg>:<digest>"` of an in-toto statement's subjects and of its
 /// predicate's `materials`, as Rekor indexes them; nothing if it does not parse.
+///
+/// Parsed into just those fields, skipping everything else without building
+/// it: a statement's predicate may be a whole SBOM (P6: no generic tree of
+/// a client's document).
 pub(super) fn in_toto_digests(payload: &[u8]) -> Vec<String> {
-    let Ok(statement) = serde_json::from_slice::<Value>(payload) else {
+    #[derive(serde::Deserialize)]
+    struct Statement<'a> {
+        #[serde(default)]
+        subject: Vec<Digested>,
+        #[serde(default, borrow)]
+        predicate: Option<&'a serde_json::value::RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Materials {
+        #[serde(default)]
+        materials: Vec<Digested>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Digested {
+        #[serde(default)]
+        digest: BTreeMap<String, Value>,
+    }
+    let Ok(statement) = serde_json::from_slice::<Statement<'_>>(payload) else {
         return Vec::new();
     };
-    let digests = |list: Option<&Value>| -> Vec<String> {
-        list.and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|item| item.get("digest")?.as_object())
-            .flat_map(|d| {
-                d.iter()
-                    .filter_map(|(alg, v)| Some(format!("{alg}:{}", v.as_str()?)))
-            })
-            .collect()
-    };
-    let mut out = digests(statement.get("subject"));
-    out.extend(digests(
-        statement.get("predicate").and_then(|p| p.get("materials")),
-    ));
-    out
+    let materials = statement
+        .predicate
+        .and_then(|p| serde_json::from_str::<Materials>(p.get()).ok())
+        .map(|p| p.materials)
+        .unwrap_or_default();
+    statement
+        .subject
+        .iter()
+        .chain(&materials)
+        .flat_map(|item| {
+            item.digest
+                .iter()
+                .filter_map(|(alg, v)| Some(format!("{alg}:{}", v.as_str()?)))
+        })
+        .collect()
 }
 
 #[cfg(test)]

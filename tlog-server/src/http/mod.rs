@@ -7,6 +7,7 @@
 //! One module per resource, each with `fn router()`, merged here with the
 //! state applied and every request counted by [`health::track`].
 
+pub(crate) mod body_budget;
 mod ct;
 mod ct_read;
 pub(crate) mod entry_cache;
@@ -56,6 +57,8 @@ pub(crate) struct AppState {
     /// For reads no [`LogTree`] method covers (search, ranges, readiness).
     pub(crate) store: Arc<dyn LogStore>,
     pub(crate) metrics: Arc<HttpMetrics>,
+    /// Request bodies held at once ([`body_budget`]).
+    pub(crate) body_budget: body_budget::BodyBudget,
 }
 
 /// The Rekor personality: its tree and key.
@@ -176,6 +179,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .merge(health::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.body_budget.clone(),
+            body_budget::reserve,
+        ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             health::track,

@@ -184,3 +184,59 @@ async fn wait_until(what: &str, done: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
+
+#[tokio::test]
+async fn bodies_over_the_buffered_bytes_budget_wait_outside_with_503() {
+    let tlog = Tlog::open_on(
+        Arc::new(MemoryStore::new()),
+        config(SequencerConfig::default()),
+        Arc::new(FixedClock(1_700_000_000_000)),
+    )
+    .await
+    .unwrap();
+    let router = tlog.router();
+    let budget = tlog.state.body_budget.clone();
+    let full = budget.available_kib();
+    let body = hashedrekord([9; 32]);
+    let with_length = |body: Vec<u8>| {
+        let mut request = post_entry(body.clone());
+        request
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, body.len().into());
+        request
+    };
+
+    // Other requests' bodies hold the whole budget.
+    let held = budget
+        .semaphore()
+        .clone()
+        .try_acquire_many_owned(full as u32)
+        .unwrap();
+    let refused = router
+        .clone()
+        .oneshot(with_length(body.clone()))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+    // Requests without a body are not charged.
+    let info = router
+        .clone()
+        .oneshot(Request::get("/api/v1/log").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(info.status(), StatusCode::OK);
+    // Nothing was logged by the refused request.
+    assert_eq!(
+        tlog.state.rekor.tree.head().size,
+        1,
+        "the genesis entry alone"
+    );
+
+    drop(held);
+    let accepted = router.clone().oneshot(with_length(body)).await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    // Every reservation is given back once its answer is written.
+    assert_eq!(budget.available_kib(), full);
+    tlog.shutdown().await;
+}
