@@ -116,9 +116,11 @@ async fn add(
         .collect::<Result<Vec<_>, _>>()?;
     // Chain signature checks are CPU work: off the async workers, one per CPU.
     let log = state.ct.clone();
-    let accepted = verify_pool::run(move || accept_chain(&chain, &log.roots, precert))
-        .await?
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let accepted = verify_pool::run(verify_pool::Lane::Chains, move || {
+        accept_chain(&chain, &log.roots, precert)
+    })
+    .await?
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let ct = &state.ct;
     let identity = entry_identity(&accepted.entry);
     let extra_data = extra_data(&accepted.chain, &accepted.root, precert)?;

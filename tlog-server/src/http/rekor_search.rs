@@ -89,7 +89,10 @@ async fn retrieve(
         }
     }
     // Verification is CPU work: off the async workers, one job per CPU.
-    let leaves = verify_pool::run(move || proposed_leaves(&proposed)).await??;
+    let leaves = verify_pool::run(verify_pool::Lane::Entries, move || {
+        proposed_leaves(&proposed)
+    })
+    .await??;
     wanted.extend(leaves);
     let indexes = indexes
         .into_iter()
