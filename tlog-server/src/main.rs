@@ -52,8 +52,9 @@ struct Args {
     /// Most entries per committed batch.
     #[arg(long, env = "TLOG_BATCH_SIZE", default_value_t = SequencerConfig::default().batch_size)]
     batch_size: usize,
-    /// Longest wait for a batch to fill, in milliseconds.
-    #[arg(long, env = "TLOG_FLUSH_INTERVAL_MS", default_value_t = 15)]
+    /// How long a batch may linger for more entries once the writer is
+    /// free, in milliseconds; 0 commits at once what is waiting (group commit).
+    #[arg(long, env = "TLOG_FLUSH_INTERVAL_MS", default_value_t = 0)]
     flush_interval_ms: u64,
     /// Submissions that may wait before the API answers 503.
     #[arg(long, env = "TLOG_POOL_SIZE", default_value_t = SequencerConfig::default().pool_size)]

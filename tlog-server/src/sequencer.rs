@@ -2,8 +2,10 @@
 //! per tree, batched"; the pool-and-futures shape of Sunlight and Tessera).
 //!
 //! Submissions wait in a bounded pool (an `mpsc` channel). The sequencer task
-//! takes a batch when `batch_size` submissions are waiting or `flush_interval`
-//! after the first one arrived, resolves duplicates (against the store and
+//! group-commits: as soon as it is free it takes every submission waiting,
+//! up to `batch_size` (so a batch is what arrived during the previous
+//! commit: one entry when idle, full batches under load), optionally
+//! lingering up to `flush_interval` for more; it resolves duplicates (against the store and
 //! within the batch), assigns indices, extends the in-memory right edge,
 //! signs the new head and commits everything as one store transaction. Only
 //! then are the waiters answered. A full pool is refused at once with
@@ -53,8 +55,10 @@ const ROLE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 pub struct SequencerConfig {
     /// Most entries committed in one transaction. Default 256 (Tessera's default).
     pub batch_size: usize,
-    /// Longest a submission waits for its batch to fill. Default 15 ms: well
-    /// below client timeouts, long enough to batch under load.
+    /// How long a batch may linger for more submissions after its first
+    /// arrived, once the writer is free. Default 0: commit at once with what
+    /// is waiting (group commit), which batches by itself under load since
+    /// submissions pile up during each commit.
     pub flush_interval: Duration,
     /// Submissions that may wait for a batch; beyond this the API answers 503.
     /// Default 4096 (Tessera's pushback threshold).
@@ -67,7 +71,7 @@ impl Default for SequencerConfig {
     fn default() -> Self {
         Self {
             batch_size: 256,
-            flush_interval: Duration::from_millis(15),
+            flush_interval: Duration::ZERO,
             pool_size: 4096,
             retry_after: Duration::from_secs(1),
         }
@@ -384,7 +388,15 @@ impl Worker {
             };
             let deadline = Instant::now() + self.config.flush_interval;
             let mut jobs = vec![first];
+            // Group commit: whatever is already waiting joins at once.
             while jobs.len() < self.config.batch_size {
+                match pool.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            // An optional linger for more (flush_interval > 0).
+            while jobs.len() < self.config.batch_size && !self.config.flush_interval.is_zero() {
                 match tokio::time::timeout_at(deadline, pool.recv()).await {
                     Ok(Some(job)) => jobs.push(job),
                     Ok(None) | Err(_) => break,

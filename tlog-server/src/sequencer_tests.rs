@@ -83,6 +83,37 @@ async fn a_full_batch_flushes_without_waiting() {
     task.shutdown().await;
 }
 
+/// Group commit (the default, no linger): an entry alone is committed at
+/// once, and what arrives during a commit forms the next batch.
+#[tokio::test(start_paused = true)]
+async fn group_commit_takes_what_arrived_during_the_previous_commit() {
+    let (store, gate) = MemoryStore::gated();
+    gate.add_permits(1); // the initial empty head
+    let config = SequencerConfig {
+        flush_interval: Duration::ZERO,
+        ..config(256, 100)
+    };
+    let (handle, task, _) = start_on(&store, config).await;
+    let start = Instant::now();
+    // One entry while idle: its commit starts at once, with it alone.
+    let first = handle.enqueue(submission(0)).unwrap();
+    while store.commits_started() < 2 {
+        tokio::task::yield_now().await;
+    }
+    // Five more arrive while that commit is at the gate.
+    let rest: Vec<_> = (1..6)
+        .map(|n| handle.enqueue(submission(n)).unwrap())
+        .collect();
+    gate.add_permits(2);
+    assert_eq!(first.await.unwrap().unwrap().entry.index, 0);
+    for (n, w) in rest.into_iter().enumerate() {
+        assert_eq!(w.await.unwrap().unwrap().entry.index, n as u64 + 1);
+    }
+    assert_eq!(store.batch_sizes(), vec![0, 1, 5]);
+    assert_eq!(start.elapsed(), Duration::ZERO, "no timer involved");
+    task.shutdown().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_partial_batch_flushes_after_the_interval() {
     let store = MemoryStore::new();
