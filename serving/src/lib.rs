@@ -8,6 +8,7 @@
 //!   disconnected (slowloris);
 //! - a **request-body timeout**: a body that stalls errors, and the
 //!   handler's body extractor answers 4xx saying so;
+//! - a **per-client rate limit** (see [`rate_limit`]): 429 + Retry-After;
 //! - **graceful shutdown**: on the shutdown signal no new connection is
 //!   accepted, requests in flight finish, and connections still open after
 //!   the drain period are dropped.
@@ -30,6 +31,8 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
+mod rate_limit;
+
 /// Connection limits and timeouts; the same flags on every binary.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ConnectionLimits {
@@ -46,6 +49,17 @@ pub struct ConnectionLimits {
     /// Seconds requests in flight get to finish at shutdown.
     #[arg(long, env = "SIGIL_SHUTDOWN_DRAIN_SECS", default_value_t = 10)]
     pub shutdown_drain_secs: u64,
+    /// Requests per second one client IP may make (0: no limit); beyond it,
+    /// 429 with Retry-After.
+    #[arg(long, env = "SIGIL_RATE_LIMIT_PER_IP", default_value_t = 20_000)]
+    pub rate_limit_per_ip: u32,
+    /// Requests one client IP may make in a burst above its rate.
+    #[arg(long, env = "SIGIL_RATE_LIMIT_BURST", default_value_t = 40_000)]
+    pub rate_limit_burst: u32,
+    /// Behind a reverse proxy: the header holding the client's address
+    /// (e.g. X-Forwarded-For, first value). Only if the proxy sets it.
+    #[arg(long, env = "SIGIL_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for ConnectionLimits {
@@ -55,6 +69,9 @@ impl Default for ConnectionLimits {
             header_read_timeout_secs: 10,
             request_body_timeout_secs: 30,
             shutdown_drain_secs: 10,
+            rate_limit_per_ip: 20_000,
+            rate_limit_burst: 40_000,
+            client_ip_header: None,
         }
     }
 }
@@ -67,9 +84,31 @@ pub async fn serve(
     limits: &ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let router = router.layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+    let mut router = router.layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
         limits.request_body_timeout_secs,
     )));
+    let limiter = rate_limit::IpLimiter::new(
+        limits.rate_limit_per_ip,
+        limits.rate_limit_burst,
+        limits.client_ip_header.as_deref(),
+    )
+    .map_err(std::io::Error::other)?
+    .map(Arc::new);
+    let janitor = limiter.clone().map(|limiter| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limiter.forget_idle();
+            }
+        })
+    });
+    if let Some(limiter) = limiter {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::limit,
+        ));
+    }
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
     let graceful = GracefulShutdown::new();
@@ -114,6 +153,9 @@ pub async fn serve(
             }
             drop(permit);
         });
+    }
+    if let Some(janitor) = janitor {
+        janitor.abort();
     }
     let drain = Duration::from_secs(limits.shutdown_drain_secs);
     if tokio::time::timeout(drain, graceful.shutdown())

@@ -123,3 +123,49 @@ async fn shutdown_stops_accepting() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(reqwest::get(&url).await.is_err());
 }
+
+#[tokio::test]
+async fn a_client_over_its_rate_gets_429_with_retry_after() {
+    let (addr, _stop) = start(ConnectionLimits {
+        rate_limit_per_ip: 1,
+        rate_limit_burst: 3,
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/peer");
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = client.get(&url).send().await.unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            let retry: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=2).contains(&retry), "{retry}");
+            let body = r.text().await.unwrap();
+            assert!(body.contains("too many requests from 127.0.0.1"), "{body}");
+        }
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429, 429],
+        "a burst of 3, then 429"
+    );
+
+    // Another client (here: named by a proxy header) has its own bucket.
+    let (addr, _stop) = start(ConnectionLimits {
+        rate_limit_per_ip: 1,
+        rate_limit_burst: 1,
+        client_ip_header: Some("x-forwarded-for".into()),
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let url = format!("http://{addr}/peer");
+    let get = |ip: &'static str| client.get(&url).header("x-forwarded-for", ip).send();
+    assert_eq!(get("10.0.0.1").await.unwrap().status(), 200);
+    assert_eq!(get("10.0.0.1, 10.9.9.9").await.unwrap().status(), 429);
+    assert_eq!(get("10.0.0.2").await.unwrap().status(), 200);
+}
