@@ -49,4 +49,7 @@ pub struct CaConfig {
     pub issuers: Vec<OidcIssuerConfig>,
     /// An RFC 3161 time-stamp authority served beside the CA (`/api/v1/timestamp`).
     pub tsa: Option<crate::tsa::TsaConfig>,
+    /// Certificates per second one identity (issuer, subject) may get; 0:
+    /// no limit. See `DEFAULT_CERTS_PER_SUBJECT_PER_SEC`.
+    pub certs_per_subject_per_sec: u32,
 }

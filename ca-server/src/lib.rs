@@ -21,6 +21,7 @@ use anyhow::Context;
 
 pub use config::{load_issuer_config, parse_issuer_config, ConfigError};
 pub use config::{CaConfig, IssuerType, OidcIssuerConfig};
+pub use http::subject_limit::DEFAULT_CERTS_PER_SUBJECT_PER_SEC;
 pub use http::ApiError;
 
 use ca::{CaChain, CaSigner, IssuingCa};
@@ -63,6 +64,9 @@ impl Ca {
             issuers: config.issuers,
             chain_pems,
             tsa,
+            subject_limit: http::subject_limit::SubjectLimiter::new(
+                config.certs_per_subject_per_sec,
+            ),
         };
         Ok(Self {
             state: Arc::new(state),

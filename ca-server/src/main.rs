@@ -116,6 +116,11 @@ struct Args {
         value_delimiter = ','
     )]
     tsa_accepted_policies: Vec<ObjectIdentifier>,
+    /// Certificates per second one identity (OIDC issuer and subject) may
+    /// get, with bursts of ten seconds' worth; beyond it 429 (gRPC
+    /// ResourceExhausted) with Retry-After. 0: no limit.
+    #[arg(long, env = "SIGIL_CERTS_PER_SUBJECT_PER_SEC", default_value_t = ca_server::DEFAULT_CERTS_PER_SUBJECT_PER_SEC)]
+    certs_per_subject_per_sec: u32,
     #[command(flatten)]
     connections: serving::ConnectionLimits,
 }
@@ -227,6 +232,7 @@ fn config(args: &Args) -> anyhow::Result<CaConfig> {
     };
     Ok(CaConfig {
         tsa,
+        certs_per_subject_per_sec: args.certs_per_subject_per_sec,
         signer,
         chain_der,
         ct_log_url: args.ct_log_url.clone(),

@@ -41,6 +41,7 @@ impl Stack {
         let email_issuer = TestIssuer::start().await;
         let ct = FakeCtLog::start(vec![chain.last().unwrap().clone()]).await;
         let ca = ca_server::Ca::new(ca_server::CaConfig {
+            certs_per_subject_per_sec: 0,
             tsa: None,
             signer,
             chain_der: chain.clone(),

@@ -343,6 +343,7 @@ async fn ct_log_failure_is_internal() {
     // The CT log trusts another root, so it refuses the precertificate.
     let ct = common::FakeCtLog::start(vec![]).await;
     let ca = ca_server::Ca::new(ca_server::CaConfig {
+        certs_per_subject_per_sec: 0,
         tsa: None,
         signer: std::sync::Arc::new(root_key),
         chain_der: vec![root],
@@ -410,4 +411,61 @@ async fn trust_bundle_configuration_health() {
     let (status, _) = stack.get("/healthz").await;
     assert_eq!(status, 200);
     let _ = RSA_KID;
+}
+
+/// P6 §4: a certificate rate per identity. Over it, 429 with gRPC
+/// ResourceExhausted (8) and Retry-After, before the key proof or any
+/// signature; another identity is unaffected.
+#[tokio::test]
+async fn an_identity_over_its_certificate_rate_gets_429() {
+    let root_key = EcdsaP256Signer::generate();
+    let root = ca_server::generate_root_certificate(&root_key, "sigil", "r").unwrap();
+    let iss = common::TestIssuer::start().await;
+    let ct = common::FakeCtLog::start(vec![root.clone()]).await;
+    let ca = ca_server::Ca::new(ca_server::CaConfig {
+        // One per second, bursts of ten.
+        certs_per_subject_per_sec: 1,
+        tsa: None,
+        signer: std::sync::Arc::new(root_key),
+        chain_der: vec![root],
+        ct_log_url: ct.url.clone(),
+        ct_log_public_key: None,
+        issuers: vec![ca_server::OidcIssuerConfig::new(
+            &iss.url,
+            ca_server::IssuerType::Email,
+        )],
+    })
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, ca.router()).await.unwrap() });
+    let http = reqwest::Client::new();
+    let request = |email: &'static str| {
+        let client = EcdsaP256Signer::generate();
+        let body = public_key_request(Some(&iss.es256(&iss.claims(email))), &client, email);
+        http.post(format!("{url}/api/v2/signingCert"))
+            .json(&body)
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(request(EMAIL).await.unwrap().status(), 200);
+    }
+    let refused = request(EMAIL).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], 8);
+    assert!(body["message"].as_str().unwrap().contains(EMAIL), "{body}");
+    assert_eq!(
+        ct.submissions.load(std::sync::atomic::Ordering::SeqCst),
+        10,
+        "the refused request logged nothing"
+    );
+    assert_eq!(request("bob@example.com").await.unwrap().status(), 200);
 }

@@ -44,6 +44,7 @@ async fn serve_with(tsa_key: Arc<dyn CaSigner>, with_tsa: bool) -> Served {
     .unwrap();
     let chain = vec![tsa_cert, root.clone()];
     let ca = Ca::new(CaConfig {
+        certs_per_subject_per_sec: 0,
         tsa: with_tsa.then(|| TsaConfig {
             signer: tsa_key,
             chain_der: chain.clone(),

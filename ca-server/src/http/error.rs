@@ -23,6 +23,13 @@ pub enum ApiError {
     /// gRPC Internal: the CA could not do its part.
     #[error("{0}")]
     Internal(String),
+    /// gRPC ResourceExhausted (429, as grpc-gateway maps it): an identity
+    /// over its certificate rate; retry after this many seconds.
+    #[error("{message}")]
+    ResourceExhausted {
+        message: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl ApiError {
@@ -30,6 +37,7 @@ impl ApiError {
         match self {
             Self::InvalidArgument(_) => (StatusCode::BAD_REQUEST, 3),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 13),
+            Self::ResourceExhausted { .. } => (StatusCode::TOO_MANY_REQUESTS, 8),
         }
     }
 }
@@ -43,7 +51,17 @@ impl IntoResponse for ApiError {
             tracing::debug!(error = %self, "request refused");
         }
         let body = json!({"code": code, "message": self.to_string(), "details": []});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::ResourceExhausted {
+            retry_after_secs, ..
+        } = self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                retry_after_secs.max(1).into(),
+            );
+        }
+        response
     }
 }
 

@@ -7,6 +7,7 @@ mod error;
 mod health;
 mod legacy;
 mod signing_cert;
+pub(crate) mod subject_limit;
 mod timestamp;
 mod trust_bundle;
 
@@ -46,6 +47,8 @@ pub(crate) struct State {
     pub(crate) chain_pems: Vec<String>,
     /// The RFC 3161 time-stamp authority, when the CA runs one.
     pub(crate) tsa: Option<Arc<crate::tsa::TimestampAuthority>>,
+    /// Certificates per identity per second, when limited.
+    pub(crate) subject_limit: Option<subject_limit::SubjectLimiter>,
 }
 
 /// `{"certificates":[PEM…]}`, shared by signingCert and trustBundle.

@@ -107,6 +107,9 @@ pub(super) async fn issue(
 ) -> Result<Vec<String>, ApiError> {
     let verified = state.pool.verify(token).await?;
     let principal = Principal::from_token(&verified)?;
+    if let Some(limit) = &state.subject_limit {
+        limit.check(principal.issuer(), principal.name())?;
+    }
     let key = proof()?.verify(&principal)?;
     let leaf = state.ca.issue(&principal, key).await?;
 

@@ -270,6 +270,7 @@ impl Stack {
         let uri_issuer = TestIssuer::start().await;
         let ct = FakeCtLog::start(vec![root]).await;
         let ca = Ca::new(CaConfig {
+            certs_per_subject_per_sec: 0,
             tsa: None,
             signer,
             chain_der: chain.clone(),

@@ -322,6 +322,7 @@ impl Stack {
             ca_server::generate_root_certificate(&key, "sigil", "identity test root").unwrap();
         let ct = FakeCtLog::start(vec![root.clone()]).await;
         let ca = ca_server::Ca::new(ca_server::CaConfig {
+            certs_per_subject_per_sec: 0,
             tsa: None,
             signer: Arc::new(key),
             chain_der: vec![root],
