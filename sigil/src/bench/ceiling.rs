@@ -75,6 +75,28 @@ pub(crate) fn cpu_write(entries: &[Bytes], secs: u64) -> anyhow::Result<Ceiling>
     })
 }
 
+/// Raw ECDSA P-256 signatures over all cores (the TSA ceiling: one
+/// signature per time-stamp token; hashing and DER encoding are extra).
+pub(crate) fn cpu_sign(secs: u64) -> Ceiling {
+    let signer = EcdsaP256Signer::generate();
+    // About the size of a token's signed attributes.
+    let message = [0x31u8; 200];
+    let (_, per_sec, how) = on_all_cores(super::cores(), secs, |_, stop| {
+        let mut done = 0u64;
+        while !stop() {
+            for _ in 0..CLOCK_EVERY {
+                std::hint::black_box(signer.sign(&message));
+                done += 1;
+            }
+        }
+        done
+    });
+    Ceiling {
+        per_sec,
+        what: format!("ECDSA P-256 signatures; {how}"),
+    }
+}
+
 /// Single-thread cost of each part of the write CPU ceiling, in µs per
 /// entry: `(verify + canonicalise, SET sign, leaf hash + Merkle append)`.
 /// It says which part bounds the ceiling. Timed by this thread's CPU time

@@ -18,6 +18,7 @@ mod proof_scale;
 mod report;
 mod tlog;
 mod tlog_read;
+mod tsa;
 
 /// `sigil bench` arguments.
 #[derive(Debug, Args)]
@@ -43,6 +44,10 @@ pub(crate) enum BenchTarget {
     /// tree stays there) and times entry + inclusion proof reads at each of
     /// `--sizes`, cold (freshly opened store) and warm.
     ProofScale(proof_scale::ProofScaleArgs),
+    /// Time-stamps: POST the JSON request sigstore-js sends to the CA's
+    /// RFC 3161 authority (`--url` is the CA's base URL); the ceiling is the
+    /// raw ECDSA P-256 signature rate.
+    Tsa(tsa::TsaArgs),
 }
 
 /// Runs a benchmark on its own multi-threaded runtime.
@@ -55,6 +60,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::TlogRead(a) => runtime.block_on(tlog_read::run(a)),
         BenchTarget::Ca(a) => runtime.block_on(ca::run(a)),
         BenchTarget::ProofScale(a) => runtime.block_on(proof_scale::run(a)),
+        BenchTarget::Tsa(a) => runtime.block_on(tsa::run(a)),
     }
 }
 
