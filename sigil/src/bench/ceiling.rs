@@ -24,19 +24,20 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use rand_core::RngCore as _;
 use sha2::{Digest as _, Sha256};
-use shared::entry::{canonicalize_proposed, CanonicalEntry};
+use shared::entry::CanonicalEntry;
 use shared::keys::EcdsaP256Signer;
 use shared::merkle::{inclusion_plan, leaf_hash, Frontier, Hash};
 use shared::rekor::{set_payload, InclusionProof, LogEntryValue, Verification};
 use tlog_server::store::{Batch, LogStore, NewEntry, SignedHead, StoredEntry};
 
+use super::entries::Api;
 use super::report::Ceiling;
 
 /// Entries per write ceiling iteration check of the clock.
 const CLOCK_EVERY: u64 = 32;
 
-/// Write CPU ceiling over all cores, on the pre-generated `entries`.
-pub(crate) fn cpu_write(entries: &[Bytes], secs: u64) -> anyhow::Result<Ceiling> {
+/// Write CPU ceiling for `api`'s entries: v2 entries get no SET.
+pub(crate) fn cpu_write_for(api: Api, entries: &[Bytes], secs: u64) -> anyhow::Result<Ceiling> {
     anyhow::ensure!(
         !entries.is_empty(),
         "no entries to measure the CPU ceiling on"
@@ -51,14 +52,16 @@ pub(crate) fn cpu_write(entries: &[Bytes], secs: u64) -> anyhow::Result<Ceiling>
         let mut i = t * entries.len() / threads;
         while !stop() {
             for _ in 0..CLOCK_EVERY {
-                let Ok(c) = canonicalize_proposed(&entries[i % entries.len()]) else {
+                let Ok(c) = api.canonicalize(&entries[i % entries.len()]) else {
                     failed.store(true, Ordering::Relaxed);
                     return done;
                 };
                 frontier.append(c.leaf_hash());
-                let body = B64.encode(&c.body);
-                let set = signer.sign(&set_payload(&body, 0, &log_id, frontier.size()));
-                std::hint::black_box(set);
+                if api == Api::V1 {
+                    let body = B64.encode(&c.body);
+                    let set = signer.sign(&set_payload(&body, 0, &log_id, frontier.size()));
+                    std::hint::black_box(set);
+                }
                 i += 1;
                 done += 1;
             }
@@ -71,7 +74,10 @@ pub(crate) fn cpu_write(entries: &[Bytes], secs: u64) -> anyhow::Result<Ceiling>
     );
     Ok(Ceiling {
         per_sec,
-        what: format!("verify+canonicalise+leaf/append+SET sign; entries: {how}"),
+        what: match api {
+            Api::V1 => format!("verify+canonicalise+leaf/append+SET sign; entries: {how}"),
+            Api::V2 => format!("verify+canonicalise+leaf/append (v2: no SET); entries: {how}"),
+        },
     })
 }
 
@@ -101,16 +107,17 @@ pub(crate) fn cpu_sign(secs: u64) -> Ceiling {
 /// entry: `(verify + canonicalise, SET sign, leaf hash + Merkle append)`.
 /// It says which part bounds the ceiling. Timed by this thread's CPU time
 /// where it is long enough to resolve (Linux ticks are 10 ms), else by wall time.
-pub(crate) fn cpu_write_breakdown(entries: &[Bytes]) -> anyhow::Result<(f64, f64, f64)> {
+pub(crate) fn cpu_write_breakdown(api: Api, entries: &[Bytes]) -> anyhow::Result<(f64, f64, f64)> {
     let n = entries.len().min(1000);
     anyhow::ensure!(n > 0, "no entries");
     let signer = EcdsaP256Signer::generate();
     let log_id = signer.log_id();
-    let (canonical, verify) = per_op(n, || canonical_sample(&entries[..n], n));
+    let (canonical, verify) = per_op(n, || canonical_sample_for(api, &entries[..n], n));
     let canonical = canonical?;
     let bodies: Vec<String> = canonical.iter().map(|c| B64.encode(&c.body)).collect();
+    // v2 entries get no SET: nothing to sign per entry.
     let ((), sign) = per_op(n, || {
-        for (i, b) in bodies.iter().enumerate() {
+        for (i, b) in bodies.iter().enumerate().filter(|_| api == Api::V1) {
             std::hint::black_box(signer.sign(&set_payload(b, 0, &log_id, i as u64)));
         }
     });
@@ -247,10 +254,19 @@ pub(crate) fn canonical_sample(
     entries: &[Bytes],
     max: usize,
 ) -> anyhow::Result<Vec<CanonicalEntry>> {
+    canonical_sample_for(Api::V1, entries, max)
+}
+
+/// The canonical form of up to `max` of `api`'s `entries`.
+pub(crate) fn canonical_sample_for(
+    api: Api,
+    entries: &[Bytes],
+    max: usize,
+) -> anyhow::Result<Vec<CanonicalEntry>> {
     entries
         .iter()
         .take(max)
-        .map(|e| canonicalize_proposed(e).map_err(anyhow::Error::from))
+        .map(|e| api.canonicalize(e).map_err(anyhow::Error::from))
         .collect()
 }
 
@@ -490,7 +506,7 @@ mod tests {
     #[test]
     fn cpu_ceiling_counts_verified_entries() {
         let entries = super::super::entries::generate(8);
-        let c = cpu_write(&entries, 1).unwrap();
+        let c = cpu_write_for(Api::V1, &entries, 1).unwrap();
         assert!(c.per_sec > 10.0, "{c:?}");
         let bodies: Vec<Vec<u8>> = canonical_sample(&entries, 8)
             .unwrap()

@@ -1,5 +1,6 @@
-//! Pre-generated Rekor `hashedrekord` 0.0.1 proposed entries
-//! (rekor-wire.md §2): ECDSA P-256 keys, SHA-256 artifact digests, DER
+//! Pre-generated Rekor `hashedrekord` entries: v1 proposed entries
+//! (rekor-wire.md §2) or v2 `hashedRekordRequestV002` requests
+//! (docs/rekor-v2.md §1). ECDSA P-256 keys, SHA-256 artifact digests, DER
 //! signatures over the artifact. Every entry is unique (a random run nonce
 //! and a counter are in the artifact), so a rerun against the same log gets
 //! 201s, not 409s. Generated before the timed run, on every core, so the
@@ -17,8 +18,43 @@ use shared::keys::EcdsaP256Signer;
 /// paying a key generation per entry.
 const ENTRIES_PER_KEY: usize = 16;
 
+/// Which Rekor API the entries are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Api {
+    #[value(name = "v1")]
+    V1,
+    #[value(name = "v2")]
+    V2,
+}
+
+impl Api {
+    /// The path entries are posted to.
+    pub(crate) fn entries_path(self) -> &'static str {
+        match self {
+            Self::V1 => "/api/v1/log/entries",
+            Self::V2 => "/api/v2/log/entries",
+        }
+    }
+
+    /// What the server does to a body before sequencing it.
+    pub(crate) fn canonicalize(
+        self,
+        body: &[u8],
+    ) -> Result<shared::entry::CanonicalEntry, shared::entry::EntryError> {
+        match self {
+            Self::V1 => shared::entry::canonicalize_proposed(body),
+            Self::V2 => shared::entry::v2::canonicalize_v2_request(body),
+        }
+    }
+}
+
 /// `count` unique, validly signed proposed entries (POST bodies).
 pub(crate) fn generate(count: usize) -> Vec<Bytes> {
+    generate_for(Api::V1, count)
+}
+
+/// `count` unique, validly signed bodies for `api`.
+pub(crate) fn generate_for(api: Api, count: usize) -> Vec<Bytes> {
     let nonce = rand_core::OsRng.next_u64();
     let threads = super::cores().min(count.max(1));
     let per_thread = count.div_ceil(threads);
@@ -27,7 +63,7 @@ pub(crate) fn generate(count: usize) -> Vec<Bytes> {
             .map(|t| {
                 let start = t * per_thread;
                 let end = (start + per_thread).min(count);
-                s.spawn(move || (start..end).map(|i| one(nonce, i)).collect::<Vec<_>>())
+                s.spawn(move || (start..end).map(|i| one(api, nonce, i)).collect::<Vec<_>>())
             })
             .collect();
         handles
@@ -40,10 +76,13 @@ pub(crate) fn generate(count: usize) -> Vec<Bytes> {
 
 /// Entry `i` of the run `nonce`; entries `i` with the same `i / ENTRIES_PER_KEY`
 /// share a key (derived per block, so threads need no shared state).
-fn one(nonce: u64, i: usize) -> Bytes {
+fn one(api: Api, nonce: u64, i: usize) -> Bytes {
     thread_local! {
         static KEY: std::cell::RefCell<Option<(usize, EcdsaP256Signer, String)>> =
             const { std::cell::RefCell::new(None) };
+    }
+    if api == Api::V2 {
+        return one_v2(nonce, i);
     }
     let block = i / ENTRIES_PER_KEY;
     KEY.with(|cell| {
@@ -73,6 +112,23 @@ fn one(nonce: u64, i: usize) -> Bytes {
     })
 }
 
+/// A v2 request; a key per entry (v2 has no public-key index to fill).
+fn one_v2(nonce: u64, i: usize) -> Bytes {
+    let key = EcdsaP256Signer::generate();
+    let artifact = format!("sigil bench v2 artifact {nonce:016x} {i}");
+    let body = serde_json::json!({"hashedRekordRequestV002": {
+        "digest": B64.encode(Sha256::digest(artifact.as_bytes())),
+        "signature": {
+            "content": B64.encode(key.sign(artifact.as_bytes())),
+            "verifier": {
+                "publicKey": {"rawBytes": B64.encode(key.public_spki_der())},
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+            },
+        },
+    }});
+    Bytes::from(body.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +148,16 @@ mod tests {
             keys.len() >= 3,
             "keys rotate every {ENTRIES_PER_KEY} entries"
         );
+    }
+
+    #[test]
+    fn v2_requests_are_valid_and_unique() {
+        let entries = generate_for(Api::V2, 12);
+        let leaves: std::collections::HashSet<_> = entries
+            .iter()
+            .map(|e| Api::V2.canonicalize(e).unwrap().leaf_hash())
+            .collect();
+        assert_eq!(leaves.len(), 12);
+        assert!(Api::V1.canonicalize(&entries[0]).is_err());
     }
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use clap::Args;
 use serde_json::{json, Map};
 
@@ -25,12 +27,17 @@ pub(crate) struct TlogArgs {
     /// Entries per batch for the store ceiling (use the server's --batch-size).
     #[arg(long, default_value_t = tlog_server::SequencerConfig::default().batch_size)]
     pub(crate) batch_size: usize,
+    /// Rekor API to write: v1 (`/api/v1/log/entries`, a SET per entry) or
+    /// v2 (`/api/v2/log/entries`, `hashedRekordRequestV002`, no SET).
+    #[arg(long, value_enum, default_value_t = entries::Api::V1)]
+    pub(crate) api: entries::Api,
 }
 
 pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
     let load = &args.load;
     let client = load.client()?;
-    let size_before = super::tlog_read::tree_size(&client, load.base()).await?;
+    let api = args.api;
+    let size_before = tree_size(api, &client, load.base()).await?;
 
     let count = (args.max_rate * (load.warmup + load.duration)) as usize;
     eprintln!(
@@ -38,7 +45,8 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
         super::cores()
     );
     let t = Instant::now();
-    let pool = Arc::new(tokio::task::spawn_blocking(move || entries::generate(count)).await?);
+    let pool =
+        Arc::new(tokio::task::spawn_blocking(move || entries::generate_for(api, count)).await?);
     eprintln!("  done in {:.1} s", t.elapsed().as_secs_f64());
 
     eprintln!(
@@ -46,17 +54,20 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
         load.duration, load.warmup, load.concurrency
     );
     let (cpu0, t0) = (ceiling::cpu_seconds("self"), Instant::now());
-    let url = format!("{}/api/v1/log/entries", load.base());
+    let url = format!("{}{}", load.base(), api.entries_path());
     let expect = Expect {
         status: 201,
-        body_ok: proof_verifies,
+        body_ok: match api {
+            entries::Api::V1 => proof_verifies,
+            entries::Api::V2 => v2_proof_verifies,
+        },
     };
     let run = drive(&client, &url, load, pool.clone(), expect).await;
     // Cores the load generator itself used: on one machine it competes with the server.
     let client_cores = ceiling::cpu_seconds("self")
         .zip(cpu0)
         .map(|(b, a)| ((b - a) / t0.elapsed().as_secs_f64() * 100.0).round() / 100.0);
-    let size_after = super::tlog_read::tree_size(&client, load.base()).await?;
+    let size_after = tree_size(api, &client, load.base()).await?;
     drop(client);
 
     eprintln!("measuring the CPU ceiling for {} s...", load.ceiling_secs);
@@ -64,8 +75,8 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
     let cpu_pool = pool.clone();
     let (cpu, (us_verify, us_sign, us_append)) = tokio::task::spawn_blocking(move || {
         Ok::<_, anyhow::Error>((
-            ceiling::cpu_write(&cpu_pool, secs)?,
-            ceiling::cpu_write_breakdown(&cpu_pool)?,
+            ceiling::cpu_write_for(api, &cpu_pool, secs)?,
+            ceiling::cpu_write_breakdown(api, &cpu_pool)?,
         ))
     })
     .await??;
@@ -87,13 +98,14 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
         load.ceiling_secs,
         ceiling::redact(&store_url)
     );
-    let sample = ceiling::canonical_sample(&pool, 4096)?;
+    let sample = ceiling::canonical_sample_for(api, &pool, 4096)?;
     let store = ceiling::store_write(&store_url, &sample, args.batch_size, load.ceiling_secs)
         .await
         .context("measuring the store ceiling")?;
 
     let mut extra = Map::new();
     extra.insert("max_rate".into(), json!(args.max_rate));
+    extra.insert("api".into(), json!(format!("{api:?}").to_lowercase()));
     extra.insert("client_cpu_cores".into(), json!(client_cores));
     extra.insert(
         "cpu_us_verify_canonicalize".into(),
@@ -130,6 +142,66 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
     }
     report.print();
     Ok(())
+}
+
+/// The tree size the log reports: v1 from `/api/v1/log`, v2 from `/checkpoint`.
+async fn tree_size(api: entries::Api, client: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
+    match api {
+        entries::Api::V1 => super::tlog_read::tree_size(client, base).await,
+        entries::Api::V2 => {
+            let note = client
+                .get(format!("{base}/checkpoint"))
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await?;
+            let note = shared::note::SignedNote::parse(&note)?;
+            Ok(shared::checkpoint::Checkpoint::parse(&note.text)?.size)
+        }
+    }
+}
+
+/// A v2 write counts when its 201 (a protobuf-JSON `TransparencyLogEntry`)
+/// carries an inclusion proof that verifies against the root it states.
+fn v2_proof_verifies(body: &[u8]) -> bool {
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let number = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
+    let hash = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|s| B64.decode(s).ok())
+            .and_then(|b| shared::merkle::Hash::from_slice(&b).ok())
+    };
+    let proof = &answer["inclusionProof"];
+    let (Some(index), Some(size), Some(root)) = (
+        number(&proof["logIndex"]),
+        number(&proof["treeSize"]),
+        hash(&proof["rootHash"]),
+    ) else {
+        return false;
+    };
+    let Some(leaf) = answer["canonicalizedBody"]
+        .as_str()
+        .and_then(|b| B64.decode(b).ok())
+    else {
+        return false;
+    };
+    let Some(hashes) = proof["hashes"]
+        .as_array()
+        .and_then(|a| a.iter().map(hash).collect::<Option<Vec<_>>>())
+    else {
+        return false;
+    };
+    shared::merkle::verify_inclusion(
+        &shared::merkle::leaf_hash(&leaf),
+        index,
+        size,
+        &hashes,
+        &root,
+    )
+    .is_ok()
 }
 
 /// A write counts when its 201 carries an inclusion proof that verifies.

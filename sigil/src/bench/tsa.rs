@@ -45,7 +45,10 @@ pub(crate) async fn run(args: TsaArgs) -> anyhow::Result<()> {
     };
     let run = drive(&client, &url, load, pool.clone(), expect).await;
     drop(client);
-    eprintln!("measuring the signature ceiling for {} s...", load.ceiling_secs);
+    eprintln!(
+        "measuring the signature ceiling for {} s...",
+        load.ceiling_secs
+    );
     let secs = load.ceiling_secs;
     let cpu = tokio::task::spawn_blocking(move || ceiling::cpu_sign(secs)).await?;
 
