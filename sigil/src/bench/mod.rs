@@ -16,6 +16,7 @@ mod driver;
 mod entries;
 mod proof_scale;
 mod report;
+mod tiles;
 mod tlog;
 mod tlog_read;
 mod tsa;
@@ -48,6 +49,9 @@ pub(crate) enum BenchTarget {
     /// RFC 3161 authority (`--url` is the CA's base URL); the ceiling is the
     /// raw ECDSA P-256 signature rate.
     Tsa(tsa::TsaArgs),
+    /// C2SP tiles: GET random full hash tiles and entry bundles of a
+    /// log's published tree, against a static-file server of the same bytes.
+    Tiles(tiles::TilesArgs),
 }
 
 /// Runs a benchmark on its own multi-threaded runtime.
@@ -61,6 +65,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Ca(a) => runtime.block_on(ca::run(a)),
         BenchTarget::ProofScale(a) => runtime.block_on(proof_scale::run(a)),
         BenchTarget::Tsa(a) => runtime.block_on(tsa::run(a)),
+        BenchTarget::Tiles(a) => runtime.block_on(tiles::run(a)),
     }
 }
 

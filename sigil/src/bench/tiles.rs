@@ -1,0 +1,279 @@
+//! `sigil bench tiles`: read load on a log's C2SP tlog-tiles API
+//! (https://c2sp.org/tlog-tiles; docs/rekor-v2.md §2), the read side that
+//! auditors, monitors and witnesses use: random full hash tiles (levels 0
+//! and 1) and full entry bundles of the published tree, each checked for
+//! its size. The ceiling, measured in the same run by the same load loop,
+//! is a static-file server: the same tile bytes served from memory by a
+//! minimal axum router on this machine.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use clap::Args;
+use serde_json::{json, Map};
+use shared::tlog_tiles::{decode_entry_bundle, TilePath, FULL_TILE_WIDTH};
+
+use super::ceiling::XorShift;
+use super::report::{Ceiling, Percentiles, Report, Tally};
+use super::LoadArgs;
+
+#[derive(Debug, Args)]
+pub(crate) struct TilesArgs {
+    /// The log's base URL (tiles under `/tile/`, `/checkpoint`).
+    #[command(flatten)]
+    pub(crate) load: LoadArgs,
+}
+
+/// Distinct tiles fetched up front for the static-file ceiling.
+const SAMPLE: usize = 512;
+
+pub(crate) async fn run(args: TilesArgs) -> anyhow::Result<()> {
+    let load = &args.load;
+    let client = load.client()?;
+    let size = checkpoint_size(&client, load.base()).await?;
+    let paths = full_tile_paths(size);
+    anyhow::ensure!(
+        !paths.is_empty(),
+        "the log at {} has no full tile yet ({size} entries): fill it first \
+         (sigil bench tlog --api v2)",
+        load.url
+    );
+    // The bytes of a sample of tiles, for the ceiling (and a first check).
+    let mut sample = HashMap::new();
+    for path in paths.iter().take(SAMPLE) {
+        let bytes = client
+            .get(format!("{}/{path}", load.base()))
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        anyhow::ensure!(tile_ok(path, &bytes), "{path} is not a full tile");
+        sample.insert(path.clone(), bytes);
+    }
+    eprintln!(
+        "reading {} full tiles of a {size}-entry tree for {} s (+{} s warm-up) with {} connections...",
+        paths.len(),
+        load.duration,
+        load.warmup,
+        load.concurrency
+    );
+    let (mut tally, measured) = hammer(
+        &client,
+        load.base(),
+        Arc::new(paths.clone()),
+        load.concurrency,
+        load.warmup,
+        load.duration,
+    )
+    .await;
+
+    eprintln!(
+        "measuring the static-file ceiling for {} s...",
+        load.ceiling_secs
+    );
+    let sample_paths: Vec<String> = sample.keys().cloned().collect();
+    let static_base = serve_static(sample).await?;
+    let (ceiling_tally, ceiling_time) = hammer(
+        &client,
+        &static_base,
+        Arc::new(sample_paths),
+        load.concurrency,
+        1,
+        load.ceiling_secs,
+    )
+    .await;
+    let ceiling = Ceiling {
+        per_sec: ceiling_tally.latencies_us.len() as f64 / ceiling_time.as_secs_f64().max(1e-9),
+        what: format!(
+            "the same tiles served from memory by a minimal axum router, same load loop, \
+             {} requests",
+            ceiling_tally.latencies_us.len()
+        ),
+    };
+
+    let mut extra = Map::new();
+    extra.insert("tree_size".into(), json!(size));
+    extra.insert("full_tiles".into(), json!(paths.len()));
+    let report = Report {
+        target: "tiles",
+        unit: "tiles",
+        url: load.url.clone(),
+        concurrency: load.concurrency,
+        duration: measured,
+        warmup_s: load.warmup,
+        ok: tally.latencies_us.len() as u64,
+        latency: Percentiles::of(&mut tally.latencies_us),
+        errors: tally.errors,
+        cpu: Some(ceiling),
+        store: None,
+        extra,
+    };
+    report.print();
+    Ok(())
+}
+
+/// The tree size of the log's published checkpoint.
+async fn checkpoint_size(client: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
+    let text = client
+        .get(format!("{base}/checkpoint"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let note = shared::note::SignedNote::parse(&text)?;
+    Ok(shared::checkpoint::Checkpoint::parse(&note.text)?.size)
+}
+
+/// Every full tile a tree of `size` leaves serves: hash tiles at levels 0
+/// and 1, and entry bundles.
+fn full_tile_paths(size: u64) -> Vec<String> {
+    let width = u64::from(FULL_TILE_WIDTH);
+    let mut paths = Vec::new();
+    for index in 0..size / width {
+        paths.push(
+            TilePath::Hashes {
+                level: 0,
+                index,
+                width: None,
+            }
+            .path(),
+        );
+        paths.push(TilePath::Entries { index, width: None }.path());
+    }
+    for index in 0..size / (width * width) {
+        paths.push(
+            TilePath::Hashes {
+                level: 1,
+                index,
+                width: None,
+            }
+            .path(),
+        );
+    }
+    paths
+}
+
+/// A full hash tile is 256 hashes; a full bundle decodes to 256 entries.
+fn tile_ok(path: &str, bytes: &[u8]) -> bool {
+    if path.starts_with("tile/entries/") {
+        decode_entry_bundle(bytes).is_ok_and(|e| e.len() == usize::from(FULL_TILE_WIDTH))
+    } else {
+        bytes.len() == usize::from(FULL_TILE_WIDTH) * 32
+    }
+}
+
+/// GETs random `paths` from `concurrency` workers; the tally of the
+/// measured window and its length.
+async fn hammer(
+    client: &reqwest::Client,
+    base: &str,
+    paths: Arc<Vec<String>>,
+    concurrency: usize,
+    warmup: u64,
+    duration: u64,
+) -> (Tally, Duration) {
+    let measure_from = Instant::now() + Duration::from_secs(warmup);
+    let end = measure_from + Duration::from_secs(duration);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (client, base, paths) = (client.clone(), base.to_owned(), paths.clone());
+        workers.spawn(async move {
+            let mut tally = Tally::default();
+            let mut rng = XorShift::seeded();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                let path = &paths[rng.below(paths.len() as u64) as usize];
+                let outcome = match client.get(format!("{base}/{path}")).send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        r.bytes().await.map(|b| (status, b))
+                    }
+                    Err(e) => Err(e),
+                };
+                let t1 = Instant::now();
+                if t0 < measure_from || t1 > end {
+                    continue;
+                }
+                match outcome {
+                    Ok((200, bytes)) if tile_ok(path, &bytes) => {
+                        tally.latencies_us.push((t1 - t0).as_micros() as u64)
+                    }
+                    Ok((200, _)) => tally.error("bad-tile"),
+                    Ok((status, _)) => tally.error(status.to_string()),
+                    Err(e) => tally.transport_error(&e),
+                }
+            }
+            tally
+        });
+    }
+    let mut tally = Tally::default();
+    while let Some(t) = workers.join_next().await {
+        match t {
+            Ok(t) => tally.merge(t),
+            Err(_) => tally.error("worker-panic"),
+        }
+    }
+    (
+        tally,
+        end.min(Instant::now())
+            .saturating_duration_since(measure_from),
+    )
+}
+
+/// Serves `tiles` (path → bytes) from memory on a free loopback port, as a
+/// static file server would; returns its base URL.
+async fn serve_static(tiles: HashMap<String, Bytes>) -> anyhow::Result<String> {
+    let tiles = Arc::new(tiles);
+    let router = axum::Router::new().route(
+        "/{*path}",
+        axum::routing::get(
+            move |axum::extract::Path(path): axum::extract::Path<String>| {
+                let tiles = tiles.clone();
+                async move {
+                    match tiles.get(&path) {
+                        Some(bytes) => (
+                            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+                            bytes.clone(),
+                        )
+                            .into_response(),
+                        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        // The ceiling server lives as long as the benchmark process.
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(base)
+}
+
+use axum::response::IntoResponse as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_full_tiles_within_the_tree_are_asked_for() {
+        assert!(full_tile_paths(255).is_empty());
+        assert_eq!(full_tile_paths(256), ["tile/0/000", "tile/entries/000"]);
+        let paths = full_tile_paths(256 * 256 + 300);
+        assert_eq!(paths.len(), 2 * 257 + 1);
+        assert!(paths.contains(&"tile/1/000".to_owned()));
+        assert!(paths.contains(&"tile/0/256".to_owned()));
+        assert!(!paths.contains(&"tile/0/257".to_owned()));
+        assert!(tile_ok("tile/0/000", &[0u8; 8192]));
+        assert!(!tile_ok("tile/0/000", &[0u8; 8191]));
+    }
+}
