@@ -10,11 +10,16 @@ use base64::Engine as _;
 
 use crate::keys::{EcdsaP256Signer, LogId, PublicKey};
 
+mod checkpoint_key;
 mod cosignature;
 mod ed25519;
 
+pub use checkpoint_key::{CheckpointAlgorithm, CheckpointKey, CheckpointVerifier};
+
 pub use cosignature::{cosigned_message, Cosigner, CosignerKey};
-pub use ed25519::{key_hash as ed25519_key_hash, parse_vkey, Ed25519NoteKey};
+pub use ed25519::{
+    key_hash as ed25519_key_hash, parse_vkey, spki_der as ed25519_spki_der, Ed25519NoteKey,
+};
 
 /// Note errors.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -170,10 +170,13 @@ pub struct Deployment {
 pub struct RekorV2Log {
     /// Base URL of its write API and tiles.
     pub url: String,
-    /// DER SPKI of its Ed25519 checkpoint key.
+    /// DER SPKI of its checkpoint key.
     pub spki_der: Vec<u8>,
-    /// Its log ID: the C2SP signed-note key hash of the checkpoint key.
+    /// Its log ID: the C2SP signed-note key hash of an Ed25519 checkpoint
+    /// key, SHA-256 of the SPKI of an ECDSA one.
     pub key_hash: [u8; 32],
+    /// The checkpoint key's algorithm, which gives its `keyDetails`.
+    pub algorithm: crate::note::CheckpointAlgorithm,
 }
 
 /// An RFC 3161 timestamp authority (docs/rekor-v2.md §5).
@@ -292,7 +295,7 @@ impl Deployment {
             hash_algorithm: "SHA2_256".to_owned(),
             public_key: TrustPublicKey {
                 raw_bytes: b64(&v2.spki_der),
-                key_details: "PKIX_ED25519".to_owned(),
+                key_details: v2.algorithm.key_details().to_owned(),
                 valid_for: self.valid_for(),
             },
             log_id: TrustLogId {
@@ -356,6 +359,7 @@ mod tests {
                 url: "http://localhost:3000".into(),
                 spki_der: vec![10, 11, 12],
                 key_hash: [7; 32],
+                algorithm: crate::note::CheckpointAlgorithm::Ed25519,
             }),
             tsa: Some(TimestampAuthority {
                 url: "http://localhost:5555/api/v1/timestamp".into(),

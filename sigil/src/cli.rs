@@ -64,6 +64,12 @@ pub(crate) struct DevArgs {
     /// either way.
     #[arg(long, env = "SIGIL_REKOR_API", value_enum, default_value_t = RekorApiArg::V1)]
     pub(crate) rekor_api: RekorApiArg,
+    /// The Rekor v2 checkpoint key's algorithm when the data directory has
+    /// none yet: `ed25519` (C2SP signed-note type 0x01) or `ecdsa-p256`.
+    /// An existing key is kept; asking for another algorithm is an error.
+    /// Default: the existing key's, else ed25519.
+    #[arg(long, env = "SIGIL_REKOR_V2_KEY_ALGORITHM")]
+    pub(crate) rekor_v2_key_algorithm: Option<shared::note::CheckpointAlgorithm>,
     /// A witness to cosign the Rekor v2 log's checkpoints: `URL,VKEY` (C2SP
     /// tlog-witness; a vkey of type 0x04). Repeatable; `;`-separated in the
     /// environment variable.
@@ -154,14 +160,23 @@ pub(crate) struct TrustRootArgs {
     #[arg(long)]
     pub(crate) valid_from: Option<String>,
     /// Public base URL of the Rekor v2 log (its API and tiles), if the
-    /// deployment runs one. Needs --rekor-v2-vkey.
-    #[arg(long, requires = "rekor_v2_vkey")]
+    /// deployment runs one. Needs --rekor-v2-vkey or --rekor-v2-public-key.
+    #[arg(long)]
     pub(crate) rekor_v2_url: Option<String>,
-    /// The Rekor v2 log's checkpoint verifier key,
-    /// `<origin>+<key ID>+<base64 key>` (tlog-server logs it at start); it is
+    /// The Rekor v2 log's Ed25519 checkpoint verifier key,
+    /// `<origin>+<key ID>+<base64 key>`; it is checked against the log's
+    /// `/checkpoint`.
+    #[arg(
+        long,
+        requires = "rekor_v2_url",
+        conflicts_with = "rekor_v2_public_key"
+    )]
+    pub(crate) rekor_v2_vkey: Option<String>,
+    /// The Rekor v2 log's ECDSA P-256 checkpoint key, as a `PUBLIC KEY` PEM
+    /// file (the log's origin, its URL without the scheme, names it); it is
     /// checked against the log's `/checkpoint`.
     #[arg(long, requires = "rekor_v2_url")]
-    pub(crate) rekor_v2_vkey: Option<String>,
+    pub(crate) rekor_v2_public_key: Option<PathBuf>,
     /// Public base URL of the RFC 3161 timestamp authority; its chain comes
     /// from `/api/v1/timestamp/certchain`. Default: the CA's URL, when the CA
     /// runs one.
@@ -184,4 +199,8 @@ pub(crate) struct KeygenArgs {
     /// Common name (CN) of the root certificate's subject.
     #[arg(long, env = "SIGIL_ROOT_COMMON_NAME", default_value = "sigil-root")]
     pub(crate) common_name: String,
+    /// Algorithm of a new Rekor v2 checkpoint key: `ed25519` (C2SP
+    /// signed-note type 0x01) or `ecdsa-p256`. An existing key is kept.
+    #[arg(long, env = "SIGIL_REKOR_V2_KEY_ALGORITHM", default_value = "ed25519")]
+    pub(crate) rekor_v2_key_algorithm: shared::note::CheckpointAlgorithm,
 }

@@ -7,7 +7,7 @@
 //! ```text
 //! DIR/instance.json         creation time and the OIDC issuer URL
 //! DIR/keys/{ca,rekor,ct,oidc}.key.pem   PKCS#8 P-256 private keys (mode 0600)
-//! DIR/keys/rekor-v2.key.pem  PKCS#8 Ed25519 checkpoint key of the Rekor v2 log
+//! DIR/keys/rekor-v2.key.pem  PKCS#8 checkpoint key of the Rekor v2 log (Ed25519 or P-256)
 //! DIR/keys/tsa.key.pem      PKCS#8 P-256 key of the time-stamp authority
 //! DIR/ca/root.crt.pem       the self-signed root CA certificate
 //! DIR/ca/tsa.crt.pem        the TSA certificate, issued by the root
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 use shared::keys::EcdsaP256Signer;
-use shared::note::Ed25519NoteKey;
+use shared::note::{CheckpointAlgorithm, CheckpointKey};
 
 /// Subject of the development root CA.
 pub(crate) const ROOT_ORGANIZATION: &str = "Sigil development";
@@ -47,7 +47,7 @@ pub(crate) struct Material {
     pub(crate) ct_key: EcdsaP256Signer,
     pub(crate) oidc_key: EcdsaP256Signer,
     /// Named by the v2 log's origin, which follows the port it is served on.
-    pub(crate) rekor_v2_key: Ed25519NoteKey,
+    pub(crate) rekor_v2_key: CheckpointKey,
     pub(crate) tsa_key: EcdsaP256Signer,
     /// The TSA certificate (DER), issued by the root for `tsa_key`.
     pub(crate) tsa_der: Vec<u8>,
@@ -84,11 +84,14 @@ impl DataDir {
 
     /// Loads the deployment's material, creating whatever is missing. An
     /// existing deployment keeps its creation time and OIDC issuer URL.
-    /// `rekor_v2_origin` names the v2 checkpoint key (docs/rekor-v2.md §3).
+    /// `rekor_v2_origin` names the v2 checkpoint key (docs/rekor-v2.md §3);
+    /// `rekor_v2_algorithm`, when given, is the algorithm that key must have
+    /// (a new one is made with it; default Ed25519).
     pub(crate) fn load_or_create(
         &self,
         oidc_issuer: &str,
         rekor_v2_origin: &str,
+        rekor_v2_algorithm: Option<CheckpointAlgorithm>,
     ) -> anyhow::Result<Material> {
         let instance_path = self.join("instance.json");
         let instance = if instance_path.exists() {
@@ -163,7 +166,7 @@ impl DataDir {
             rekor_key: self.key("rekor")?,
             ct_key: self.key("ct")?,
             oidc_key: self.key("oidc")?,
-            rekor_v2_key: self.note_key("rekor-v2", rekor_v2_origin)?,
+            rekor_v2_key: self.note_key("rekor-v2", rekor_v2_origin, rekor_v2_algorithm)?,
         })
     }
 
@@ -197,18 +200,36 @@ impl DataDir {
         Ok(key)
     }
 
-    /// Loads the Ed25519 note key `keys/NAME.key.pem` under the note name
-    /// `origin`, generating and storing it on first use.
-    fn note_key(&self, name: &str, origin: &str) -> anyhow::Result<Ed25519NoteKey> {
+    /// Loads the checkpoint key `keys/NAME.key.pem` under the note name
+    /// `origin`, generating and storing it on first use. A stored key of
+    /// another algorithm than `algorithm` is an error, not replaced: the
+    /// log's existing checkpoints and trust config depend on it.
+    fn note_key(
+        &self,
+        name: &str,
+        origin: &str,
+        algorithm: Option<CheckpointAlgorithm>,
+    ) -> anyhow::Result<CheckpointKey> {
         let path = self.join(&format!("keys/{name}.key.pem"));
         if path.exists() {
             let pem =
                 fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            return Ed25519NoteKey::from_pkcs8_pem(origin, &pem)
-                .with_context(|| format!("parsing {}", path.display()));
+            let key = CheckpointKey::from_pem(origin, &pem)
+                .with_context(|| format!("parsing {}", path.display()))?;
+            if let Some(wanted) = algorithm.filter(|&a| a != key.algorithm()) {
+                bail!(
+                    "{} is an {} key, not {}: keep it (drop the algorithm option) or \
+                     start a new data directory",
+                    path.display(),
+                    key.algorithm().name(),
+                    wanted.name()
+                );
+            }
+            return Ok(key);
         }
-        let key = Ed25519NoteKey::generate(origin)
-            .with_context(|| format!("{origin:?} cannot name a signed-note key"))?;
+        let key =
+            CheckpointKey::generate(algorithm.unwrap_or(CheckpointAlgorithm::Ed25519), origin)
+                .with_context(|| format!("{origin:?} cannot name a signed-note key"))?;
         write_atomic(&path, key.to_pkcs8_pem().as_bytes(), true)?;
         Ok(key)
     }

@@ -35,7 +35,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     let tlog_url = format!("http://localhost:{}", args.tlog_port);
     // The v2 log's origin is its URL without the scheme (docs/rekor-v2.md §3).
     let rekor_v2_origin = format!("localhost:{}", args.tlog_port);
-    let material = dir.load_or_create(&oidc_url, &rekor_v2_origin)?;
+    let material = dir.load_or_create(&oidc_url, &rekor_v2_origin, args.rekor_v2_key_algorithm)?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
@@ -58,6 +58,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
                 witnesses: args.witnesses.clone(),
                 quorum: args.witness_quorum,
             },
+            served_tile_cache_bytes: tlog_server::DEFAULT_SERVED_TILE_CACHE_BYTES,
         }),
     })
     .await
@@ -117,7 +118,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
             oidc: &oidc_url,
             tlog: &tlog_url,
         },
-        &material.rekor_v2_key.vkey(),
+        &rekor_v2_key_line(&material.rekor_v2_key),
         args.rekor_api.into(),
     );
 
@@ -226,6 +227,7 @@ fn write_trust_files(
             url: urls.tlog.to_owned(),
             spki_der: material.rekor_v2_key.public_spki_der(),
             key_hash: material.rekor_v2_key.key_hash(),
+            algorithm: material.rekor_v2_key.algorithm(),
         }),
         tsa: Some(shared::trust::TimestampAuthority {
             url: format!("{}/api/v1/timestamp", urls.ca),
@@ -261,10 +263,25 @@ fn pretty<T: serde::Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
     Ok(text)
 }
 
+/// The banner's line for the v2 checkpoint key: the C2SP verifier key for
+/// Ed25519, which `sigil trust-root --rekor-v2-vkey` and witnesses take;
+/// the algorithm and log ID otherwise (the PEM is `keys/rekor-v2.key.pem`'s
+/// public half).
+fn rekor_v2_key_line(key: &shared::note::CheckpointKey) -> String {
+    match key {
+        shared::note::CheckpointKey::Ed25519(key) => format!("vkey {}", key.vkey()),
+        other => format!(
+            "{} key, log ID {}",
+            other.algorithm().name(),
+            hex::encode(other.key_hash())
+        ),
+    }
+}
+
 fn print_banner(
     dir: &DataDir,
     urls: &TrustUrls<'_>,
-    rekor_v2_vkey: &str,
+    rekor_v2_key: &str,
     rekor_api: shared::trust::RekorApi,
 ) {
     let TrustUrls {
@@ -284,7 +301,7 @@ fn print_banner(
 Sigil dev stack is running (Ctrl-C to stop).
   CA (Fulcio API)        {ca_url}
   Rekor v1 + v2, CT log  {tlog_url}
-  Rekor v2 vkey          {rekor_v2_vkey}
+  Rekor v2 checkpoints   {rekor_v2_key}
   OIDC issuer            {oidc_url}
   data directory         {data}
   trust config           {trust} (signers use {signing_log})

@@ -9,7 +9,8 @@
 //! DIR/ct.key.pem      the CT log's key (0600)                    tlog-server --ct-key
 //! DIR/ct.pub.pem      the CT log's public key                    ca-server --ct-log-public-key, sigil trust-root
 //! DIR/rekor.pub.pem   the Rekor log's public key (also served at /api/v1/log/publicKey)
-//! DIR/rekor-v2.key.pem the Rekor v2 log's Ed25519 checkpoint key (0600)  tlog-server --rekor-v2-key
+//! DIR/rekor-v2.key.pem the Rekor v2 log's checkpoint key, Ed25519 or P-256 (0600)  tlog-server --rekor-v2-key
+//! DIR/rekor-v2.pub.pem its public key                            sigil trust-root --rekor-v2-public-key (P-256)
 //! DIR/tsa.key.pem     the timestamp authority's key (0600)       ca-server --tsa-key
 //! DIR/tsa-chain.pem   its certificate, issued by the root, then the root   ca-server --tsa-chain
 //! ```
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use shared::keys::{pem_blocks, pem_encode, EcdsaP256Signer};
-use shared::note::Ed25519NoteKey;
+use shared::note::CheckpointKey;
 
 use crate::cli::KeygenArgs;
 use crate::data_dir::write_atomic;
@@ -54,13 +55,28 @@ fn generate(args: &KeygenArgs) -> anyhow::Result<Vec<PathBuf>> {
     } else {
         check_root(&root, &ca)?;
     }
+    // The key name (the log's origin) is given to tlog-server, not stored:
+    // PKCS#8 holds the key alone, so any valid name reads it here.
     let rekor_v2 = args.out.join("rekor-v2.key.pem");
-    if !rekor_v2.exists() {
-        // The key name (the log's origin) is given to tlog-server, not
-        // stored: PKCS#8 holds the key alone.
-        let key = Ed25519NoteKey::generate("sigil-keygen")?;
+    let rekor_v2_key = if rekor_v2.exists() {
+        let pem = fs::read_to_string(&rekor_v2)
+            .with_context(|| format!("reading {}", rekor_v2.display()))?;
+        CheckpointKey::from_pem("sigil-keygen", &pem)
+            .with_context(|| format!("parsing {}", rekor_v2.display()))?
+    } else {
+        let key = CheckpointKey::generate(args.rekor_v2_key_algorithm, "sigil-keygen")?;
         write_atomic(&rekor_v2, key.to_pkcs8_pem().as_bytes(), true)?;
         made.push(rekor_v2);
+        key
+    };
+    let rekor_v2_public = args.out.join("rekor-v2.pub.pem");
+    if !rekor_v2_public.exists() {
+        write_atomic(
+            &rekor_v2_public,
+            rekor_v2_key.public_pem().as_bytes(),
+            false,
+        )?;
+        made.push(rekor_v2_public);
     }
     let tsa = key(&args.out.join("tsa.key.pem"), &mut made)?;
     let tsa_chain = args.out.join("tsa-chain.pem");
@@ -148,6 +164,7 @@ mod tests {
             out: out.to_path_buf(),
             organization: "Example".into(),
             common_name: "example-root".into(),
+            rekor_v2_key_algorithm: shared::note::CheckpointAlgorithm::Ed25519,
         }
     }
 
@@ -156,7 +173,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sigil-keygen-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let made = generate(&args(&dir)).unwrap();
-        assert_eq!(made.len(), 9, "{made:?}");
+        assert_eq!(made.len(), 10, "{made:?}");
         // The TSA chain is one ca-server accepts: its certificate for the
         // TSA key, then the root.
         let tsa_key = std::sync::Arc::new(
@@ -178,12 +195,17 @@ mod tests {
             policies: Default::default(),
         })
         .unwrap();
-        // The v2 checkpoint key loads under any origin.
-        Ed25519NoteKey::from_pkcs8_pem(
+        // The v2 checkpoint key loads under any origin, as Ed25519 by default.
+        let v2 = CheckpointKey::from_pem(
             "rekor.example.com",
             &fs::read_to_string(dir.join("rekor-v2.key.pem")).unwrap(),
         )
         .unwrap();
+        assert_eq!(v2.algorithm(), shared::note::CheckpointAlgorithm::Ed25519);
+        assert_eq!(
+            fs::read_to_string(dir.join("rekor-v2.pub.pem")).unwrap(),
+            v2.public_pem()
+        );
         let ct_key = fs::read(dir.join("ct.key.pem")).unwrap();
         #[cfg(unix)]
         {
@@ -214,6 +236,38 @@ mod tests {
         fs::remove_file(dir.join("ca.key.pem")).unwrap();
         let err = generate(&args(&dir)).unwrap_err().to_string();
         assert!(err.contains("not a certificate for the key"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_ecdsa_checkpoint_key_is_made_when_asked_and_kept_afterwards() {
+        let dir = std::env::temp_dir().join(format!("sigil-keygen-ecdsa-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut ecdsa = args(&dir);
+        ecdsa.rekor_v2_key_algorithm = shared::note::CheckpointAlgorithm::EcdsaP256;
+        generate(&ecdsa).unwrap();
+        let read = || {
+            CheckpointKey::from_pem(
+                "rekor.example.com",
+                &fs::read_to_string(dir.join("rekor-v2.key.pem")).unwrap(),
+            )
+            .unwrap()
+        };
+        let key = read();
+        assert_eq!(
+            key.algorithm(),
+            shared::note::CheckpointAlgorithm::EcdsaP256
+        );
+        // Its public PEM is what `sigil trust-root --rekor-v2-public-key` reads.
+        let verifier = shared::note::CheckpointVerifier::from_ecdsa_pem(
+            "rekor.example.com",
+            &fs::read_to_string(dir.join("rekor-v2.pub.pem")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(verifier.key_hash(), key.key_hash());
+        // A later default run keeps the key it finds.
+        assert!(generate(&args(&dir)).unwrap().is_empty());
+        assert_eq!(read().key_hash(), key.key_hash());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -8,7 +8,8 @@
 //!   checked against the log's signed tree head (`GET /ct/v1/get-sth`) so a
 //!   wrong file is caught here, not by every verifier later.
 //!
-//! * the Rekor v2 log's key from `--rekor-v2-vkey`, checked against the
+//! * the Rekor v2 log's key from `--rekor-v2-vkey` (Ed25519) or
+//!   `--rekor-v2-public-key` (ECDSA P-256), checked against the
 //!   log's `GET /checkpoint` (C2SP tlog-tiles publishes no key either);
 //! * the TSA chain from `GET /api/v1/timestamp/certchain`.
 //!
@@ -100,14 +101,18 @@ async fn build(args: &TrustRootArgs) -> anyhow::Result<ClientTrustConfig> {
         Some(url) => Some(base_url(url)?),
         None => first_email_issuer(&client, &ca_url).await?,
     };
-    let rekor_v2 = match (&args.rekor_v2_url, &args.rekor_v2_vkey) {
-        (Some(url), Some(vkey)) => Some(check_rekor_v2(&client, &base_url(url)?, vkey).await?),
+    let rekor_v2 = match &args.rekor_v2_url {
+        Some(url) => {
+            let url = base_url(url)?;
+            let verifier = rekor_v2_verifier(args, &url)?;
+            Some(check_rekor_v2(&client, &url, &verifier).await?)
+        }
         _ => None,
     };
     let rekor_api = shared::trust::RekorApi::from(args.rekor_api);
     ensure!(
         rekor_api == shared::trust::RekorApi::V1 || rekor_v2.is_some(),
-        "--rekor-api 2 needs the v2 log: --rekor-v2-url and --rekor-v2-vkey"
+        "--rekor-api 2 needs the v2 log: --rekor-v2-url and its key"
     );
     let tsa = match &args.tsa_url {
         Some(url) => Some(fetch_tsa(&client, &base_url(url)?).await?),
@@ -293,20 +298,45 @@ async fn check_ct_key(
     })
 }
 
-/// The v2 log's trust entry from its verifier key, after checking that the
+/// The origin of a log at `url`: the URL without its scheme
+/// (docs/rekor-v2.md §3).
+fn origin_of(url: &str) -> &str {
+    url.split_once("://").map_or(url, |(_, rest)| rest)
+}
+
+/// The v2 checkpoint key given on the command line: an Ed25519 vkey, or an
+/// ECDSA P-256 public key PEM named by the log's origin.
+fn rekor_v2_verifier(
+    args: &TrustRootArgs,
+    url: &str,
+) -> anyhow::Result<shared::note::CheckpointVerifier> {
+    use shared::note::CheckpointVerifier;
+    match (&args.rekor_v2_vkey, &args.rekor_v2_public_key) {
+        (Some(vkey), _) => {
+            CheckpointVerifier::from_vkey(vkey).with_context(|| format!("--rekor-v2-vkey {vkey:?}"))
+        }
+        (None, Some(path)) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            CheckpointVerifier::from_ecdsa_pem(origin_of(url), &pem)
+                .with_context(|| format!("--rekor-v2-public-key {}", path.display()))
+        }
+        (None, None) => {
+            bail!("--rekor-v2-url needs the log's key: --rekor-v2-vkey or --rekor-v2-public-key")
+        }
+    }
+}
+
+/// The v2 log's trust entry from its checkpoint key, after checking that the
 /// key signs the log's current checkpoint under the origin the URL implies
 /// (docs/rekor-v2.md §3).
 async fn check_rekor_v2(
     client: &reqwest::Client,
     url: &str,
-    vkey: &str,
+    verifier: &shared::note::CheckpointVerifier,
 ) -> anyhow::Result<shared::trust::RekorV2Log> {
-    let (name, public_key) =
-        shared::note::parse_vkey(vkey).with_context(|| format!("--rekor-v2-vkey {vkey:?}"))?;
-    let origin = url
-        .split_once("://")
-        .map_or(url, |(_, rest)| rest)
-        .to_owned();
+    let name = verifier.name();
+    let origin = origin_of(url).to_owned();
     ensure!(
         name == origin,
         "the v2 key is named {name:?}, but its log at {url} has origin {origin:?} \
@@ -320,22 +350,15 @@ async fn check_rekor_v2(
         note.text.lines().next() == Some(origin.as_str()),
         "{checkpoint_url} is not a checkpoint of origin {origin:?}"
     );
-    note.verify_ed25519(&name, &public_key)
-        .map_err(|e| anyhow::anyhow!("--rekor-v2-vkey does not verify {checkpoint_url}: {e}"))?;
+    verifier
+        .verify(&note)
+        .map_err(|e| anyhow::anyhow!("the Rekor v2 key does not verify {checkpoint_url}: {e}"))?;
     Ok(shared::trust::RekorV2Log {
         url: url.to_owned(),
-        spki_der: ed25519_spki_der(&public_key),
-        key_hash: shared::note::ed25519_key_hash(&name, &public_key),
+        spki_der: verifier.public_spki_der(),
+        key_hash: verifier.key_hash(),
+        algorithm: verifier.algorithm(),
     })
-}
-
-/// The DER SubjectPublicKeyInfo of a raw Ed25519 key: a fixed 12-byte
-/// prefix, then the key (RFC 8410 §4 and its example in §10.1).
-fn ed25519_spki_der(public_key: &[u8; 32]) -> Vec<u8> {
-    const PREFIX: [u8; 12] = [
-        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-    ];
-    [&PREFIX[..], public_key].concat()
 }
 
 /// `GET /api/v1/timestamp/certchain` of a timestamp authority: its chain,
@@ -550,15 +573,6 @@ mod tests {
         );
         assert!(base_url("ftp://ca.example.com").is_err());
         assert!(base_url("ca.example.com").is_err());
-    }
-
-    #[test]
-    fn ed25519_spki_der_is_the_rfc_8410_encoding() {
-        let key = shared::note::Ed25519NoteKey::generate("log.example").unwrap();
-        assert_eq!(
-            ed25519_spki_der(&key.public_key_bytes()),
-            key.public_spki_der()
-        );
     }
 
     #[test]

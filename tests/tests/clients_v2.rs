@@ -191,3 +191,26 @@ fn bundles_made_on_rekor_v1_still_verify_on_a_v2_deployment() {
     assert!(w.js_verify_with(JS5, Some(&file), &bundle, ALICE, &issuer));
     assert!(!w.py_verify(&file, &bundle, "mallory@example.com", &issuer));
 }
+
+#[test]
+fn an_ecdsa_p256_checkpoint_key_works_with_both_clients() {
+    let w = start_with(&["--rekor-api", "2", "--rekor-v2-key-algorithm", "ecdsa-p256"]);
+    let issuer = w.dev.oidc_url();
+    let trust = json(&w.dev.trust_config());
+    assert_eq!(
+        trust["trustedRoot"]["tlogs"][1]["publicKey"]["keyDetails"],
+        "PKIX_ECDSA_P256_SHA_256"
+    );
+    let file = w.file("artifact.txt", b"checkpoints signed with ECDSA\n");
+    let py = w.dir.join("py-ecdsa.json");
+    w.py_sign(&file, &py);
+    assert_v2_bundle(&w, &py, "hashedrekord");
+    assert!(w.py_verify(&file, &py, ALICE, &issuer), "{}", w.dev.log());
+    assert!(w.js_verify_with(JS5, Some(&file), &py, ALICE, &issuer));
+    let js = w.dir.join("js-ecdsa.json");
+    w.js_sign_with(JS5, JsApi::Builder, &file, &js, false);
+    assert_v2_bundle(&w, &js, "hashedrekord");
+    assert!(w.py_verify(&file, &js, ALICE, &issuer), "{}", w.dev.log());
+    let modified = w.file("modified.txt", b"checkpoints signed with ECDSA!\n");
+    assert!(!w.py_verify(&modified, &js, ALICE, &issuer));
+}

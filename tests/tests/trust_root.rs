@@ -322,3 +322,48 @@ fn refuses_a_rekor_v2_key_that_is_not_the_logs() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("--rekor-v2-url"), "{stderr}");
 }
+
+#[test]
+fn an_ecdsa_v2_log_is_listed_from_its_public_key_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = SigilDev::start_with(
+        &tmp.path().join("data"),
+        &["--rekor-v2-key-algorithm", "ecdsa-p256"],
+    )
+    .unwrap();
+    let ct_pub = write_public_key(
+        &dev.data_dir.join("keys/ct.key.pem"),
+        &tmp.path().join("ct.pub.pem"),
+    );
+    let v2_pub = write_public_key(
+        &dev.data_dir.join("keys/rekor-v2.key.pem"),
+        &tmp.path().join("rekor-v2.pub.pem"),
+    );
+    let out = tmp.path().join("trust.json");
+    let run = |key: &Path| {
+        Command::new(sigil_bin())
+            .arg("trust-root")
+            .args(["--ca-url", &dev.ca_url()])
+            .args(["--tlog-url", &dev.tlog_url()])
+            .args(["--ct-public-key", ct_pub.to_str().unwrap()])
+            .args(["--rekor-v2-url", &dev.tlog_url()])
+            .args(["--rekor-v2-public-key", key.to_str().unwrap()])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    check(&run(&v2_pub), "sigil trust-root").unwrap();
+    let ours = &json(&out)["trustedRoot"]["tlogs"][1];
+    let devs = &json(&dev.trust_config())["trustedRoot"]["tlogs"][1];
+    assert_eq!(ours["publicKey"]["keyDetails"], "PKIX_ECDSA_P256_SHA_256");
+    assert_eq!(ours["publicKey"]["rawBytes"], devs["publicKey"]["rawBytes"]);
+    assert_eq!(ours["logId"], devs["logId"]);
+
+    // Another P-256 key does not verify the log's checkpoint.
+    let stranger = tmp.path().join("stranger.pub.pem");
+    std::fs::write(&stranger, EcdsaP256Signer::generate().public_pem()).unwrap();
+    let result = run(&stranger);
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("does not verify"), "{stderr}");
+}

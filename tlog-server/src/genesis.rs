@@ -16,6 +16,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 use shared::keys::EcdsaP256Signer;
+use shared::note::CheckpointKey;
 
 use crate::sequencer::{LeafData, Submission};
 use crate::store::TreeId;
@@ -56,16 +57,32 @@ pub(crate) fn rekor_genesis(
 }
 
 /// The genesis submission of Rekor v2 tree `tree`: a `hashedrekord` 0.0.2
-/// signed by the log's own checkpoint key as Ed25519ph (pure Ed25519 is not
-/// a hashedrekord key type), over the SHA-512 of [`statement_v2`].
+/// signed by the log's own checkpoint key over [`statement_v2`]: an Ed25519
+/// key signs as Ed25519ph over its SHA-512 (pure Ed25519 is not a
+/// hashedrekord key type), a P-256 key as ECDSA over its SHA-256.
 pub(crate) fn rekor_v2_genesis(
     tree: TreeId,
-    key: &shared::note::Ed25519NoteKey,
+    key: &CheckpointKey,
 ) -> Result<Submission, shared::entry::EntryError> {
     use sha2::Sha512;
     let text = statement_v2(tree, key);
-    let digest = Sha512::digest(text.as_bytes());
-    let signature = key.sign_ed25519ph(&digest);
+    let (digest, signature, key_details) = match key {
+        CheckpointKey::Ed25519(key) => {
+            let digest = Sha512::digest(text.as_bytes());
+            let signature = key.sign_ed25519ph(&digest).to_vec();
+            (digest.to_vec(), signature, "PKIX_ED25519_PH")
+        }
+        CheckpointKey::EcdsaP256 { signer, .. } => {
+            // `sign` hashes with SHA-256 itself, so the signature verifies
+            // over `digest` as hashedrekord requires.
+            let digest = Sha256::digest(text.as_bytes());
+            (
+                digest.to_vec(),
+                signer.sign(text.as_bytes()),
+                "PKIX_ECDSA_P256_SHA_256",
+            )
+        }
+    };
     let request = serde_json::json!({
         "hashedRekordRequestV002": {
             "digest": B64.encode(digest),
@@ -73,7 +90,7 @@ pub(crate) fn rekor_v2_genesis(
                 "content": B64.encode(signature),
                 "verifier": {
                     "publicKey": {"rawBytes": B64.encode(key.public_spki_der())},
-                    "keyDetails": "PKIX_ED25519_PH",
+                    "keyDetails": key_details,
                 },
             },
         },
@@ -83,7 +100,7 @@ pub(crate) fn rekor_v2_genesis(
 }
 
 /// The text whose SHA-512 the v2 genesis entry signs.
-pub(crate) fn statement_v2(tree: TreeId, key: &shared::note::Ed25519NoteKey) -> String {
+pub(crate) fn statement_v2(tree: TreeId, key: &CheckpointKey) -> String {
     format!(
         "Sigil transparency log genesis entry\norigin {}\nkey hash {}\ntree ID {tree}\n",
         key.name(),
@@ -152,5 +169,30 @@ mod tests {
             "findable by its digest: {:?}",
             submission.index_keys
         );
+    }
+
+    #[test]
+    fn the_v2_genesis_verifies_for_either_checkpoint_key_kind() {
+        use shared::note::CheckpointAlgorithm;
+        let tree = TreeId::new(7).unwrap();
+        for (algorithm, details) in [
+            (CheckpointAlgorithm::Ed25519, "PKIX_ED25519_PH"),
+            (CheckpointAlgorithm::EcdsaP256, "PKIX_ECDSA_P256_SHA_256"),
+        ] {
+            let key = CheckpointKey::generate(algorithm, "log.example").unwrap();
+            // Building the submission runs the v2 parser, which verifies
+            // the signature over the digest.
+            let submission = rekor_v2_genesis(tree, &key).unwrap();
+            let LeafData::Raw(body) = &submission.data else {
+                panic!("a Rekor entry is raw bytes")
+            };
+            let value: serde_json::Value = serde_json::from_slice(body).unwrap();
+            let verifier = &value["spec"]["hashedRekordV002"]["signature"]["verifier"];
+            assert_eq!(verifier["keyDetails"], details, "{algorithm:?}");
+            assert_eq!(
+                verifier["publicKey"]["rawBytes"],
+                B64.encode(key.public_spki_der())
+            );
+        }
     }
 }

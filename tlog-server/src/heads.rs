@@ -52,7 +52,7 @@ impl HeadSigner for RekorCheckpointSigner {
 
 /// Rekor v2 checkpoints: origin = key name = the log's URL without scheme.
 pub(crate) struct RekorV2CheckpointSigner {
-    pub(crate) key: shared::note::Ed25519NoteKey,
+    pub(crate) key: shared::note::CheckpointKey,
 }
 
 impl HeadSigner for RekorV2CheckpointSigner {
@@ -62,7 +62,10 @@ impl HeadSigner for RekorV2CheckpointSigner {
             size,
             root: *root,
         };
-        Ok(self.key.sign_note(&body.to_text()).into_bytes())
+        self.key
+            .sign_note(&body.to_text())
+            .map(String::into_bytes)
+            .map_err(|e| HeadError(e.to_string()))
     }
 }
 

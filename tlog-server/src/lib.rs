@@ -27,6 +27,7 @@ use anyhow::Context as _;
 use shared::keys::EcdsaP256Signer;
 
 pub use http::entry_cache::DEFAULT_ENTRY_CACHE_BYTES;
+pub use http::served_tiles::DEFAULT_SERVED_TILE_CACHE_BYTES;
 pub use sequencer::SequencerConfig;
 pub use store::TreeId;
 pub use witness::{WitnessConfig, WitnessPolicy};
@@ -74,19 +75,24 @@ pub struct TlogConfig {
 /// kind of sequencer, with its own checkpoint key.
 #[derive(Clone)]
 pub struct RekorV2Config {
-    /// Signs checkpoints (C2SP signed note, Ed25519). Its name is the log's
-    /// origin: the log's URL without the scheme, e.g. `rekor.example.com`.
-    pub key: shared::note::Ed25519NoteKey,
+    /// Signs checkpoints (C2SP signed note; Ed25519 or ECDSA P-256). Its
+    /// name is the log's origin: the log's URL without the scheme, e.g.
+    /// `rekor.example.com`.
+    pub key: shared::note::CheckpointKey,
     /// Witnesses asked to cosign its checkpoints, and the publication policy.
     pub witnesses: WitnessPolicy,
+    /// Memory for full tiles and entry bundles as `GET /tile/…` serves
+    /// them ([`DEFAULT_SERVED_TILE_CACHE_BYTES`]; 0 keeps none).
+    pub served_tile_cache_bytes: usize,
 }
 
 impl std::fmt::Debug for RekorV2Config {
-    // The key stays out of debug output; its name and vkey say which it is.
+    // The key's Debug shows only its public half.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RekorV2Config")
-            .field("vkey", &self.key.vkey())
+            .field("key", &self.key)
             .field("witnesses", &self.witnesses)
+            .field("served_tile_cache_bytes", &self.served_tile_cache_bytes)
             .finish()
     }
 }
@@ -197,7 +203,14 @@ impl Tlog {
                 .await
                 .context("starting the Rekor v2 sequencer")?;
                 tasks.push(task);
-                tracing::info!(tree_id = %id, origin = %v2.key.name(), vkey = %v2.key.vkey(), "Rekor v2 log open");
+                tracing::info!(
+                    tree_id = %id,
+                    origin = %v2.key.name(),
+                    algorithm = v2.key.algorithm().name(),
+                    key_hash = %hex::encode(v2.key.key_hash()),
+                    vkey = v2.key.vkey().unwrap_or_default(),
+                    "Rekor v2 log open"
+                );
                 let tree = LogTree::new(id, store.clone(), sequencer);
                 anyhow::ensure!(
                     v2.witnesses.quorum <= v2.witnesses.witnesses.len(),
@@ -218,6 +231,7 @@ impl Tlog {
                     tree,
                     key: v2.key,
                     witnessed,
+                    served: http::served_tiles::ServedTiles::new(v2.served_tile_cache_bytes),
                 }))
             }
             None => None,

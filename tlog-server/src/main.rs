@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use shared::keys::{pem_blocks, EcdsaP256Signer};
-use shared::note::Ed25519NoteKey;
+use shared::note::CheckpointKey;
 use tlog_server::{RekorV2Config, SequencerConfig, Tlog, TlogConfig, WitnessConfig, WitnessPolicy};
 
 /// Rekor-compatible transparency log and RFC 6962 CT log.
@@ -73,7 +73,13 @@ struct Args {
     /// and hashes one tile.
     #[arg(long, env = "TLOG_TILE_CACHE_MIB", default_value_t = tlog_server::store::DEFAULT_TILE_CACHE_BYTES >> 20)]
     tile_cache_mib: usize,
-    /// The Rekor v2 log's checkpoint key: an Ed25519 PKCS#8 PEM file. With
+    /// Memory (MiB) for full tiles and entry bundles of the Rekor v2 log as
+    /// `GET /tile/…` serves them; immutable, so a hit costs no store read.
+    /// 0 keeps none.
+    #[arg(long, env = "TLOG_SERVED_TILE_CACHE_MIB", default_value_t = tlog_server::DEFAULT_SERVED_TILE_CACHE_BYTES >> 20)]
+    served_tile_cache_mib: usize,
+    /// The Rekor v2 log's checkpoint key: a PKCS#8 PEM file of an Ed25519
+    /// key (the default of `sigil keygen`) or a P-256 key. With
     /// it the server also runs the v2 log (`POST /api/v2/log/entries`,
     /// `/checkpoint`, `/tile/…`) on the same listener and store.
     #[arg(long, env = "TLOG_REKOR_V2_KEY", requires = "rekor_v2_origin")]
@@ -137,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
                     witnesses: args.witnesses.clone(),
                     quorum: args.witness_quorum,
                 },
+                served_tile_cache_bytes: args.served_tile_cache_mib.saturating_mul(1 << 20),
             }),
             _ => None,
         },
@@ -158,12 +165,12 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Reads the v2 checkpoint key for `origin`. Errors name the file, never its content.
-fn read_note_key(path: &Path, origin: &str) -> anyhow::Result<Ed25519NoteKey> {
+fn read_note_key(path: &Path, origin: &str) -> anyhow::Result<CheckpointKey> {
     let pem =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ed25519NoteKey::from_pkcs8_pem(origin, &pem).with_context(|| {
+    CheckpointKey::from_pem(origin, &pem).with_context(|| {
         format!(
-            "{} is not an Ed25519 PKCS#8 key for origin {origin:?}",
+            "{} is not an Ed25519 or P-256 private key for origin {origin:?}",
             path.display()
         )
     })

@@ -92,8 +92,8 @@ pub(crate) struct Witnessed {
 
 /// What `/checkpoint` serves and how far tiles go.
 pub(crate) enum Published {
-    /// A note to serve, for a tree of this size.
-    Note { size: u64, note: Vec<u8> },
+    /// The note to serve (its size is [`Witnessed::published_size`]).
+    Note { note: Vec<u8> },
     /// A quorum is required and no checkpoint has one yet.
     AwaitingQuorum,
 }
@@ -116,18 +116,26 @@ impl Witnessed {
             .clone();
         match latest {
             Some(c) if c.size == head.size && c.root == head.root => Published::Note {
-                size: c.size,
                 note: c.note.clone().into_bytes(),
             },
             Some(c) if self.quorum > 0 => Published::Note {
-                size: c.size,
                 note: c.note.clone().into_bytes(),
             },
             None if self.quorum > 0 => Published::AwaitingQuorum,
             _ => Published::Note {
-                size: head.size,
                 note: head.signed.clone(),
             },
+        }
+    }
+
+    /// The size of the checkpoint [`Self::published`] would serve (0 while
+    /// awaiting a quorum), without copying the note.
+    pub(crate) fn published_size(&self, head: &SignedHead) -> u64 {
+        let latest = self.latest.read().unwrap_or_else(|e| e.into_inner());
+        match latest.as_deref() {
+            Some(c) if self.quorum > 0 || (c.size == head.size && c.root == head.root) => c.size,
+            None if self.quorum > 0 => 0,
+            _ => head.size,
         }
     }
 
@@ -401,38 +409,32 @@ mod tests {
             note: format!("cosigned {size}"),
             cosignatures: 1,
         };
-        let size_of = |p: Published| match p {
-            Published::Note { size, note } => Some((size, String::from_utf8(note).unwrap())),
-            Published::AwaitingQuorum => None,
+        // What is published, checking that the tile path's size agrees.
+        let seen = |w: &Witnessed, head: &SignedHead| match w.published(head) {
+            Published::Note { note } => {
+                Some((w.published_size(head), String::from_utf8(note).unwrap()))
+            }
+            Published::AwaitingQuorum => {
+                assert_eq!(w.published_size(head), 0);
+                None
+            }
         };
         // Best effort: the head, cosigned only when the round was for it.
         let best_effort = Witnessed::new(0);
-        assert_eq!(
-            size_of(best_effort.published(&head)),
-            Some((10, "log note\n".into()))
-        );
+        assert_eq!(seen(&best_effort, &head), Some((10, "log note\n".into())));
         best_effort.store(cosigned(9, Hash([2; 32])));
-        assert_eq!(
-            size_of(best_effort.published(&head)),
-            Some((10, "log note\n".into()))
-        );
+        assert_eq!(seen(&best_effort, &head), Some((10, "log note\n".into())));
         best_effort.store(cosigned(10, Hash([1; 32])));
-        assert_eq!(
-            size_of(best_effort.published(&head)),
-            Some((10, "cosigned 10".into()))
-        );
+        assert_eq!(seen(&best_effort, &head), Some((10, "cosigned 10".into())));
         // Quorum: nothing until a cosigned checkpoint, then the cosigned one.
         let quorum = Witnessed::new(2);
-        assert_eq!(size_of(quorum.published(&head)), None);
+        assert_eq!(seen(&quorum, &head), None);
         quorum.store(cosigned(9, Hash([2; 32]))); // one cosignature of two: not kept
-        assert_eq!(size_of(quorum.published(&head)), None);
+        assert_eq!(seen(&quorum, &head), None);
         quorum.store(Cosigned {
             cosignatures: 2,
             ..cosigned(9, Hash([2; 32]))
         });
-        assert_eq!(
-            size_of(quorum.published(&head)),
-            Some((9, "cosigned 9".into()))
-        );
+        assert_eq!(seen(&quorum, &head), Some((9, "cosigned 9".into())));
     }
 }

@@ -1,6 +1,6 @@
 //! The Rekor v2 log over HTTP on a fresh SQLite file (docs/rekor-v2.md):
 //! the write API answers as rekor-tiles does, every answer verifies with the
-//! log's Ed25519 checkpoint key alone, and the whole log — every entry,
+//! log's checkpoint key alone (Ed25519, or ECDSA P-256 as an option), and the whole log — every entry,
 //! every tile and the root — is rebuilt from the C2SP tiles it serves.
 
 // A test crate: its helper fns should panic on failure just as its tests do.
@@ -28,8 +28,9 @@ fn string_u64(v: &Value) -> u64 {
 /// The checkpoint note, verified with the fixture's v2 key; its body.
 fn verified_checkpoint(fx: &Fixture, note: &str) -> Checkpoint {
     let parsed = SignedNote::parse(note).unwrap();
-    parsed
-        .verify_ed25519("localhost", &fx.rekor_v2_key.public_key_bytes())
+    fx.rekor_v2_key
+        .verifier()
+        .verify(&parsed)
         .expect("signed by the v2 checkpoint key");
     let checkpoint = Checkpoint::parse(&parsed.text).unwrap();
     assert_eq!(checkpoint.origin, "localhost");
@@ -167,8 +168,15 @@ async fn the_whole_log_is_rebuilt_from_its_tiles() {
             r.bytes().await.unwrap().to_vec()
         }
     };
-    // Entries from the bundles, leaf hashes from the level-0 tiles.
-    let mut entries = decode_owned(&get_bytes("/tile/entries/000".into()).await);
+    // Entries from the bundles, leaf hashes from the level-0 tiles. A full
+    // tile read again comes from the served-tile cache: the same bytes.
+    let first_bundle = get_bytes("/tile/entries/000".into()).await;
+    assert_eq!(get_bytes("/tile/entries/000".into()).await, first_bundle);
+    assert_eq!(
+        get_bytes("/tile/0/000".into()).await,
+        get_bytes("/tile/0/000".into()).await
+    );
+    let mut entries = decode_owned(&first_bundle);
     entries.extend(decode_owned(
         &get_bytes("/tile/entries/001.p/5".into()).await,
     ));
@@ -213,6 +221,60 @@ async fn the_whole_log_is_rebuilt_from_its_tiles() {
     ] {
         assert_eq!(server.get(path).await.status(), 404, "{path}");
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_ecdsa_p256_checkpoint_key_signs_every_checkpoint_and_names_the_log() {
+    let mut fx = Fixture::new();
+    fx.rekor_v2_key = shared::note::CheckpointKey::generate(
+        shared::note::CheckpointAlgorithm::EcdsaP256,
+        "localhost",
+    )
+    .unwrap();
+    let server = fx.start().await;
+    let r = server
+        .post_json("/api/v2/log/entries", &v2_request(b"ecdsa-logged"))
+        .await;
+    assert_eq!(r.status(), 201);
+    // The log ID is SHA-256 of the key's SPKI, and the 201's checkpoint
+    // verifies as an ECDSA note under that ID's first four bytes.
+    let answer: Value = r.json().await.unwrap();
+    let (index, _) = check_answer(&fx, &answer);
+    let spki_hash: [u8; 32] =
+        <sha2::Sha256 as sha2::Digest>::digest(fx.rekor_v2_key.public_spki_der()).into();
+    assert_eq!(answer["logId"]["keyId"], B64.encode(spki_hash));
+
+    let r = server.get("/checkpoint").await;
+    let checkpoint = verified_checkpoint(&fx, &r.text().await.unwrap());
+    assert_eq!(checkpoint.size, index + 1);
+    let ed25519 = shared::note::CheckpointKey::generate(
+        shared::note::CheckpointAlgorithm::Ed25519,
+        "localhost",
+    )
+    .unwrap();
+    let note = SignedNote::parse(&server.get("/checkpoint").await.text().await.unwrap()).unwrap();
+    assert!(
+        ed25519.verifier().verify(&note).is_err(),
+        "not an Ed25519 note"
+    );
+
+    // The genesis entry is signed by the same ECDSA key.
+    let genesis = decode_owned(
+        &server
+            .get("/tile/entries/000.p/2")
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    );
+    let genesis: Value = serde_json::from_slice(&genesis[0]).unwrap();
+    let verifier = &genesis["spec"]["hashedRekordV002"]["signature"]["verifier"];
+    assert_eq!(verifier["keyDetails"], "PKIX_ECDSA_P256_SHA_256");
+    assert_eq!(
+        verifier["publicKey"]["rawBytes"],
+        B64.encode(fx.rekor_v2_key.public_spki_der())
+    );
     server.stop().await;
 }
 

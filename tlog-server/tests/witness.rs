@@ -63,7 +63,7 @@ impl TestWitness {
         let log = Arc::new(Mutex::new(WitnessLog::default()));
         let state = WitnessState {
             origin: fx.rekor_v2_key.name().to_owned(),
-            log_key: fx.rekor_v2_key.public_key_bytes(),
+            log_key: fx.rekor_v2_ed25519().public_key_bytes(),
             key: key.clone(),
             mode,
             log: log.clone(),
@@ -222,7 +222,7 @@ async fn cosignatures_reach_the_v2_checkpoint_and_never_the_v1_one() {
         3,
         "the log's signature and two cosignatures"
     );
-    note.verify_ed25519("localhost", &fx.rekor_v2_key.public_key_bytes())
+    note.verify_ed25519("localhost", &fx.rekor_v2_ed25519().public_key_bytes())
         .unwrap();
 
     // More entries: the witnesses now check consistency proofs from the

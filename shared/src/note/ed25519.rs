@@ -281,6 +281,15 @@ pub(super) fn typed_key_id(name: &str, kind: u8, public_key: &[u8]) -> [u8; 4] {
     [hash[0], hash[1], hash[2], hash[3]]
 }
 
+/// The DER SubjectPublicKeyInfo of a raw Ed25519 key: a fixed 12-byte
+/// prefix, then the key (RFC 8410 §4 and its example in §10.1).
+pub fn spki_der(public_key: &[u8; 32]) -> Vec<u8> {
+    const PREFIX: [u8; 12] = [
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    [&PREFIX[..], public_key].concat()
+}
+
 fn key_id(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
     typed_key_id(name, ED25519_TYPE, public_key)
 }
@@ -590,5 +599,11 @@ mod tests {
         // Ed25519ph is not pure Ed25519 over the message or the digest.
         assert!(public.verify(message, &sig).is_err());
         assert!(public.verify(&digest, &sig).is_err());
+    }
+
+    #[test]
+    fn spki_der_is_the_rfc_8410_encoding() {
+        let key = Ed25519NoteKey::generate("log.example").unwrap();
+        assert_eq!(spki_der(&key.public_key_bytes()), key.public_spki_der());
     }
 }

@@ -17,6 +17,7 @@ mod health;
 mod rekor;
 mod rekor_search;
 mod rekor_v2;
+pub(crate) mod served_tiles;
 pub(crate) mod sth;
 mod tiles;
 mod verify_pool;
@@ -150,9 +151,11 @@ impl CheckpointCache {
 /// The Rekor v2 personality (docs/rekor-v2.md): its tree and checkpoint key.
 pub(crate) struct RekorV2Log {
     pub(crate) tree: LogTree,
-    pub(crate) key: shared::note::Ed25519NoteKey,
+    pub(crate) key: shared::note::CheckpointKey,
     /// The cosigned checkpoint and the publication policy (crate::witness).
     pub(crate) witnessed: Arc<crate::witness::Witnessed>,
+    /// Full tiles and entry bundles as served.
+    pub(crate) served: served_tiles::ServedTiles,
 }
 
 /// The CT personality: its tree, key and accepted roots (DER), the STHs

@@ -8,9 +8,11 @@
 //! a tile or bundle is served only if that checkpoint's tree holds it at the
 //! width asked (a narrower `.p/W` of a right-edge tile is a prefix of every
 //! later version, so any `W` up to the published width is served). A tile
-//! costs no signature and at most one store read (none when cached); full
-//! tiles and partial ones alike are immutable, so they cache for a year.
+//! costs no signature and at most one store read (none when cached: full
+//! tiles and bundles are kept as served, see `served_tiles`); full tiles
+//! and partial ones alike are immutable, so they cache for a year.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +21,7 @@ use axum::Router;
 use shared::tlog_tiles::{encode_entry_bundle, TilePath, FULL_TILE_WIDTH};
 
 use super::error::ApiError;
+use super::served_tiles::FullTile;
 use super::AppState;
 use crate::witness::Published;
 
@@ -69,12 +72,16 @@ async fn tile(
             "{path:?} is not a tlog-tiles path"
         )));
     };
-    let size = match v2.witnessed.published(&v2.tree.head()) {
-        Published::Note { size, .. } => size,
-        Published::AwaitingQuorum => 0,
-    };
+    let size = v2.witnessed.published_size(&v2.tree.head());
     // How many hashes or entries the published tree holds of it, if any.
     let width = parsed.width_in(size).ok_or(ApiError::NotFound)?;
+    let full = (width == FULL_TILE_WIDTH).then_some(match parsed {
+        TilePath::Hashes { level, index, .. } => FullTile::Hashes { level, index },
+        TilePath::Entries { index, .. } => FullTile::Entries { index },
+    });
+    if let Some(bytes) = full.and_then(|tile| v2.served.get(tile)) {
+        return Ok(tile_response(bytes));
+    }
     let bytes = match parsed {
         TilePath::Hashes { level, index, .. } => {
             let width = usize::from(width);
@@ -106,7 +113,16 @@ async fn tile(
                 .map_err(|e| ApiError::Internal(e.to_string()))?
         }
     };
-    Ok((
+    let bytes = Bytes::from(bytes);
+    if let Some(tile) = full {
+        v2.served.insert(tile, bytes.clone());
+    }
+    Ok(tile_response(bytes))
+}
+
+/// A 200 with a tile's bytes: immutable, whatever its width.
+fn tile_response(bytes: Bytes) -> Response {
+    (
         StatusCode::OK,
         [
             (
@@ -117,5 +133,5 @@ async fn tile(
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }

@@ -36,7 +36,7 @@ use x509_cert::time::Validity;
 pub(crate) struct Fixture {
     pub(crate) rekor_key: EcdsaP256Signer,
     /// The Rekor v2 log's checkpoint key, named by its origin `localhost`.
-    pub(crate) rekor_v2_key: shared::note::Ed25519NoteKey,
+    pub(crate) rekor_v2_key: shared::note::CheckpointKey,
     pub(crate) ct_key: EcdsaP256Signer,
     pub(crate) ca: TestCa,
     pub(crate) dir: tempfile::TempDir,
@@ -48,11 +48,24 @@ impl Fixture {
     pub(crate) fn new() -> Self {
         Self {
             rekor_key: EcdsaP256Signer::generate(),
-            rekor_v2_key: shared::note::Ed25519NoteKey::generate("localhost").unwrap(),
+            rekor_v2_key: shared::note::CheckpointKey::generate(
+                shared::note::CheckpointAlgorithm::Ed25519,
+                "localhost",
+            )
+            .unwrap(),
             ct_key: EcdsaP256Signer::generate(),
             ca: TestCa::new("Sigil Test Root"),
             dir: tempfile::tempdir().unwrap(),
             witnesses: tlog_server::WitnessPolicy::default(),
+        }
+    }
+
+    /// The v2 checkpoint key as Ed25519, which witnesses need.
+    #[allow(dead_code)] // Not every test binary has witnesses.
+    pub(crate) fn rekor_v2_ed25519(&self) -> &shared::note::Ed25519NoteKey {
+        match &self.rekor_v2_key {
+            shared::note::CheckpointKey::Ed25519(key) => key,
+            other => panic!("the fixture's v2 key is {other:?}, not Ed25519"),
         }
     }
 
@@ -75,6 +88,7 @@ impl Fixture {
             rekor_v2: Some(tlog_server::RekorV2Config {
                 key: self.rekor_v2_key.clone(),
                 witnesses: self.witnesses.clone(),
+                served_tile_cache_bytes: tlog_server::DEFAULT_SERVED_TILE_CACHE_BYTES,
             }),
         }
     }
