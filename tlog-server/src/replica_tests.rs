@@ -312,3 +312,72 @@ async fn writes_fail_fast_while_the_database_is_down_and_resume_after() {
     );
     tlog.shutdown().await;
 }
+
+/// A stand-in witness that counts `add-checkpoint` requests and refuses
+/// each (a refusal never stops the log).
+async fn counting_witness() -> (crate::WitnessConfig, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::AtomicUsize;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/add-checkpoint",
+        axum::routing::post(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { StatusCode::FORBIDDEN }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let vkey = shared::note::CosignerKey::generate("witness.example")
+        .unwrap()
+        .vkey();
+    (format!("{url},{vkey}").parse().unwrap(), hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_asks_witnesses_without_a_quorum() {
+    let db = PgDatabase::create().await;
+    let (rekor_key, ct_key) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
+    let v2_key = shared::note::CheckpointKey::generate(
+        shared::note::CheckpointAlgorithm::Ed25519,
+        "localhost",
+    )
+    .unwrap();
+    let with_witness = |witness: crate::WitnessConfig| TlogConfig {
+        rekor_v2: Some(crate::RekorV2Config {
+            key: v2_key.clone(),
+            witnesses: crate::WitnessPolicy {
+                witnesses: vec![witness],
+                quorum: 0,
+            },
+            served_tile_cache_bytes: 0,
+        }),
+        ..config(&db.url, &rekor_key, &ct_key)
+    };
+    let (witness_a, hits_a) = counting_witness().await;
+    let (witness_b, hits_b) = counting_witness().await;
+    let a = Tlog::open(with_witness(witness_a)).await.unwrap();
+    let b = Tlog::open(with_witness(witness_b)).await.unwrap();
+    let v2_a = a.state.rekor_v2.clone().unwrap();
+    let v2_b = b.state.rekor_v2.clone().unwrap();
+    for n in 0..3 {
+        v2_a.tree.submit(raw(n)).await.unwrap();
+    }
+    assert!(
+        eventually(Duration::from_secs(5), async || v2_b.tree.head().size == 4).await,
+        "the follower's v2 head catches up"
+    );
+    assert!(
+        eventually(Duration::from_secs(5), async || hits_a
+            .load(Ordering::SeqCst)
+            > 0)
+        .await,
+        "the leader asks its witness"
+    );
+    // The follower saw new heads too, and let a few role checks pass.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hits_b.load(Ordering::SeqCst), 0, "the follower asks nobody");
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -188,6 +188,12 @@ impl SequencerHandle {
         self.heads.clone()
     }
 
+    /// Whether this process sequences the tree now (always, on a store
+    /// with one writer; on a shared store, while it holds the lead).
+    pub(crate) fn is_leader(&self) -> bool {
+        self.role.get() == Role::Leader
+    }
+
     /// Submissions waiting in the pool (for metrics).
     pub(crate) fn pool_depth(&self) -> usize {
         self.pool.max_capacity() - self.pool.capacity()

@@ -19,6 +19,10 @@
 //!   was for that very head. With `quorum` = K > 0, `/checkpoint` and the
 //!   tiles are cut to the newest checkpoint that K witnesses cosigned;
 //!   until one exists, `/checkpoint` answers 503.
+//! - **Replicas.** Only the leader asks witnesses, unless a quorum is set:
+//!   then every replica gathers its own cosignatures, since they are not
+//!   stored (each witness then hears from every replica, and follows the
+//!   409s between them).
 //! - **State.** What each witness last cosigned lives in memory only. After
 //!   a restart the first request says `old 0`; the witness answers 409 with
 //!   its size, which the log follows (§ add-checkpoint).
@@ -181,7 +185,7 @@ async fn run(
     let mut last_round: Option<(u64, Hash)> = None;
     loop {
         let head = heads.borrow_and_update().clone();
-        if last_round != Some((head.size, head.root)) {
+        if last_round != Some((head.size, head.root)) && asks_witnesses(&tree, &witnessed) {
             last_round = Some((head.size, head.root));
             match round(&tree, &client, &mut witnesses, &head).await {
                 Ok(cosigned) => witnessed.store(cosigned),
@@ -192,6 +196,15 @@ async fn run(
             return;
         }
     }
+}
+
+/// Whether this replica runs witness rounds. The leader always does. A
+/// follower does only under a quorum: cosignatures live in each process's
+/// memory, so a follower without its own would have nothing to publish.
+/// Without a quorum, followers leave the witnesses alone and serve their
+/// heads uncosigned (best effort, as the policy says).
+fn asks_witnesses(tree: &LogTree, witnessed: &Witnessed) -> bool {
+    tree.sequencer().is_leader() || witnessed.quorum > 0
 }
 
 /// Asks every witness, concurrently, to cosign `head`.
