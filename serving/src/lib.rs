@@ -6,8 +6,8 @@
 //! - a **header-read timeout**: a client that does not send a whole request
 //!   head in time, including on an idle keep-alive connection, is
 //!   disconnected (slowloris);
-//! - a **request-body timeout**: a body that stalls errors, and the
-//!   handler's body extractor answers 4xx saying so;
+//! - a **request-body timeout**: a body that stalls fails its request with
+//!   408 (see [`stalled_body`]);
 //! - a **per-client rate limit** (see [`rate_limit`]): 429 + Retry-After;
 //! - **graceful shutdown**: on the shutdown signal no new connection is
 //!   accepted, requests in flight finish, and connections still open after
@@ -32,6 +32,7 @@ use tower::ServiceExt as _;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 mod rate_limit;
+mod stalled_body;
 
 /// Connection limits and timeouts; the same flags on every binary.
 #[derive(Clone, Debug, clap::Args)]
@@ -84,9 +85,11 @@ pub async fn serve(
     limits: &ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let mut router = router.layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
-        limits.request_body_timeout_secs,
-    )));
+    let mut router = router
+        .layer(axum::middleware::from_fn(stalled_body::answer_408))
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            limits.request_body_timeout_secs,
+        )));
     let limiter = rate_limit::IpLimiter::new(
         limits.rate_limit_per_ip,
         limits.rate_limit_burst,
