@@ -158,6 +158,12 @@ async fn retrieve_finds_by_uuid_entry_id_index_and_proposed_entry() {
             "error processing entry 0",
         ),
         (json!([1, 2]), "malformed"),
+        // A proposed entry goes through the submission's bounded parser:
+        // 100,000 values are refused, never built into a tree.
+        (
+            json!({"entries": [vec![0; 100_000]]}),
+            "error processing entry 0",
+        ),
     ] {
         let m = error_message(
             server

@@ -22,7 +22,7 @@ use axum::routing::post;
 use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use shared::entry::{canonicalize_proposed, public_key_index_key};
 use shared::merkle::{Hash, NodeId};
 use shared::rekor::{entry_id, EntryRef};
@@ -55,8 +55,10 @@ struct SearchLogQuery {
     entry_uuids: Option<Vec<String>>,
     #[serde(default, rename = "logIndexes")]
     log_indexes: Option<Vec<i64>>,
+    /// Kept as their bytes: each is parsed once, by the same bounded parser
+    /// as a submission, never into a generic tree first.
     #[serde(default)]
-    entries: Option<Vec<Value>>,
+    entries: Option<Vec<Box<RawValue>>>,
 }
 
 /// `POST /api/v1/log/entries/retrieve`.
@@ -127,14 +129,12 @@ async fn retrieve(
 
 /// The leaf hashes of proposed entries, verified and canonicalised exactly
 /// as on submission (blocking: run it on the verification pool).
-fn proposed_leaves(proposed: &[Value]) -> Result<Vec<Hash>, ApiError> {
+fn proposed_leaves(proposed: &[Box<RawValue>]) -> Result<Vec<Hash>, ApiError> {
     proposed
         .iter()
         .enumerate()
         .map(|(i, entry)| {
-            let json = serde_json::to_vec(entry)
-                .map_err(|e| ApiError::Internal(format!("re-serialising entry {i}: {e}")))?;
-            let canonical = canonicalize_proposed(&json)
+            let canonical = canonicalize_proposed(entry.get().as_bytes())
                 .map_err(|e| ApiError::BadRequest(format!("error processing entry {i}: {e}")))?;
             Ok(canonical.leaf_hash())
         })
@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn query_errors_say_what_is_wrong() {
-        let q = |v: Value| -> SearchIndex { serde_json::from_value(v).unwrap() };
+        let q = |v: serde_json::Value| -> SearchIndex { serde_json::from_value(v).unwrap() };
         let err = |v| message(index_keys(&q(v)).unwrap_err());
         assert!(err(serde_json::json!({"operator": "xor"})).contains("operator"));
         assert!(err(serde_json::json!({"email": "nobody"})).contains("email"));
