@@ -44,6 +44,9 @@ pub struct CaConfig {
     pub chain_der: Vec<Vec<u8>>,
     /// Base URL of the RFC 6962 log, e.g. "http://localhost:3000".
     pub ct_log_url: String,
+    /// PEM CA certificates for an `https` CT log URL; when set, only these
+    /// are trusted for it (a private PKI), not the built-in roots.
+    pub ct_log_ca_pem: Option<String>,
     /// When set, every SCT must verify against this key before a certificate is returned.
     pub ct_log_public_key: Option<PublicKey>,
     pub issuers: Vec<OidcIssuerConfig>,

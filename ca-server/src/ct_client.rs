@@ -36,9 +36,18 @@ pub struct CtLogClient {
 }
 
 impl CtLogClient {
-    /// `base_url` is the log's prefix, e.g. `http://localhost:3000`.
-    pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder().timeout(TIMEOUT).build()?;
+    /// `base_url` is the log's prefix, e.g. `http://localhost:3000`. With
+    /// `ca_pem` (PEM certificates), an `https` log must present a chain to
+    /// one of them; the built-in roots are then not trusted.
+    pub fn new(base_url: &str, ca_pem: Option<&str>) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder().timeout(TIMEOUT);
+        if let Some(pem) = ca_pem {
+            builder = builder.tls_built_in_root_certs(false);
+            for cert in reqwest::Certificate::from_pem_bundle(pem.as_bytes())? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build()?;
         Ok(Self {
             http,
             add_pre_chain_url: format!("{}/ct/v1/add-pre-chain", base_url.trim_end_matches('/')),

@@ -44,8 +44,9 @@ impl Ca {
             anyhow::bail!("a CT log URL is required: certificates carry an embedded SCT");
         }
         config::check_issuers(&config.issuers, false)?;
-        let ct_log = ct_client::CtLogClient::new(&config.ct_log_url)
-            .context("building the CT log client")?;
+        let ct_log =
+            ct_client::CtLogClient::new(&config.ct_log_url, config.ct_log_ca_pem.as_deref())
+                .context("building the CT log client")?;
         let tsa = match config.tsa {
             Some(tsa) => Some(Arc::new(
                 tsa::TimestampAuthority::new(tsa).context("invalid time-stamp authority")?,

@@ -67,6 +67,10 @@ struct Args {
         hide_default_value = true
     )]
     ct_log_url: String,
+    /// PEM CA certificate(s) to trust for an https CT log URL instead of the
+    /// system's roots (a private PKI).
+    #[arg(long, env = "SIGIL_CT_LOG_CA_CERT")]
+    ct_log_ca_cert: Option<PathBuf>,
     /// The CT log's public key (PEM); when set, every SCT is verified before use.
     #[arg(long, env = "SIGIL_CT_LOG_PUBLIC_KEY")]
     ct_log_public_key: Option<PathBuf>,
@@ -236,6 +240,14 @@ fn config(args: &Args) -> anyhow::Result<CaConfig> {
         signer,
         chain_der,
         ct_log_url: args.ct_log_url.clone(),
+        ct_log_ca_pem: args
+            .ct_log_ca_cert
+            .as_ref()
+            .map(|path| {
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading --ct-log-ca-cert {}", path.display()))
+            })
+            .transpose()?,
         ct_log_public_key,
         issuers,
     })

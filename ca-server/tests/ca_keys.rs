@@ -46,6 +46,7 @@ impl Stack {
             signer,
             chain_der: chain.clone(),
             ct_log_url: ct.url.clone(),
+            ct_log_ca_pem: None,
             ct_log_public_key: Some(ct.key.public_key()),
             issuers: vec![ca_server::OidcIssuerConfig::new(
                 &email_issuer.url,

@@ -348,6 +348,7 @@ async fn ct_log_failure_is_internal() {
         signer: std::sync::Arc::new(root_key),
         chain_der: vec![root],
         ct_log_url: ct.url.clone(),
+        ct_log_ca_pem: None,
         ct_log_public_key: None,
         issuers: vec![ca_server::OidcIssuerConfig::new(
             &iss.url,
@@ -429,6 +430,7 @@ async fn an_identity_over_its_certificate_rate_gets_429() {
         signer: std::sync::Arc::new(root_key),
         chain_der: vec![root],
         ct_log_url: ct.url.clone(),
+        ct_log_ca_pem: None,
         ct_log_public_key: None,
         issuers: vec![ca_server::OidcIssuerConfig::new(
             &iss.url,

@@ -54,6 +54,7 @@ async fn serve_with(tsa_key: Arc<dyn CaSigner>, with_tsa: bool) -> Served {
         chain_der: vec![root],
         // Never called: these tests issue no certificates.
         ct_log_url: "http://127.0.0.1:9".into(),
+        ct_log_ca_pem: None,
         ct_log_public_key: None,
         issuers: vec![],
     })

@@ -9,6 +9,8 @@
 //! - a **request-body timeout**: a body that stalls fails its request with
 //!   408 (see [`stalled_body`]);
 //! - a **per-client rate limit** (see [`rate_limit`]): 429 + Retry-After;
+//! - optional **TLS** (see [`tls`]): rustls, certificate and key files
+//!   reloaded on SIGHUP;
 //! - **graceful shutdown**: on the shutdown signal no new connection is
 //!   accepted, requests in flight finish, and connections still open after
 //!   the drain period are dropped.
@@ -33,6 +35,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 mod rate_limit;
 mod stalled_body;
+pub mod tls;
 
 /// Connection limits and timeouts; the same flags on every binary.
 #[derive(Clone, Debug, clap::Args)]
@@ -61,6 +64,26 @@ pub struct ConnectionLimits {
     /// (e.g. X-Forwarded-For, first value). Only if the proxy sets it.
     #[arg(long, env = "SIGIL_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (server certificate
+    /// first); needs --tls-key. Both files are read again on SIGHUP.
+    #[arg(long, env = "SIGIL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, SEC1 or PKCS#1).
+    #[arg(long, env = "SIGIL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+}
+
+impl ConnectionLimits {
+    /// The TLS files, when both are set.
+    pub fn tls_files(&self) -> Option<tls::TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl Default for ConnectionLimits {
@@ -73,6 +96,8 @@ impl Default for ConnectionLimits {
             rate_limit_per_ip: 20_000,
             rate_limit_burst: 40_000,
             client_ip_header: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -112,6 +137,12 @@ pub async fn serve(
             rate_limit::limit,
         ));
     }
+    let tls = limits
+        .tls_files()
+        .map(tls::TlsReloader::load)
+        .transpose()
+        .map_err(std::io::Error::other)?;
+    let sighup = tls.clone().and_then(tls::reload_on_sighup);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
     let graceful = GracefulShutdown::new();
@@ -145,13 +176,40 @@ pub async fn serve(
                 request
             },
         );
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        let service = TowerToHyperService::new(service);
+        let watcher = graceful.watcher();
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let served = match acceptor {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                // The handshake counts against the header-read timeout: a
+                // client that never finishes it is dropped like a slow one.
+                Some(acceptor) => {
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(stream), service))
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(peer = %peer, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(peer = %peer, error = %e, "connection ended");
             }
             drop(permit);
@@ -159,6 +217,9 @@ pub async fn serve(
     }
     if let Some(janitor) = janitor {
         janitor.abort();
+    }
+    if let Some(sighup) = sighup {
+        sighup.abort();
     }
     let drain = Duration::from_secs(limits.shutdown_drain_secs);
     if tokio::time::timeout(drain, graceful.shutdown())

@@ -174,3 +174,81 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
     assert_eq!(get("10.0.0.1, 10.9.9.9").await.unwrap().status(), 429);
     assert_eq!(get("10.0.0.2").await.unwrap().status(), 200);
 }
+
+/// A fresh self-signed certificate for `localhost`, written as PEM files in
+/// `dir` under `name`; returns the files and the certificate's PEM.
+fn tls_identity(dir: &std::path::Path, name: &str) -> (tls::TlsFiles, String) {
+    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let files = tls::TlsFiles {
+        cert: dir.join(format!("{name}.crt.pem")),
+        key: dir.join(format!("{name}.key.pem")),
+    };
+    std::fs::write(&files.cert, identity.cert.pem()).unwrap();
+    std::fs::write(&files.key, identity.key_pair.serialize_pem()).unwrap();
+    (files, identity.cert.pem())
+}
+
+/// A client that trusts only `ca_pem`.
+fn trusting(ca_pem: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tls_serves_https_with_the_given_certificate_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, cert_pem) = tls_identity(dir.path(), "server");
+    let (_, stranger_pem) = tls_identity(dir.path(), "stranger");
+    let (addr, _stop) = start(ConnectionLimits {
+        tls_cert: Some(files.cert),
+        tls_key: Some(files.key),
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let url = format!("https://localhost:{}/peer", addr.port());
+    let answer = trusting(&cert_pem).get(&url).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "127.0.0.1");
+    assert!(
+        trusting(&stranger_pem).get(&url).send().await.is_err(),
+        "a client that trusts another certificate refuses the server"
+    );
+    let plain = reqwest::get(format!("http://127.0.0.1:{}/peer", addr.port())).await;
+    assert!(
+        plain.is_err(),
+        "plain HTTP gets no answer from a TLS listener"
+    );
+}
+
+#[test]
+fn a_tls_reload_takes_new_files_and_keeps_the_old_ones_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, _) = tls_identity(dir.path(), "server");
+    let reloader = tls::TlsReloader::load(files.clone()).unwrap();
+    let first = reloader.acceptor();
+
+    // A half-written certificate file: refused, the old acceptor stays.
+    std::fs::write(&files.cert, "-----BEGIN CERTIFICATE-----\nAAAA").unwrap();
+    let e = reloader.reload().unwrap_err();
+    assert!(e.contains("server.crt.pem"), "{e}");
+    assert!(Arc::ptr_eq(first.config(), reloader.acceptor().config()));
+
+    // A renewed identity: taken.
+    let (renewed, _) = tls_identity(dir.path(), "renewed");
+    std::fs::copy(&renewed.cert, &files.cert).unwrap();
+    std::fs::copy(&renewed.key, &files.key).unwrap();
+    reloader.reload().unwrap();
+    assert!(!Arc::ptr_eq(first.config(), reloader.acceptor().config()));
+
+    // A key that is not the certificate's: refused at load.
+    let (other, _) = tls_identity(dir.path(), "other");
+    let mismatched = tls::TlsFiles {
+        cert: files.cert,
+        key: other.key,
+    };
+    let e = tls::TlsReloader::load(mismatched).err().unwrap();
+    assert!(e.contains("do not make a TLS identity"), "{e}");
+}

@@ -94,6 +94,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         signer: std::sync::Arc::new(material.ca_key.clone()),
         chain_der: vec![material.root_der.clone()],
         ct_log_url: tlog_url.clone(),
+        ct_log_ca_pem: None,
         ct_log_public_key: Some(material.ct_key.public_key()),
         issuers: dev_and_configured_issuers(&oidc_url, args.config.as_deref())?,
     })
@@ -181,11 +182,15 @@ async fn serve(
     router: Router,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    // The same connection limits and timeouts as the standalone servers.
+    // The same connection limits and timeouts as the standalone servers,
+    // but no per-IP rate limit: on loopback every client is one address.
     serving::serve(
         listener,
         router,
-        &serving::ConnectionLimits::default(),
+        &serving::ConnectionLimits {
+            rate_limit_per_ip: 0,
+            ..serving::ConnectionLimits::default()
+        },
         async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         },

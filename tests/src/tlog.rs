@@ -34,6 +34,8 @@ pub struct TlogServer {
     pub port: u16,
     extra_args: Vec<String>,
     starts: u32,
+    /// With TLS: the PEM certificate clients trust for it.
+    tls_ca_pem: Option<String>,
 }
 
 impl TlogServer {
@@ -49,9 +51,55 @@ impl TlogServer {
             port: free_port(),
             extra_args: extra_args.iter().map(|s| (*s).to_owned()).collect(),
             starts: 0,
+            tls_ca_pem: None,
         };
         server.restart()?;
         Ok(server)
+    }
+
+    /// Like [`Self::start`], serving HTTPS at `https://localhost:<port>`
+    /// with the PEM certificate and key files given (`--tls-cert`,
+    /// `--tls-key`); clients of [`Self::client`] trust `ca_pem`.
+    pub fn start_tls(
+        dir: &Path,
+        database_url: &str,
+        (cert, key): (&Path, &Path),
+        ca_pem: &str,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        make_keys(dir)?;
+        let mut server = Self {
+            child: None,
+            dir: dir.to_path_buf(),
+            database_url: database_url.to_owned(),
+            port: free_port(),
+            extra_args: vec![
+                "--tls-cert".into(),
+                cert.display().to_string(),
+                "--tls-key".into(),
+                key.display().to_string(),
+            ],
+            starts: 0,
+            tls_ca_pem: Some(ca_pem.to_owned()),
+        };
+        server.restart()?;
+        Ok(server)
+    }
+
+    /// A client for this server: over TLS, one that trusts only its CA.
+    pub fn client(&self) -> anyhow::Result<reqwest::blocking::Client> {
+        let mut builder = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2));
+        if let Some(pem) = &self.tls_ca_pem {
+            builder = builder
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes())?);
+        }
+        Ok(builder.build()?)
+    }
+
+    /// The process ID, to signal it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Starts the process again (same store, keys and port) after a kill or stop.
@@ -92,9 +140,7 @@ impl TlogServer {
 
     fn wait_healthy(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
+        let client = self.client()?;
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Some(status) = child.try_wait()? {
@@ -116,7 +162,10 @@ impl TlogServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        match self.tls_ca_pem {
+            None => format!("http://127.0.0.1:{}", self.port),
+            Some(_) => format!("https://localhost:{}", self.port),
+        }
     }
 
     /// Everything every start of the process printed.

@@ -184,6 +184,18 @@ struct CtState {
 
 impl FakeCtLog {
     pub async fn start(roots: Vec<Vec<u8>>) -> Self {
+        Self::start_on(roots, None).await
+    }
+
+    /// The same log over HTTPS (`https://localhost:<port>`), with the
+    /// certificate and key in `tls`, served as ca-server and tlog-server
+    /// serve (the `serving` crate).
+    #[allow(dead_code)] // Only the TLS tests use it.
+    pub async fn start_tls(roots: Vec<Vec<u8>>, tls: serving::tls::TlsFiles) -> Self {
+        Self::start_on(roots, Some(tls)).await
+    }
+
+    async fn start_on(roots: Vec<Vec<u8>>, tls: Option<serving::tls::TlsFiles>) -> Self {
         let key = EcdsaP256Signer::generate();
         let submissions = Arc::new(AtomicUsize::new(0));
         let state = CtState {
@@ -194,9 +206,26 @@ impl FakeCtLog {
         let router = Router::new()
             .route("/ct/v1/add-pre-chain", post(add_pre_chain))
             .with_state(state);
-        let addr = serve(router).await;
+        let url = match tls {
+            None => format!("http://{}", serve(router).await),
+            Some(tls) => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let port = listener.local_addr().unwrap().port();
+                let limits = serving::ConnectionLimits {
+                    tls_cert: Some(tls.cert),
+                    tls_key: Some(tls.key),
+                    ..serving::ConnectionLimits::default()
+                };
+                tokio::spawn(async move {
+                    serving::serve(listener, router, &limits, std::future::pending())
+                        .await
+                        .unwrap()
+                });
+                format!("https://localhost:{port}")
+            }
+        };
         Self {
-            url: format!("http://{addr}"),
+            url,
             key,
             submissions,
         }
@@ -275,6 +304,7 @@ impl Stack {
             signer,
             chain_der: chain.clone(),
             ct_log_url: ct.url.clone(),
+            ct_log_ca_pem: None,
             ct_log_public_key: Some(ct.key.public_key()),
             issuers: vec![
                 OidcIssuerConfig::new(&email_issuer.url, IssuerType::Email),

@@ -327,6 +327,7 @@ impl Stack {
             signer: Arc::new(key),
             chain_der: vec![root],
             ct_log_url: ct.url.clone(),
+            ct_log_ca_pem: None,
             ct_log_public_key: Some(ct.key.public_key()),
             issuers,
         })

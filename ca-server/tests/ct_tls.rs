@@ -1,0 +1,101 @@
+//! The CA reaches its CT log over TLS (issue P6 §3): a log served over
+//! HTTPS by the `serving` crate with a certificate of a private CA, which
+//! ca-server trusts through `ct_log_ca_pem` (`--ct-log-ca-cert`) instead of
+//! the system's roots.
+
+// Test code: a failed step should panic with its error.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{public_key_request, FakeCtLog, TestIssuer};
+use serde_json::Value;
+use shared::keys::EcdsaP256Signer;
+
+const EMAIL: &str = "alice@example.com";
+
+/// A CA whose CT log is `ct`, trusting `ct_ca_pem` for its TLS; its URL.
+async fn ca_with_ct(
+    ct: &FakeCtLog,
+    ct_ca_pem: Option<String>,
+    iss: &TestIssuer,
+    root_key: EcdsaP256Signer,
+    root: Vec<u8>,
+) -> String {
+    let ca = ca_server::Ca::new(ca_server::CaConfig {
+        certs_per_subject_per_sec: 0,
+        tsa: None,
+        signer: Arc::new(root_key),
+        chain_der: vec![root],
+        ct_log_url: ct.url.clone(),
+        ct_log_ca_pem: ct_ca_pem,
+        ct_log_public_key: Some(ct.key.public_key()),
+        issuers: vec![ca_server::OidcIssuerConfig::new(
+            &iss.url,
+            ca_server::IssuerType::Email,
+        )],
+    })
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, ca.router()).await.unwrap() });
+    url
+}
+
+async fn issue(ca_url: &str, iss: &TestIssuer) -> (u16, Value) {
+    let client = EcdsaP256Signer::generate();
+    let body = public_key_request(Some(&iss.es256(&iss.claims(EMAIL))), &client, EMAIL);
+    let resp = reqwest::Client::new()
+        .post(format!("{ca_url}/api/v2/signingCert"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn certificates_get_their_sct_from_a_log_behind_tls_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let files = serving::tls::TlsFiles {
+        cert: dir.path().join("ct.crt.pem"),
+        key: dir.path().join("ct.key.pem"),
+    };
+    std::fs::write(&files.cert, identity.cert.pem()).unwrap();
+    std::fs::write(&files.key, identity.key_pair.serialize_pem()).unwrap();
+    let root_key = EcdsaP256Signer::generate();
+    let root = ca_server::generate_root_certificate(&root_key, "sigil", "r").unwrap();
+    let ct = FakeCtLog::start_tls(vec![root.clone()], files).await;
+    assert!(ct.url.starts_with("https://"), "{}", ct.url);
+    let iss = TestIssuer::start().await;
+
+    // Trusting the log's CA: a certificate with its SCT.
+    let ca = ca_with_ct(
+        &ct,
+        Some(identity.cert.pem()),
+        &iss,
+        root_key.clone(),
+        root.clone(),
+    )
+    .await;
+    let (status, body) = issue(&ca, &iss).await;
+    assert_eq!(status, 200, "{body}");
+    let logged = ct.submissions.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(logged, 1, "the precertificate went over TLS");
+
+    // Trusting another CA only: the TLS handshake fails, nothing is issued.
+    let stranger = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let ca = ca_with_ct(&ct, Some(stranger.cert.pem()), &iss, root_key, root).await;
+    let (status, body) = issue(&ca, &iss).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["message"], "Error entering certificate in CTL");
+    assert_eq!(
+        ct.submissions.load(std::sync::atomic::Ordering::SeqCst),
+        logged,
+        "no request reached the log"
+    );
+}

@@ -1,0 +1,95 @@
+//! `tlog-server --tls-cert/--tls-key` serves HTTPS, and SIGHUP makes it
+//! read both files again (issue P6 §3): new connections get the renewed
+//! certificate, a broken file leaves the previous one in use, and the
+//! process keeps running throughout.
+
+// Test code: a failed step should panic with its error.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sigil_tests::check;
+use sigil_tests::tlog::TlogServer;
+
+/// A self-signed end-entity certificate for `localhost` and its key.
+/// (Not `openssl req -x509`: it marks the certificate as a CA, which
+/// webpki refuses as a server certificate.)
+fn identity(dir: &Path, name: &str) -> (PathBuf, PathBuf, String) {
+    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (
+        dir.join(format!("{name}.crt.pem")),
+        dir.join(format!("{name}.key.pem")),
+    );
+    std::fs::write(&cert, identity.cert.pem()).unwrap();
+    std::fs::write(&key, identity.key_pair.serialize_pem()).unwrap();
+    (cert, key, identity.cert.pem())
+}
+
+fn trusting(pem: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
+fn answers(client: &reqwest::blocking::Client, url: &str) -> bool {
+    client
+        .get(format!("{url}/api/v1/log"))
+        .send()
+        .is_ok_and(|r| r.status().is_success())
+}
+
+fn sighup(server: &TlogServer) {
+    let pid = server.pid().unwrap().to_string();
+    check(
+        &Command::new("kill").args(["-HUP", &pid]).output().unwrap(),
+        "kill -HUP",
+    )
+    .unwrap();
+}
+
+#[test]
+fn sighup_reloads_the_certificate_and_a_broken_file_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (cert, key, first) = identity(dir, "first");
+    let (renewed_cert, renewed_key, renewed) = identity(dir, "renewed");
+    let db = format!("sqlite://{}?mode=rwc", dir.join("tlog.db").display());
+    let server = TlogServer::start_tls(&dir.join("log"), &db, (&cert, &key), &first).unwrap();
+    let url = server.url();
+    assert!(url.starts_with("https://"), "{url}");
+    assert!(answers(&trusting(&first), &url), "{}", server.log());
+    assert!(!answers(&trusting(&renewed), &url));
+
+    // The files are renewed in place, then SIGHUP.
+    std::fs::copy(&renewed_cert, &cert).unwrap();
+    std::fs::copy(&renewed_key, &key).unwrap();
+    sighup(&server);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !answers(&trusting(&renewed), &url) {
+        assert!(Instant::now() < deadline, "not reloaded:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !answers(&trusting(&first), &url),
+        "the old certificate is gone"
+    );
+
+    // A half-written file: the reload fails, the renewed certificate stays.
+    std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\nAAAA").unwrap();
+    sighup(&server);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("TLS reload failed") {
+        assert!(
+            Instant::now() < deadline,
+            "no failure logged:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(answers(&trusting(&renewed), &url), "{}", server.log());
+}
