@@ -313,30 +313,44 @@ async fn writes_fail_fast_while_the_database_is_down_and_resume_after() {
     tlog.shutdown().await;
 }
 
-/// A stand-in witness that counts `add-checkpoint` requests and refuses
-/// each (a refusal never stops the log).
-async fn counting_witness() -> (crate::WitnessConfig, Arc<std::sync::atomic::AtomicUsize>) {
+/// A stand-in witness that cosigns every checkpoint it is sent (C2SP
+/// tlog-witness; it checks no proof) and counts the requests.
+async fn cosigning_witness(
+    name: &str,
+) -> (crate::WitnessConfig, Arc<std::sync::atomic::AtomicUsize>) {
+    use base64::Engine as _;
     use std::sync::atomic::AtomicUsize;
+    let key = shared::note::CosignerKey::generate(name).unwrap();
+    let vkey = key.vkey();
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let app = axum::Router::new().route(
         "/add-checkpoint",
-        axum::routing::post(move || {
+        axum::routing::post(move |body: String| {
             counter.fetch_add(1, Ordering::SeqCst);
-            async { StatusCode::FORBIDDEN }
+            let key = key.clone();
+            async move {
+                let (_, note) = body.split_once("\n\n").unwrap();
+                let text = shared::note::SignedNote::parse(note).unwrap().text;
+                let sig = key.cosign(&text, 1_700_000_000);
+                let blob = [sig.key_hint.as_slice(), &sig.signature].concat();
+                format!(
+                    "\u{2014} {} {}\n",
+                    sig.name,
+                    base64::engine::general_purpose::STANDARD.encode(blob)
+                )
+            }
         }),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let vkey = shared::note::CosignerKey::generate("witness.example")
-        .unwrap()
-        .vkey();
     (format!("{url},{vkey}").parse().unwrap(), hits)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_leader_asks_witnesses_without_a_quorum() {
+async fn only_the_leader_asks_witnesses_and_followers_publish_what_it_stored() {
+    use crate::witness::Published;
     let db = PgDatabase::create().await;
     let (rekor_key, ct_key) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
     let v2_key = shared::note::CheckpointKey::generate(
@@ -344,19 +358,20 @@ async fn only_the_leader_asks_witnesses_without_a_quorum() {
         "localhost",
     )
     .unwrap();
+    // A quorum of one: a replica publishes only a cosigned checkpoint.
     let with_witness = |witness: crate::WitnessConfig| TlogConfig {
         rekor_v2: Some(crate::RekorV2Config {
             key: v2_key.clone(),
             witnesses: crate::WitnessPolicy {
                 witnesses: vec![witness],
-                quorum: 0,
+                quorum: 1,
             },
             served_tile_cache_bytes: 0,
         }),
         ..config(&db.url, &rekor_key, &ct_key)
     };
-    let (witness_a, hits_a) = counting_witness().await;
-    let (witness_b, hits_b) = counting_witness().await;
+    let (witness_a, hits_a) = cosigning_witness("witness.example/a").await;
+    let (witness_b, hits_b) = cosigning_witness("witness.example/b").await;
     let a = Tlog::open(with_witness(witness_a)).await.unwrap();
     let b = Tlog::open(with_witness(witness_b)).await.unwrap();
     let v2_a = a.state.rekor_v2.clone().unwrap();
@@ -364,20 +379,45 @@ async fn only_the_leader_asks_witnesses_without_a_quorum() {
     for n in 0..3 {
         v2_a.tree.submit(raw(n)).await.unwrap();
     }
+    let published = |v2: &crate::http::RekorV2Log| match v2.witnessed.published(&v2.tree.head()) {
+        Published::Note { note } => Some(String::from_utf8(note).unwrap()),
+        Published::AwaitingQuorum => None,
+    };
+    let final_note = async || {
+        published(&v2_a)
+            .filter(|n| n.starts_with("localhost\n4\n") && n.contains("witness.example/a"))
+    };
     assert!(
-        eventually(Duration::from_secs(5), async || v2_b.tree.head().size == 4).await,
-        "the follower's v2 head catches up"
-    );
-    assert!(
-        eventually(Duration::from_secs(5), async || hits_a
-            .load(Ordering::SeqCst)
-            > 0)
+        eventually(Duration::from_secs(5), async || final_note()
+            .await
+            .is_some())
         .await,
-        "the leader asks its witness"
+        "the leader publishes the cosigned head"
     );
-    // The follower saw new heads too, and let a few role checks pass.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let leader_note = final_note().await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), async || published(&v2_b).as_ref()
+            == Some(&leader_note))
+        .await,
+        "the follower publishes the note the leader stored: {:?}",
+        published(&v2_b)
+    );
+    assert!(hits_a.load(Ordering::SeqCst) > 0);
     assert_eq!(hits_b.load(Ordering::SeqCst), 0, "the follower asks nobody");
-    a.shutdown().await;
+
+    // A restarted replica publishes the stored note before any new round.
     b.shutdown().await;
+    let (witness_c, hits_c) = cosigning_witness("witness.example/c").await;
+    let c = Tlog::open(with_witness(witness_c)).await.unwrap();
+    let v2_c = c.state.rekor_v2.clone().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), async || published(&v2_c).as_ref()
+            == Some(&leader_note))
+        .await,
+        "{:?}",
+        published(&v2_c)
+    );
+    assert_eq!(hits_c.load(Ordering::SeqCst), 0);
+    a.shutdown().await;
+    c.shutdown().await;
 }

@@ -39,6 +39,11 @@ impl LogTree {
         self.id
     }
 
+    /// The store the tree lives in.
+    pub(crate) fn store(&self) -> &Arc<dyn LogStore> {
+        &self.store
+    }
+
     /// The tree's sequencer (pool depth, liveness and stats for metrics).
     pub(crate) fn sequencer(&self) -> &SequencerHandle {
         &self.sequencer

@@ -19,10 +19,10 @@
 //!   was for that very head. With `quorum` = K > 0, `/checkpoint` and the
 //!   tiles are cut to the newest checkpoint that K witnesses cosigned;
 //!   until one exists, `/checkpoint` answers 503.
-//! - **Replicas.** Only the leader asks witnesses, unless a quorum is set:
-//!   then every replica gathers its own cosignatures, since they are not
-//!   stored (each witness then hears from every replica, and follows the
-//!   409s between them).
+//! - **Replicas.** Only the leader asks witnesses. It stores each kept
+//!   cosigned checkpoint (`LogStore::save_cosigned`); followers, and a
+//!   process that restarts, read it from there, so every replica publishes
+//!   the same cosigned note, under a quorum too.
 //! - **State.** What each witness last cosigned lives in memory only. After
 //!   a restart the first request says `old 0`; the witness answers 409 with
 //!   its size, which the log follows (§ add-checkpoint).
@@ -37,7 +37,7 @@ use shared::merkle::Hash;
 use shared::note::{Cosigner, NoteSignature, SignedNote};
 use tokio::sync::watch;
 
-use crate::store::SignedHead;
+use crate::store::{CosignedCheckpoint, SignedHead};
 use crate::tree::LogTree;
 
 /// How long one `add-checkpoint` may take.
@@ -77,21 +77,11 @@ pub struct WitnessPolicy {
     pub quorum: usize,
 }
 
-/// A checkpoint with the cosignatures collected for it.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Cosigned {
-    pub(crate) size: u64,
-    pub(crate) root: Hash,
-    /// The log's note with the cosignature lines appended.
-    pub(crate) note: String,
-    pub(crate) cosignatures: usize,
-}
-
 /// What the HTTP layer reads: the newest cosigned checkpoint.
 #[derive(Debug, Default)]
 pub(crate) struct Witnessed {
     quorum: usize,
-    latest: RwLock<Option<Arc<Cosigned>>>,
+    latest: RwLock<Option<Arc<CosignedCheckpoint>>>,
 }
 
 /// What `/checkpoint` serves and how far tiles go.
@@ -143,10 +133,19 @@ impl Witnessed {
         }
     }
 
-    fn store(&self, cosigned: Cosigned) {
-        if cosigned.cosignatures >= self.quorum.max(1) {
-            *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(cosigned));
+    /// Keeps `cosigned` if it has enough cosignatures and is not older than
+    /// the one kept; whether it was kept.
+    fn store(&self, cosigned: CosignedCheckpoint) -> bool {
+        let enough =
+            usize::try_from(cosigned.cosignatures).unwrap_or(usize::MAX) >= self.quorum.max(1);
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        let newer = latest
+            .as_ref()
+            .is_none_or(|kept| cosigned.size >= kept.size);
+        if enough && newer {
+            *latest = Some(Arc::new(cosigned));
         }
+        enough && newer
     }
 }
 
@@ -182,29 +181,54 @@ async fn run(
     witnessed: Arc<Witnessed>,
     mut heads: watch::Receiver<Arc<SignedHead>>,
 ) {
+    // What was cosigned before this process started (by it or by another
+    // replica), so a restart under a quorum publishes at once.
+    adopt_stored(&tree, &witnessed).await;
     let mut last_round: Option<(u64, Hash)> = None;
     loop {
         let head = heads.borrow_and_update().clone();
-        if last_round != Some((head.size, head.root)) && asks_witnesses(&tree, &witnessed) {
+        let leader = tree.sequencer().is_leader();
+        if leader && last_round != Some((head.size, head.root)) {
             last_round = Some((head.size, head.root));
             match round(&tree, &client, &mut witnesses, &head).await {
-                Ok(cosigned) => witnessed.store(cosigned),
+                Ok(cosigned) => {
+                    if witnessed.store(cosigned.clone()) {
+                        if let Err(e) = tree.store().save_cosigned(tree.id(), &cosigned).await {
+                            tracing::warn!(error = %e, size = cosigned.size, "storing a cosigned checkpoint");
+                        }
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, size = head.size, "witness round failed"),
             }
+        } else if !leader {
+            // A follower asks nobody: it serves what the leader stored. On
+            // taking the lead it asks for the head it has then.
+            last_round = None;
+            adopt_stored(&tree, &witnessed).await;
         }
-        if heads.changed().await.is_err() {
+        // Heads wake the leader; a follower also looks again now and then,
+        // since the leader stores its round's result after the head.
+        let wait = if leader { Duration::MAX } else { FOLLOWER_POLL };
+        // A timeout just loops; a closed channel means the sequencer ended.
+        if let Ok(Err(_)) = tokio::time::timeout(wait, heads.changed()).await {
             return;
         }
     }
 }
 
-/// Whether this replica runs witness rounds. The leader always does. A
-/// follower does only under a quorum: cosignatures live in each process's
-/// memory, so a follower without its own would have nothing to publish.
-/// Without a quorum, followers leave the witnesses alone and serve their
-/// heads uncosigned (best effort, as the policy says).
-fn asks_witnesses(tree: &LogTree, witnessed: &Witnessed) -> bool {
-    tree.sequencer().is_leader() || witnessed.quorum > 0
+/// How often a follower reads the stored cosigned checkpoint when no new
+/// head arrives.
+const FOLLOWER_POLL: Duration = Duration::from_secs(1);
+
+/// Takes the stored cosigned checkpoint, if it is newer than the one held.
+async fn adopt_stored(tree: &LogTree, witnessed: &Witnessed) {
+    match tree.store().latest_cosigned(tree.id()).await {
+        Ok(Some(stored)) => {
+            witnessed.store(stored);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!(error = %e, "reading the stored cosigned checkpoint"),
+    }
 }
 
 /// Asks every witness, concurrently, to cosign `head`.
@@ -213,7 +237,7 @@ async fn round(
     client: &reqwest::Client,
     witnesses: &mut [WitnessState],
     head: &SignedHead,
-) -> Result<Cosigned, String> {
+) -> Result<CosignedCheckpoint, String> {
     let note_text = String::from_utf8(head.signed.clone()).map_err(|e| e.to_string())?;
     let mut note = SignedNote::parse(&note_text).map_err(|e| e.to_string())?;
     let asks = witnesses
@@ -225,7 +249,7 @@ async fn round(
         note.signatures.push(sig);
         cosignatures += 1;
     }
-    Ok(Cosigned {
+    Ok(CosignedCheckpoint {
         size: head.size,
         root: head.root,
         note: note.to_text(),
@@ -416,7 +440,7 @@ mod tests {
             timestamp_ms: 0,
             signed: b"log note\n".to_vec(),
         };
-        let cosigned = |size, root| Cosigned {
+        let cosigned = |size, root| CosignedCheckpoint {
             size,
             root,
             note: format!("cosigned {size}"),
@@ -444,7 +468,7 @@ mod tests {
         assert_eq!(seen(&quorum, &head), None);
         quorum.store(cosigned(9, Hash([2; 32]))); // one cosignature of two: not kept
         assert_eq!(seen(&quorum, &head), None);
-        quorum.store(Cosigned {
+        quorum.store(CosignedCheckpoint {
             cosignatures: 2,
             ..cosigned(9, Hash([2; 32]))
         });

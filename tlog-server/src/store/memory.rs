@@ -12,7 +12,8 @@ use tokio::sync::Semaphore;
 use super::tile_cache::TileCache;
 use super::tiles::{extend_tiles, touched_tiles, TileId};
 use super::{
-    Batch, EntryWithExtra, LogStore, SignedHead, StoreError, StoreFuture, StoredEntry, TreeId,
+    Batch, CosignedCheckpoint, EntryWithExtra, LogStore, SignedHead, StoreError, StoreFuture,
+    StoredEntry, TreeId,
 };
 
 #[derive(Default)]
@@ -23,6 +24,7 @@ struct Tree {
     index: HashMap<String, Vec<u64>>,
     tiles: HashMap<TileId, Vec<u8>>,
     heads: Vec<SignedHead>,
+    cosigned: Option<CosignedCheckpoint>,
 }
 
 #[derive(Default)]
@@ -112,6 +114,25 @@ impl LogStore for MemoryStore {
         Box::pin(async move {
             self.with(|s| Ok(s.trees.get(&tree).and_then(|t| t.heads.last().cloned())))
         })
+    }
+
+    fn save_cosigned(&self, tree: TreeId, checkpoint: &CosignedCheckpoint) -> StoreFuture<'_, ()> {
+        let checkpoint = checkpoint.clone();
+        Box::pin(async move {
+            self.with(|s| {
+                let kept = &mut s.trees.entry(tree).or_default().cosigned;
+                if kept.as_ref().is_none_or(|k| checkpoint.size >= k.size) {
+                    *kept = Some(checkpoint);
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn latest_cosigned(&self, tree: TreeId) -> StoreFuture<'_, Option<CosignedCheckpoint>> {
+        Box::pin(
+            async move { self.with(|s| Ok(s.trees.get(&tree).and_then(|t| t.cosigned.clone()))) },
+        )
     }
 
     fn read_tile(

@@ -128,6 +128,27 @@ pub trait LogStore: Send + Sync + 'static {
     fn lead(&self, _tree: TreeId) -> StoreFuture<'_, Leadership> {
         Box::pin(async { Ok(Leadership::Sole) })
     }
+
+    /// Keeps `checkpoint` as the newest cosigned checkpoint of `tree`
+    /// (C2SP tlog-witness; `crate::witness`), unless a larger one is kept
+    /// already. Durable when it returns. Only the leader writes it; every
+    /// replica reads it, so all of them publish the same cosigned note.
+    /// Unlike the log itself this row is replaced, and losing it loses
+    /// nothing of the log: witnesses are simply asked again.
+    fn save_cosigned(&self, tree: TreeId, checkpoint: &CosignedCheckpoint) -> StoreFuture<'_, ()>;
+
+    /// The checkpoint [`LogStore::save_cosigned`] keeps for `tree`, if any.
+    fn latest_cosigned(&self, tree: TreeId) -> StoreFuture<'_, Option<CosignedCheckpoint>>;
+}
+
+/// A checkpoint with the witness cosignatures collected for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CosignedCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The log's signed note with the cosignature lines appended.
+    pub note: String,
+    pub cosignatures: u32,
 }
 
 /// The answer of [`LogStore::lead`].

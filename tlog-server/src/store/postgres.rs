@@ -44,8 +44,8 @@ use tokio::sync::Mutex;
 use super::tile_cache::{TileCache, DEFAULT_TILE_CACHE_BYTES};
 use super::tiles::{check_tile, extend_tiles, touched_tiles, TileId};
 use super::{
-    from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, Leadership, LogStore,
-    SignedHead, StoreError, StoreFuture, StoredEntry, TreeId,
+    from_sql_int, hash_from_sql, to_sql_int, Batch, CosignedCheckpoint, EntryWithExtra, Leadership,
+    LogStore, SignedHead, StoreError, StoreFuture, StoredEntry, TreeId,
 };
 
 /// Longest wait for a pooled connection (or a new lock connection) before a
@@ -321,6 +321,39 @@ impl LogStore for PgStore {
         })
     }
 
+    fn save_cosigned(&self, tree: TreeId, checkpoint: &CosignedCheckpoint) -> StoreFuture<'_, ()> {
+        let checkpoint = checkpoint.clone();
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO cosigned_checkpoints (tree_id, size, root, note, cosignatures) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (tree_id) DO UPDATE SET size = excluded.size, root = excluded.root, \
+                 note = excluded.note, cosignatures = excluded.cosignatures \
+                 WHERE excluded.size >= cosigned_checkpoints.size",
+            )
+            .bind(tree.get())
+            .bind(to_sql_int(checkpoint.size)?)
+            .bind(checkpoint.root.0.as_slice())
+            .bind(&checkpoint.note)
+            .bind(i32::try_from(checkpoint.cosignatures).unwrap_or(i32::MAX))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn latest_cosigned(&self, tree: TreeId) -> StoreFuture<'_, Option<CosignedCheckpoint>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT size, root, note, cosignatures FROM cosigned_checkpoints WHERE tree_id = $1",
+            )
+            .bind(tree.get())
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|row| cosigned_from_row(&row)).transpose()
+        })
+    }
+
     fn read_nodes<'a>(&'a self, tree: TreeId, ids: &'a [NodeId]) -> StoreFuture<'a, Vec<Hash>> {
         Box::pin(self.read_nodes_impl(tree, ids))
     }
@@ -516,6 +549,15 @@ async fn latest_head_on(
         timestamp_ms: from_sql_int(row.try_get("timestamp_ms")?)?,
         signed: row.try_get("signed")?,
     }))
+}
+
+fn cosigned_from_row(row: &PgRow) -> Result<CosignedCheckpoint, StoreError> {
+    Ok(CosignedCheckpoint {
+        size: from_sql_int(row.try_get("size")?)?,
+        root: hash_from_sql(row.try_get("root")?)?,
+        note: row.try_get("note")?,
+        cosignatures: u32::try_from(row.try_get::<i32, _>("cosignatures")?).unwrap_or(0),
+    })
 }
 
 fn entry_from_row(row: &PgRow) -> Result<StoredEntry, StoreError> {

@@ -26,8 +26,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use super::tile_cache::{TileCache, DEFAULT_TILE_CACHE_BYTES};
 use super::tiles::{check_tile, extend_tiles, touched_tiles, TileId};
 use super::{
-    from_sql_int, hash_from_sql, to_sql_int, Batch, EntryWithExtra, LogStore, SignedHead,
-    StoreError, StoreFuture, StoredEntry, TreeId,
+    from_sql_int, hash_from_sql, to_sql_int, Batch, CosignedCheckpoint, EntryWithExtra, LogStore,
+    SignedHead, StoreError, StoreFuture, StoredEntry, TreeId,
 };
 
 /// Rows per multi-row statement: 5 binds a row stays far below SQLite's
@@ -264,6 +264,39 @@ impl LogStore for SqliteStore {
         })
     }
 
+    fn save_cosigned(&self, tree: TreeId, checkpoint: &CosignedCheckpoint) -> StoreFuture<'_, ()> {
+        let checkpoint = checkpoint.clone();
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO cosigned_checkpoints (tree_id, size, root, note, cosignatures) \
+                 VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (tree_id) DO UPDATE SET size = excluded.size, root = excluded.root, \
+                 note = excluded.note, cosignatures = excluded.cosignatures \
+                 WHERE excluded.size >= cosigned_checkpoints.size",
+            )
+            .bind(tree.get())
+            .bind(to_sql_int(checkpoint.size)?)
+            .bind(checkpoint.root.0.as_slice())
+            .bind(&checkpoint.note)
+            .bind(i64::from(checkpoint.cosignatures))
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn latest_cosigned(&self, tree: TreeId) -> StoreFuture<'_, Option<CosignedCheckpoint>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT size, root, note, cosignatures FROM cosigned_checkpoints WHERE tree_id = ?",
+            )
+            .bind(tree.get())
+            .fetch_optional(&self.reader)
+            .await?;
+            row.map(|row| cosigned_from_row(&row)).transpose()
+        })
+    }
+
     fn read_nodes<'a>(&'a self, tree: TreeId, ids: &'a [NodeId]) -> StoreFuture<'a, Vec<Hash>> {
         Box::pin(self.read_nodes_impl(tree, ids))
     }
@@ -468,6 +501,15 @@ async fn latest_head_on(
         timestamp_ms: from_sql_int(row.try_get("timestamp_ms")?)?,
         signed: row.try_get("signed")?,
     }))
+}
+
+fn cosigned_from_row(row: &SqliteRow) -> Result<CosignedCheckpoint, StoreError> {
+    Ok(CosignedCheckpoint {
+        size: from_sql_int(row.try_get("size")?)?,
+        root: hash_from_sql(row.try_get("root")?)?,
+        note: row.try_get("note")?,
+        cosignatures: u32::try_from(row.try_get::<i64, _>("cosignatures")?).unwrap_or(u32::MAX),
+    })
 }
 
 fn entry_from_row(row: &SqliteRow) -> Result<StoredEntry, StoreError> {

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use shared::merkle::{consistency_plan, inclusion_plan, leaf_hash, Frontier, Hash, NodeId};
 
 use super::{
-    Batch, EntryWithExtra, LogStore, NewEntry, SignedHead, StoreError, StoredEntry, TreeId,
+    Batch, CosignedCheckpoint, EntryWithExtra, LogStore, NewEntry, SignedHead, StoreError,
+    StoredEntry, TreeId,
 };
 
 /// A backend under test: a fresh, empty database per fixture, which
@@ -225,6 +226,39 @@ pub(crate) async fn trees_are_created_once_and_persist<F: StoreFixture>(f: &F) {
     let store = f.open().await;
     assert_eq!(store.tree("ct").await.unwrap(), ct);
     assert_eq!(store.tree("rekor").await.unwrap(), rekor);
+    store.close().await.unwrap();
+}
+
+pub(crate) async fn the_largest_cosigned_checkpoint_is_kept_per_tree<F: StoreFixture>(f: &F) {
+    let store = f.open().await;
+    let (a, b) = (
+        store.tree("v2").await.unwrap(),
+        store.tree("other").await.unwrap(),
+    );
+    assert_eq!(store.latest_cosigned(a).await.unwrap(), None);
+    let cosigned = |size: u64, cosignatures| CosignedCheckpoint {
+        size,
+        root: Hash([size as u8; 32]),
+        note: format!("log\n{size}\n\n— witness sig\n"),
+        cosignatures,
+    };
+    store.save_cosigned(a, &cosigned(10, 1)).await.unwrap();
+    store.save_cosigned(a, &cosigned(7, 2)).await.unwrap();
+    assert_eq!(
+        store.latest_cosigned(a).await.unwrap(),
+        Some(cosigned(10, 1)),
+        "a smaller checkpoint never replaces a larger one"
+    );
+    store.save_cosigned(a, &cosigned(10, 2)).await.unwrap();
+    store.save_cosigned(a, &cosigned(12, 3)).await.unwrap();
+    assert_eq!(store.latest_cosigned(b).await.unwrap(), None, "per tree");
+    store.close().await.unwrap();
+    let store = f.open().await;
+    assert_eq!(
+        store.latest_cosigned(a).await.unwrap(),
+        Some(cosigned(12, 3)),
+        "kept across a reopen"
+    );
     store.close().await.unwrap();
 }
 
@@ -532,6 +566,12 @@ macro_rules! behaviour_suite {
             async fn trees_are_created_once_and_persist() {
                 let f = <$fixture as s::StoreFixture>::create().await;
                 s::trees_are_created_once_and_persist(&f).await;
+            }
+
+            #[tokio::test]
+            async fn the_largest_cosigned_checkpoint_is_kept_per_tree() {
+                let f = <$fixture as s::StoreFixture>::create().await;
+                s::the_largest_cosigned_checkpoint_is_kept_per_tree(&f).await;
             }
 
             #[tokio::test]
