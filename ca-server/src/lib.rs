@@ -9,6 +9,8 @@ pub mod ca;
 pub mod challenge;
 pub mod config;
 pub mod ct_client;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 pub mod identity;
 pub mod oidc;

@@ -3,8 +3,8 @@
 //! match), OpenID Connect Discovery 1.0 §4 finds its JWKS, the JWS signature
 //! is checked against it, then `aud`, `exp` and `nbf`. Tokens never reach a log line.
 
-mod jwk;
-mod jwt;
+pub(crate) mod jwk;
+pub(crate) mod jwt;
 mod pool;
 
 pub use jwt::{Audience, Claims};
