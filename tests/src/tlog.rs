@@ -42,19 +42,8 @@ impl TlogServer {
     /// Starts `tlog-server` on `database_url` with keys in `dir`, on a free
     /// port, with extra flags (e.g. `--batch-size`), and waits for `/healthz`.
     pub fn start(dir: &Path, database_url: &str, extra_args: &[&str]) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        make_keys(dir)?;
-        let mut server = Self {
-            child: None,
-            dir: dir.to_path_buf(),
-            database_url: database_url.to_owned(),
-            port: free_port(),
-            extra_args: extra_args.iter().map(|s| (*s).to_owned()).collect(),
-            starts: 0,
-            tls_ca_pem: None,
-        };
-        server.restart()?;
-        Ok(server)
+        let extra_args = extra_args.iter().map(|s| (*s).to_owned()).collect();
+        Self::launch(dir, database_url, extra_args, None)
     }
 
     /// Like [`Self::start`], serving HTTPS at `https://localhost:<port>`
@@ -66,6 +55,21 @@ impl TlogServer {
         (cert, key): (&Path, &Path),
         ca_pem: &str,
     ) -> anyhow::Result<Self> {
+        let extra_args = vec![
+            "--tls-cert".into(),
+            cert.display().to_string(),
+            "--tls-key".into(),
+            key.display().to_string(),
+        ];
+        Self::launch(dir, database_url, extra_args, Some(ca_pem.to_owned()))
+    }
+
+    fn launch(
+        dir: &Path,
+        database_url: &str,
+        extra_args: Vec<String>,
+        tls_ca_pem: Option<String>,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         make_keys(dir)?;
         let mut server = Self {
@@ -73,14 +77,9 @@ impl TlogServer {
             dir: dir.to_path_buf(),
             database_url: database_url.to_owned(),
             port: free_port(),
-            extra_args: vec![
-                "--tls-cert".into(),
-                cert.display().to_string(),
-                "--tls-key".into(),
-                key.display().to_string(),
-            ],
+            extra_args,
             starts: 0,
-            tls_ca_pem: Some(ca_pem.to_owned()),
+            tls_ca_pem,
         };
         server.restart()?;
         Ok(server)
