@@ -1,4 +1,4 @@
-//! Proof of possession (Fulcio `pkg/challenges`, fulcio-wire.md §2): either a
+//! Proof of possession (Fulcio `pkg/challenges`, docs/fulcio-wire.md §2): either a
 //! public key plus a signature over the principal's name, or a PKCS#10 CSR
 //! (RFC 2986) whose self-signature is the proof. Only the key algorithms of
 //! Fulcio's default allowlist pass ("goodkey").

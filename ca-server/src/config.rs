@@ -1,5 +1,5 @@
 //! What a CA is configured with: its key and chain, its CT log and the OIDC
-//! issuers it trusts, in Fulcio's config model (fulcio-wire.md §4):
+//! issuers it trusts, in Fulcio's config model (docs/fulcio-wire.md §4):
 //! `issuer` holds one issuer's settings, `file` reads Fulcio's JSON/YAML
 //! config file, `validate` makes the load-time checks.
 

@@ -1,4 +1,4 @@
-//! Client for an RFC 6962 §4.1 CT log's `add-pre-chain` (fulcio-wire.md §6):
+//! Client for an RFC 6962 §4.1 CT log's `add-pre-chain` (docs/fulcio-wire.md §6):
 //! POST `{"chain":[b64 DER…]}`, read the SCT from the JSON reply. 30 s
 //! timeout, as Fulcio.
 

@@ -1,4 +1,4 @@
-//! Sigil's Fulcio-compatible certificate authority (fulcio-wire.md): OIDC
+//! Sigil's Fulcio-compatible certificate authority (docs/fulcio-wire.md): OIDC
 //! identity tokens in, 10-minute code-signing certificates with one embedded
 //! SCT out. `Ca` is the embeddable service (`sigil dev` mounts its router);
 //! the `ca-server` binary is a thin wrapper around it.

@@ -1,6 +1,6 @@
 //! `ca-server`: Sigil's Fulcio-compatible CA as a standalone service.
 //! Flags (each also an environment variable) choose the CA key backend
-//! (`--ca file|pkcs11|ephemeral`, fulcio-wire.md §5) and load the key, its
+//! (`--ca file|pkcs11|ephemeral`, docs/fulcio-wire.md §5) and load the key, its
 //! chain, the CT log and the trusted OIDC issuers. Passwords and PINs come
 //! from files or environment variables and are never logged.
 

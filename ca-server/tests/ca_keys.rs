@@ -1,4 +1,4 @@
-//! CA key backends end to end over HTTP (fulcio-wire.md §5, clients.md §6):
+//! CA key backends end to end over HTTP (docs/fulcio-wire.md §5, docs/clients.md §6):
 //! a PKCS#11 key in SoftHSM2 and a P-384 (encrypted) file key issue through
 //! the precert flow and the real CT log checks, with the signature algorithm
 //! following the CA key; and the legacy v1 API cosign uses (§1 "Legacy").

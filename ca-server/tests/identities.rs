@@ -1,4 +1,4 @@
-//! Every identity type end to end over HTTP (fulcio-wire.md §3, §4): a CA
+//! Every identity type end to end over HTTP (docs/fulcio-wire.md §3, §4): a CA
 //! loaded from a Fulcio-format config, tokens shaped like each provider's
 //! from a local OIDC issuer, and the issued certificate checked field by
 //! field — SAN type, value and criticality, then each 57264.1.x extension's

@@ -1,5 +1,5 @@
 //! The CA's router answers unknown paths and methods with grpc-gateway's JSON
-//! routing errors (fulcio-wire.md §1), never an empty body.
+//! routing errors (docs/fulcio-wire.md §1), never an empty body.
 
 #![allow(clippy::unwrap_used)]
 

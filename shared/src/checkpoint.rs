@@ -1,5 +1,5 @@
 //! C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint) bodies with the
-//! Rekor v1 origin convention `"<hostname> - <treeID>"` (rekor-wire.md §3).
+//! Rekor v1 origin convention `"<hostname> - <treeID>"` (docs/rekor-wire.md §3).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

@@ -1,6 +1,6 @@
 //! C2SP signed-note (https://c2sp.org/signed-note): a UTF-8 text ending in a
 //! newline, a blank line, then signature lines `— <name> <base64(hint ‖ sig)>`.
-//! Rekor v1 conventions (rekor-wire.md §3): the key name is the log's host
+//! Rekor v1 conventions (docs/rekor-wire.md §3): the key name is the log's host
 //! name, the hint is SHA-256(DER SPKI)[:4] for every key type, and an ECDSA
 //! key signs SHA-256(text). The C2SP Ed25519 signature type, which tiled logs
 //! and Rekor v2 use, is in [`Ed25519NoteKey`] and [`SignedNote::verify_ed25519`].

@@ -1,4 +1,4 @@
-//! Rekor v1 wire types and the signed entry timestamp (rekor-wire.md §1, §3):
+//! Rekor v1 wire types and the signed entry timestamp (docs/rekor-wire.md §1, §3):
 //! entry UUIDs and 80-hex entry IDs, the LogEntry response, log info,
 //! consistency proofs, and the SET payload.
 

@@ -278,7 +278,7 @@ impl Deployment {
             hash_algorithm: "SHA2_256".to_owned(),
             public_key: TrustPublicKey {
                 raw_bytes: b64(spki_der),
-                // Every Sigil key is ECDSA P-256 (DESIGN.md, "Keys").
+                // Every Sigil key is ECDSA P-256 (docs/design.md, "Keys").
                 key_details: "PKIX_ECDSA_P256_SHA_256".to_owned(),
                 valid_for: self.valid_for(),
             },

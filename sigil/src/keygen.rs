@@ -1,5 +1,5 @@
 //! `sigil keygen`: the key material of a production deployment
-//! (DESIGN.md "Keys": ECDSA P-256 everywhere) in one directory, as the
+//! (docs/design.md "Keys": ECDSA P-256 everywhere) in one directory, as the
 //! servers' flags take it:
 //!
 //! ```text

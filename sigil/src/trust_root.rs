@@ -2,8 +2,8 @@
 //! SigningConfig v0.2 of sigstore/protobuf-specs, in the form docs/clients.md
 //! §1 describes) of a running deployment, built from its public endpoints:
 //!
-//! * the CA chain from the CA's `GET /api/v2/trustBundle` (fulcio-wire.md §1);
-//! * the Rekor key from `GET /api/v1/log/publicKey` (rekor-wire.md);
+//! * the CA chain from the CA's `GET /api/v2/trustBundle` (docs/fulcio-wire.md §1);
+//! * the Rekor key from `GET /api/v1/log/publicKey` (docs/rekor-wire.md);
 //! * the CT log key from a file (the CT API of RFC 6962 publishes no key),
 //!   checked against the log's signed tree head (`GET /ct/v1/get-sth`) so a
 //!   wrong file is caught here, not by every verifier later.

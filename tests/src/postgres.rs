@@ -1,5 +1,5 @@
 //! Postgres for tests: a fresh database on the machine's shared server
-//! (127.0.0.1:5432, user `postgres`, trust auth; TEAM.md), and a private
+//! (127.0.0.1:5432, user `postgres`, trust auth, as scripts/test.sh expects), and a private
 //! throw-away cluster a test may stop and start at will without touching the
 //! shared one. Both are driven with the stock client tools (`psql`, `initdb`,
 //! `pg_ctl`), so this crate needs no database driver.

@@ -1,6 +1,6 @@
 //! A standalone `tlog-server` process for tests (Rekor v1 + CT API on one
 //! store), and a small Rekor client: signed hashedrekord submissions
-//! (rekor-wire.md §2), entries by index, checkpoints and consistency proofs
+//! (docs/rekor-wire.md §2), entries by index, checkpoints and consistency proofs
 //! checked with `shared::merkle`.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Crash safety of the log (issue 3, "Crash safety"; DESIGN.md "Nothing is
+//! Crash safety of the log (issue 3, "Crash safety"; docs/design.md "Nothing is
 //! acknowledged before its commit"): a standalone `tlog-server` is SIGKILLed
 //! while clients write, and, on Postgres, its database is stopped
 //! (`pg_ctl stop -m immediate`) and started again under load. Afterwards

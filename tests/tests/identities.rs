@@ -1,5 +1,5 @@
 //! End to end: `sigil dev --config FILE` trusts extra issuers from a Fulcio
-//! config file (fulcio-wire.md §4). A small OIDC provider run by this test
+//! config file (docs/fulcio-wire.md §4). A small OIDC provider run by this test
 //! (discovery + JWKS over HTTP on 127.0.0.1, ES256) mints tokens shaped like
 //! a company IdP's, a workload's, GitHub Actions' and a Kubernetes service
 //! account's; sigstore-python 4.5.1 signs with each and `verify identity`

@@ -1,7 +1,7 @@
 //! Signed tree heads, one flavour per log personality:
 //! * Rekor v1: a C2SP signed-note checkpoint with origin
 //!   `"<hostname> - <treeID>"`, signed under the key name `<hostname>` with
-//!   the v1 key hint (rekor-wire.md §3);
+//!   the v1 key hint (docs/rekor-wire.md §3);
 //! * Rekor v2: a C2SP tlog-checkpoint whose origin and key name are the
 //!   log's scheme-less URL, signed with Ed25519 (docs/rekor-v2.md §3);
 //! * CT: the RFC 6962 §3.5 `TreeHeadSignature`, TLS `DigitallySigned`.

@@ -1,7 +1,7 @@
-//! Sigil's Merkle log engine (RFC 6962 trees, DESIGN.md "One Merkle engine,
+//! Sigil's Merkle log engine (RFC 6962 trees, docs/design.md "One Merkle engine,
 //! several trees") with two personalities on one store: the Rekor v1 API
-//! (rekor-wire.md) and the RFC 6962 CT API that issues Fulcio's SCTs
-//! (fulcio-wire.md §6).
+//! (docs/rekor-wire.md) and the RFC 6962 CT API that issues Fulcio's SCTs
+//! (docs/fulcio-wire.md §6).
 //!
 //! [`Tlog::open`] opens the store, creates or loads both trees, and starts
 //! one sequencer (single writer, batched, one transaction per batch) per
@@ -58,7 +58,7 @@ pub struct TlogConfig {
     /// DER certificates the CT log accepts chains to.
     pub ct_roots: Vec<Vec<u8>>,
     /// Checkpoint origin host and note key name, e.g. "localhost". sigstore-js
-    /// requires it to match the host of the tlog `baseUrl` (clients.md §3).
+    /// requires it to match the host of the tlog `baseUrl` (docs/clients.md §3).
     pub hostname: String,
     pub sequencer: SequencerConfig,
     /// Memory for served Rekor entries with their SETs (0 disables it); see

@@ -1,4 +1,4 @@
-//! Prometheus metrics of the log server (DESIGN.md "Observability"), written
+//! Prometheus metrics of the log server (docs/design.md "Observability"), written
 //! by hand in the text exposition format 0.0.4
 //! (<https://prometheus.io/docs/instrumenting/exposition_formats/>):
 //!

@@ -1,4 +1,4 @@
-//! Entry kinds over HTTP on a fresh SQLite file (rekor-wire.md §2): every
+//! Entry kinds over HTTP on a fresh SQLite file (docs/rekor-wire.md §2): every
 //! hashedrekord key type with its digest, intoto 0.0.2, and bad input of
 //! every sort (malformed, wrongly typed, wrongly signed, unknown kind,
 //! oversized) answered 400/413 with a message and nothing written.

@@ -1,4 +1,4 @@
-//! Rekor v1 search over HTTP on a fresh SQLite file (rekor-wire.md §1):
+//! Rekor v1 search over HTTP on a fresh SQLite file (docs/rekor-wire.md §1):
 //! `POST /api/v1/log/entries/retrieve` (by UUID, entry ID, log index and
 //! proposed entry; at most 10 items, 422 beyond) and
 //! `POST /api/v1/index/retrieve` (hash, publicKey, email; and/or), which

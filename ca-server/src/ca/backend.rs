@@ -1,5 +1,5 @@
 //! Choosing and loading the CA key backend at start-up (Fulcio `--ca`,
-//! fulcio-wire.md §5): `file` (a PEM key, optionally encrypted), `pkcs11` (an
+//! docs/fulcio-wire.md §5): `file` (a PEM key, optionally encrypted), `pkcs11` (an
 //! HSM token) or `ephemeral` (a fresh P-256 key and self-signed root per
 //! start, for development and tests). Every loaded key signs a probe that is
 //! verified with its own public key before the CA serves anything.

@@ -1,5 +1,5 @@
 //! The CA's own chain (issuing CA first, root last) and the load-time checks
-//! Fulcio makes (`ca.VerifyCertChain`, fulcio-wire.md §5 and §8.6): the first
+//! Fulcio makes (`ca.VerifyCertChain`, docs/fulcio-wire.md §5 and §8.6): the first
 //! certificate is a CA whose key is the signer's and that has the
 //! SubjectKeyIdentifier leaves point at; the CA key is one WebPKI verifiers
 //! accept (P-256/384/521, RSA ≥ 2048; never Ed25519); every certificate is
@@ -158,7 +158,7 @@ impl CaChain {
     }
 }
 
-/// Fulcio's goodkey for the CA key, minus Ed25519 (fulcio-wire.md §8.6).
+/// Fulcio's goodkey for the CA key, minus Ed25519 (docs/fulcio-wire.md §8.6).
 fn check_ca_key(spki: &SubjectPublicKeyInfoOwned) -> Result<(), ChainError> {
     if spki.algorithm.oid == const_oid::db::rfc8410::ID_ED_25519 {
         return Err(ChainError::UnacceptableKey(

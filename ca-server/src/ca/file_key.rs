@@ -1,9 +1,9 @@
-//! The file CA backend (Fulcio `fileca`, fulcio-wire.md §5): a CA private key
+//! The file CA backend (Fulcio `fileca`, docs/fulcio-wire.md §5): a CA private key
 //! read from PEM — PKCS#8 `PRIVATE KEY` (RFC 5958), PKCS#8 `ENCRYPTED PRIVATE
 //! KEY` (RFC 5958 §3, PBES2 of RFC 8018 with scrypt or PBKDF2 and AES-CBC),
 //! SEC1 `EC PRIVATE KEY` (RFC 5915) or PKCS#1 `RSA PRIVATE KEY` (RFC 8017) —
 //! held in memory. P-256, P-384 and RSA ≥ 2048 bits; Ed25519 is refused
-//! because WebPKI verifiers reject an Ed25519 CA (fulcio-wire.md §8.6).
+//! because WebPKI verifiers reject an Ed25519 CA (docs/fulcio-wire.md §8.6).
 
 use const_oid::db::{rfc5912, rfc8410};
 use der::Decode;

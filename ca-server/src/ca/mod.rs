@@ -1,4 +1,4 @@
-//! Certificate issuance with an embedded SCT (fulcio-wire.md §3 precert
+//! Certificate issuance with an embedded SCT (docs/fulcio-wire.md §3 precert
 //! flow, RFC 6962 §3.1): template → precertificate with poison → CT log
 //! `add-pre-chain` → SCT checked → the same TBS with the SCT list in place of
 //! the poison, signed again.

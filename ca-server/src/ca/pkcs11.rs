@@ -1,4 +1,4 @@
-//! The PKCS#11 CA backend (Fulcio `pkcs11ca`, fulcio-wire.md §5; PKCS#11 v2.40
+//! The PKCS#11 CA backend (Fulcio `pkcs11ca`, docs/fulcio-wire.md §5; PKCS#11 v2.40
 //! §2.3.1 / §2.3.6): the CA key stays in an HSM (or SoftHSM2) token. The
 //! module is loaded once per process, a token is found by label, the user
 //! logs in with a PIN, and the EC key pair is found by `CKA_LABEL`. Signing

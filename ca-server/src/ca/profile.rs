@@ -1,5 +1,5 @@
 //! The leaf certificate profile, byte for byte as Fulcio issues it
-//! (fulcio-wire.md §3 and §8): v3, empty subject, 10-minute validity, and the
+//! (docs/fulcio-wire.md §3 and §8): v3, empty subject, 10-minute validity, and the
 //! extensions in the order KU, EKU, SKID, AKID, SAN, the principal's Sigstore
 //! 57264.1.x extensions by OID, then the RFC 6962 §3.1 poison (precertificate) or SCT list (final
 //! certificate). The TBS is assembled by hand because the order is part of

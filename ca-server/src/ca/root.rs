@@ -1,6 +1,6 @@
 //! A self-signed root CA certificate for development stacks, shaped for the
 //! strictest client (pyca/cryptography's WebPKI policy in sigstore-python,
-//! clients.md §6): critical BasicConstraints CA:true, critical KeyUsage
+//! docs/clients.md §6): critical BasicConstraints CA:true, critical KeyUsage
 //! keyCertSign + cRLSign, a SubjectKeyIdentifier, UTCTime before 2050.
 
 use std::time::{Duration, SystemTime};

@@ -1,6 +1,6 @@
-//! The CA key seam (Fulcio `pkg/ca/baseca`'s crypto.Signer, fulcio-wire.md §5):
+//! The CA key seam (Fulcio `pkg/ca/baseca`'s crypto.Signer, docs/fulcio-wire.md §5):
 //! what every CA key backend (file, PKCS#11, ephemeral) provides, and the
-//! X.509 signature algorithm each key type implies (clients.md §6: a P-256 CA
+//! X.509 signature algorithm each key type implies (docs/clients.md §6: a P-256 CA
 //! signs with ecdsa-with-SHA256, a P-384 CA with ecdsa-with-SHA384).
 //!
 //! # Contract
@@ -53,7 +53,7 @@ impl CaSigner for EcdsaP256Signer {
     }
 }
 
-/// The CA key types WebPKI verifiers accept for a CA (fulcio-wire.md §8.6),
+/// The CA key types WebPKI verifiers accept for a CA (docs/fulcio-wire.md §8.6),
 /// each with the one signature algorithm Sigil issues with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaKeyKind {

@@ -1,4 +1,4 @@
-//! Fulcio's issuer configuration file (`--config-path`, fulcio-wire.md §4;
+//! Fulcio's issuer configuration file (`--config-path`, docs/fulcio-wire.md §4;
 //! Fulcio `pkg/config/config.go`): JSON with Go field names (`OIDCIssuers`,
 //! `IssuerURL`, …) or YAML with kebab-case keys (`oidc-issuers`,
 //! `issuer-url`, …). Like Fulcio, JSON is tried first and unknown keys are

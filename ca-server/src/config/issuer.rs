@@ -1,6 +1,6 @@
 //! One trusted OIDC issuer as Fulcio's config describes it (`OIDCIssuers` /
 //! `MetaIssuers` entries, and `CIIssuerMetadata` for `ci-provider` issuers;
-//! fulcio-wire.md §4, Fulcio `pkg/config/config.go`).
+//! docs/fulcio-wire.md §4, Fulcio `pkg/config/config.go`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

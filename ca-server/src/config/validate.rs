@@ -1,5 +1,5 @@
 //! Load-time checks on the issuer list, as Fulcio's `validateConfig` makes
-//! them (fulcio-wire.md §4) plus a few it leaves to request time, and the
+//! them (docs/fulcio-wire.md §4) plus a few it leaves to request time, and the
 //! meta-issuer pattern match (each `*` is one run of `[-_a-zA-Z0-9]`, the
 //! whole URL must match: GHSA-59jp-pj84-45mr).
 
@@ -47,7 +47,7 @@ pub(crate) fn check_issuers(
 
 /// Whether `url` matches the meta-issuer `pattern`, anchored at both ends:
 /// Fulcio's `^QuoteMeta(pattern)$` with each `*` as `[-_a-zA-Z0-9]+`
-/// (fulcio-wire.md §7).
+/// (docs/fulcio-wire.md §7).
 ///
 /// The match is a simulation of that pattern's NFA, one set of states per
 /// byte of `url`: O(len(url) × len(pattern)), never backtracking. It runs

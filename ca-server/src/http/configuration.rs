@@ -1,4 +1,4 @@
-//! `GET /api/v2/configuration` (fulcio-wire.md §1): the configured issuers,
+//! `GET /api/v2/configuration` (docs/fulcio-wire.md §1): the configured issuers,
 //! protojson style (camelCase, zero values emitted).
 
 use axum::extract::State;

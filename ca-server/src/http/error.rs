@@ -1,5 +1,5 @@
 //! The one HTTP error type: Fulcio's grpc-gateway error body
-//! `{"code":n,"message":"…","details":[]}` (fulcio-wire.md §1) with gRPC code
+//! `{"code":n,"message":"…","details":[]}` (docs/fulcio-wire.md §1) with gRPC code
 //! InvalidArgument (3) → 400 for everything the client got wrong and
 //! Internal (13) → 500 for CA and CT failures. Never 401. Unknown routes and
 //! methods get grpc-gateway's routing errors in the same shape: NotFound (5)

@@ -1,4 +1,4 @@
-//! Fulcio's legacy v1 API (fulcio-wire.md §1 "Legacy"), which cosign's
+//! Fulcio's legacy v1 API (docs/fulcio-wire.md §1 "Legacy"), which cosign's
 //! keyless path still uses:
 //! - `POST /api/v1/signingCert`: token from `Authorization: Bearer` only; body
 //!   `{"publicKey":{"content":<bytes>,"algorithm":…},"signedEmailAddress":<bytes>,

@@ -1,4 +1,4 @@
-//! The CA's HTTP API, Fulcio's REST surface (fulcio-wire.md §1): one module
+//! The CA's HTTP API, Fulcio's REST surface (docs/fulcio-wire.md §1): one module
 //! per resource, each with `fn router()`, merged here with the shared state;
 //! `legacy` serves the v1 endpoints cosign's keyless path uses.
 

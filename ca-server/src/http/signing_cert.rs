@@ -1,4 +1,4 @@
-//! `POST /api/v2/signingCert` (fulcio-wire.md §1, §2): token from
+//! `POST /api/v2/signingCert` (docs/fulcio-wire.md §1, §2): token from
 //! `credentials.oidcIdentityToken` or `Authorization: Bearer`, key from
 //! `certificateSigningRequest` (wins) or `publicKeyRequest`; replies with the
 //! embedded-SCT chain `[leaf, CA…, root]` as trimmed PEMs. Request field names

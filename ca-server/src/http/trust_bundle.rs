@@ -1,5 +1,5 @@
 //! `GET /api/v2/trustBundle` → `{"chains":[{"certificates":[CA…, root]}]}`
-//! (fulcio-wire.md §1): the CA chain as trimmed PEMs.
+//! (docs/fulcio-wire.md §1): the CA chain as trimmed PEMs.
 
 use axum::extract::State;
 use axum::routing::get;

@@ -1,5 +1,5 @@
 //! Identity types of people and workloads (Fulcio `pkg/identity/{email,
-//! username,uri,spiffe,kubernetes,chainguard}`, fulcio-wire.md §4 table).
+//! username,uri,spiffe,kubernetes,chainguard}`, docs/fulcio-wire.md §4 table).
 
 use super::claims::{email_verified, required_claim, string_claim, JsonPath};
 use super::extensions::Extensions;

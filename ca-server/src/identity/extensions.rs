@@ -1,5 +1,5 @@
 //! The Sigstore certificate extensions under 1.3.6.1.4.1.57264.1 (Fulcio
-//! `pkg/certificate/extensions.go`, fulcio-wire.md §3): which OID carries
+//! `pkg/certificate/extensions.go`, docs/fulcio-wire.md §3): which OID carries
 //! what, and how each value is encoded — .1 to .6 as the raw string bytes
 //! (a historical mistake clients now depend on), .8 to .24 as a DER
 //! UTF8String. Empty values are omitted, except the issuer, which is always

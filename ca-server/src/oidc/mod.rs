@@ -1,5 +1,5 @@
 //! OIDC ID token verification as Fulcio's issuer pool does it
-//! (fulcio-wire.md §4): the unverified `iss` picks a configured issuer (exact
+//! (docs/fulcio-wire.md §4): the unverified `iss` picks a configured issuer (exact
 //! match), OpenID Connect Discovery 1.0 §4 finds its JWKS, the JWS signature
 //! is checked against it, then `aud`, `exp` and `nbf`. Tokens never reach a log line.
 

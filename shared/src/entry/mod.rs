@@ -1,4 +1,4 @@
-//! Rekor v1 entry kinds (rekor-wire.md §2): parse a ProposedEntry, verify its
+//! Rekor v1 entry kinds (docs/rekor-wire.md §2): parse a ProposedEntry, verify its
 //! signature(s), and produce the canonical (RFC 8785) body the log stores,
 //! whose RFC 6962 leaf hash is the entry's UUID. Also the search-index keys.
 //!

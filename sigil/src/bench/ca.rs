@@ -1,12 +1,12 @@
 //! `sigil bench ca`: certificate issuance load on a running Fulcio-compatible
-//! CA (`POST /api/v2/signingCert`, fulcio-wire.md §1). Every request carries
+//! CA (`POST /api/v2/signingCert`, docs/fulcio-wire.md §1). Every request carries
 //! its own identity token from a test issuer, a fresh P-256 key and its proof
-//! of possession (fulcio-wire.md §2), all made before the timed phase; the CA
+//! of possession (docs/fulcio-wire.md §2), all made before the timed phase; the CA
 //! gets each certificate's SCT from the real CT log over HTTP. A request
 //! counts as done on a 200 whose chain holds a leaf and its issuer.
 //!
 //! The ceiling, measured in the same run with the server idle, is the
-//! per-certificate crypto DESIGN.md budgets for ("~5k/s/core"): token verify,
+//! per-certificate crypto docs/design.md budgets for ("~5k/s/core"): token verify,
 //! proof-of-possession verify, two certificate signatures (precertificate and
 //! final), SCT sign and SCT verify, on one thread per core.
 
@@ -237,7 +237,7 @@ fn requests(issuer: &DevIssuer, count: usize) -> Vec<Bytes> {
     })
 }
 
-/// A sigstore-js style request (fulcio-wire.md §1): token in the body, a PEM
+/// A sigstore-js style request (docs/fulcio-wire.md §1): token in the body, a PEM
 /// SPKI and an ECDSA-SHA256 signature over the email as proof of possession.
 fn request(issuer: &DevIssuer, email: &str) -> Bytes {
     let token = issuer.mint(

@@ -1,4 +1,4 @@
-//! The ceilings a log benchmark is compared with (DESIGN.md "Each benchmark
+//! The ceilings a log benchmark is compared with (docs/design.md "Each benchmark
 //! also measures, in the same run, the ceiling that bounds it"), measured in
 //! this process after the load run, with the server idle:
 //!

@@ -1,5 +1,5 @@
 //! Pre-generated Rekor `hashedrekord` entries: v1 proposed entries
-//! (rekor-wire.md §2) or v2 `hashedRekordRequestV002` requests
+//! (docs/rekor-wire.md §2) or v2 `hashedRekordRequestV002` requests
 //! (docs/rekor-v2.md §1). ECDSA P-256 keys, SHA-256 artifact digests, DER
 //! signatures over the artifact. Every entry is unique (a random run nonce
 //! and a counter are in the artifact), so a rerun against the same log gets

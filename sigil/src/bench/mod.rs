@@ -1,5 +1,5 @@
 //! `sigil bench <target>`: load generators for a running Sigil service
-//! (DESIGN.md "Performance targets"). Each target drives the service over
+//! (docs/design.md "Performance targets"). Each target drives the service over
 //! HTTP, then measures, in the same process on the same machine, the
 //! ceilings that bound it, and prints a human report whose last line is one
 //! JSON object with every figure (so scripts can `tail -n1 | jq`).

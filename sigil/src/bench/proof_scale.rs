@@ -1,6 +1,6 @@
 //! `sigil bench proof-scale`: how the cost of one log read (entry by index +
 //! its inclusion proof) grows with the size of the log, measured on the store
-//! alone (no HTTP, no signing), to check DESIGN.md's target "proof cost flat
+//! alone (no HTTP, no signing), to check docs/design.md's target "proof cost flat
 //! from 10^4 to 10^7 entries (O(log n) reads)".
 //!
 //! It grows a fresh scratch tree with small synthetic entries, committing

@@ -1,5 +1,5 @@
 //! `sigil bench tlog-read`: read load on a running Rekor-compatible log,
-//! `GET /api/v1/log/entries?logIndex=N` for random existing N (rekor-wire.md
+//! `GET /api/v1/log/entries?logIndex=N` for random existing N (docs/rekor-wire.md
 //! §1): each answer is the entry with an inclusion proof, which is verified.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The per-entry part of Rekor LogEntries (rekor-wire.md §1), kept in memory
+//! The per-entry part of Rekor LogEntries (docs/rekor-wire.md §1), kept in memory
 //! so that serving an entry again costs neither a store read nor a
 //! signature: the base64 body, the entry ID and the signed entry timestamp.
 //!

@@ -1,5 +1,5 @@
 //! The one HTTP error type of the log's APIs, shaped like Rekor's
-//! (rekor-wire.md §1): JSON `{"code":<status>,"message":"..."}` followed by a
+//! (docs/rekor-wire.md §1): JSON `{"code":<status>,"message":"..."}` followed by a
 //! newline (Rekor's handlers write errors with Go's `json.Encoder`, see
 //! [`super::go_json`]), 404 with an empty body, 409 with the existing entry's
 //! `Location`, 413 for an oversized body, 422 for a retrieve over its item

@@ -1,4 +1,4 @@
-//! Operations endpoints (DESIGN.md "Observability"): `/healthz` (the process
+//! Operations endpoints (docs/design.md "Observability"): `/healthz` (the process
 //! answers), `/readyz` (the database answers a trivial query and both
 //! sequencers take submissions; 503 with the reasons otherwise) and the
 //! Prometheus `/metrics` exposition, plus the middleware that counts and

@@ -1,5 +1,5 @@
-//! The HTTP face of the log: the Rekor v1 API (rekor-wire.md §1), the RFC
-//! 6962 §4 CT API (fulcio-wire.md §6), `/healthz`, `/readyz` and `/metrics`.
+//! The HTTP face of the log: the Rekor v1 API (docs/rekor-wire.md §1), the RFC
+//! 6962 §4 CT API (docs/fulcio-wire.md §6), `/healthz`, `/readyz` and `/metrics`.
 //! The Rekor v2 log adds its write API and the C2SP tlog-tiles read API.
 //! Each API frames its bodies as its upstream Go server does: Rekor's JSON
 //! ends in a newline ([`go_json`]), ctfe's errors are plain text

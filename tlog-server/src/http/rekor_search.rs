@@ -1,4 +1,4 @@
-//! Rekor v1 search (rekor-wire.md §1; rekor pkg/api/entries.go
+//! Rekor v1 search (docs/rekor-wire.md §1; rekor pkg/api/entries.go
 //! `SearchLogQueryHandler` and pkg/api/index.go `SearchIndexHandler`):
 //!
 //! * `POST /api/v1/log/entries/retrieve`: up to [`MAX_RETRIEVE`] entry UUIDs,

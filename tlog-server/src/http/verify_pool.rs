@@ -1,4 +1,4 @@
-//! Where entry canonicalisation runs (rekor-wire.md §2: parsing, key
+//! Where entry canonicalisation runs (docs/rekor-wire.md §2: parsing, key
 //! decoding and signature checks): on tokio's blocking pool, at most one
 //! job per CPU at a time. Signature verification is CPU-bound; run on the
 //! async workers it would stall the reads, health checks and sequencer

@@ -158,7 +158,7 @@ fn p256_request() -> (Value, Vec<u8>, Vec<u8>, Vec<u8>) {
 
 // ── hashedrekord ───────────────────────────────────────────────────────────
 
-/// The request and stored body of rekor-tiles' CLIENTS.md (a P-256 key),
+/// The request and stored body of rekor-tiles' client guide (a P-256 key),
 /// whose body was written when the spec member was `hashedRekordV0_0_2`.
 #[test]
 fn rekor_tiles_documented_entry_canonicalizes_byte_for_byte() {
@@ -169,7 +169,7 @@ fn rekor_tiles_documented_entry_canonicalizes_byte_for_byte() {
     let documented = String::from_utf8(STANDARD.decode(DOCUMENTED).unwrap()).unwrap();
     let want = documented.replace("hashedRekordV0_0_2", "hashedRekordV002");
 
-    // As CLIENTS.md's curl sends it: proto field names.
+    // As rekor-tiles' client guide sends it with curl: proto field names.
     let req = format!(
         r#"{{ "hashedRekordRequestV002":{{ "digest":"{DIGEST}", "signature":{{ "content": "{SIG}", "verifier": {{ "key_details": "PKIX_ECDSA_P256_SHA_256", "public_key": {{ "raw_bytes": "{KEY}" }} }} }} }} }}"#
     );
