@@ -116,7 +116,7 @@ pub(crate) async fn run(args: TilesArgs) -> anyhow::Result<()> {
 }
 
 /// The tree size of the log's published checkpoint.
-async fn checkpoint_size(client: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
+pub(super) async fn checkpoint_size(client: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
     let text = client
         .get(format!("{base}/checkpoint"))
         .send()

@@ -148,17 +148,7 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
 async fn tree_size(api: entries::Api, client: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
     match api {
         entries::Api::V1 => super::tlog_read::tree_size(client, base).await,
-        entries::Api::V2 => {
-            let note = client
-                .get(format!("{base}/checkpoint"))
-                .send()
-                .await?
-                .error_for_status()?
-                .text()
-                .await?;
-            let note = shared::note::SignedNote::parse(&note)?;
-            Ok(shared::checkpoint::Checkpoint::parse(&note.text)?.size)
-        }
+        entries::Api::V2 => super::tiles::checkpoint_size(client, base).await,
     }
 }
 
