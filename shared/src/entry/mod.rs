@@ -12,6 +12,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+pub mod cost;
 pub mod dsse;
 pub mod hashedrekord;
 mod index_keys;

@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 
 mod ca;
 mod ceiling;
+mod contention;
 mod driver;
 mod entries;
 mod proof_scale;
@@ -52,6 +53,10 @@ pub(crate) enum BenchTarget {
     /// C2SP tiles: GET random full hash tiles and entry bundles of a
     /// log's published tree, against a static-file server of the same bytes.
     Tiles(tiles::TilesArgs),
+    /// Isolation: legitimate write latency alone, then while clients post
+    /// the most expensive entry the log accepts (16 P-384 verifiers); reports
+    /// the ratio of the two p50s.
+    Contention(contention::ContentionArgs),
 }
 
 /// Runs a benchmark on its own multi-threaded runtime.
@@ -66,6 +71,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::ProofScale(a) => runtime.block_on(proof_scale::run(a)),
         BenchTarget::Tsa(a) => runtime.block_on(tsa::run(a)),
         BenchTarget::Tiles(a) => runtime.block_on(tiles::run(a)),
+        BenchTarget::Contention(a) => runtime.block_on(contention::run(a)),
     }
 }
 

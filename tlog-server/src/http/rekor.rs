@@ -57,9 +57,11 @@ async fn create_entry(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body, MAX_ENTRY_BODY_BYTES)?;
-    let proposed = verify_pool::run(verify_pool::Lane::Entries, move || {
-        canonicalize_proposed(&body)
-    })
+    let proposed = verify_pool::run_costed(
+        body,
+        |body| shared::entry::cost::proposed_entry_checks(body),
+        |body| canonicalize_proposed(&body),
+    )
     .await?
     .map_err(|e| ApiError::BadRequest(format!("error processing entry: {e}")))?;
     let rekor = &state.rekor;

@@ -41,9 +41,11 @@ async fn create_entry(
 ) -> Result<Response, ApiError> {
     let v2 = state.rekor_v2.clone().ok_or(ApiError::NotFound)?;
     let body = body_bytes(body, MAX_REQUEST_BYTES)?;
-    let entry = verify_pool::run(verify_pool::Lane::Entries, move || {
-        canonicalize_v2_request(&body)
-    })
+    let entry = verify_pool::run_costed(
+        body,
+        |body| shared::entry::cost::v2_request_checks(body),
+        |body| canonicalize_v2_request(&body),
+    )
     .await?
     .map_err(|e| ApiError::BadRequest(format!("invalid request: {e}")))?;
     let kind = entry.kind.name();

@@ -6,10 +6,20 @@
 //! flood of entries would still take every core. Requests beyond the permits
 //! wait their turn without holding a thread.
 //!
-//! Two lanes, each with its own permits (issue P6 §2): Rekor entries, and
-//! CT chains. The CA calls `add-pre-chain` for every certificate it issues,
-//! so certificate issuance waits only behind other chains, never behind a
-//! queue of expensive Rekor entries; under a flood of both, the OS shares
+//! Three lanes, each with its own permits (issue P6 §2):
+//! - CT chains. The CA calls `add-pre-chain` for every certificate it
+//!   issues, so certificate issuance waits only behind other chains, never
+//!   behind a queue of Rekor entries.
+//! - Cheap Rekor entries: at most [`CHEAP_CHECKS`] signature checks, which
+//!   is every entry a Sigstore client makes (one signature, one key).
+//! - Expensive Rekor entries (multi-signature envelopes, retrieves of many
+//!   proposed entries), with half the CPUs. A flood of them queues behind
+//!   itself and leaves the cheap lane and at least one CPU's worth of time
+//!   to everyone else.
+//!
+//! [`run_costed`] reads an entry's cost ([`shared::entry::cost`]) on the
+//! cheap lane, where it is a parse, and moves the job to the expensive lane
+//! when the count calls for it. Under a flood of every kind the OS shares
 //! the CPUs between the lanes.
 
 use std::num::NonZeroUsize;
@@ -26,12 +36,21 @@ static ENTRY_PERMITS: LazyLock<Arc<Semaphore>> =
     LazyLock::new(|| Arc::new(Semaphore::new(capacity())));
 static CHAIN_PERMITS: LazyLock<Arc<Semaphore>> =
     LazyLock::new(|| Arc::new(Semaphore::new(capacity())));
+static EXPENSIVE_PERMITS: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new((capacity() / 2).max(1))));
+
+/// The most signature checks an entry may need and still run on the cheap
+/// lane: a two-signature, two-key envelope, and anything smaller.
+pub(crate) const CHEAP_CHECKS: usize = 4;
 
 /// Which kind of work a job is; each kind queues only behind its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lane {
-    /// Rekor entries (v1 and v2) and retrieve-by-entry.
+    /// Rekor entries (v1 and v2) and retrieve-by-entry of at most
+    /// [`CHEAP_CHECKS`] signature checks.
     Entries,
+    /// Rekor entries and retrieves that need more.
+    ExpensiveEntries,
     /// CT `add-chain` / `add-pre-chain`: the CA's path to every certificate.
     Chains,
 }
@@ -41,6 +60,7 @@ impl Lane {
         match self {
             Self::Entries => &ENTRY_PERMITS,
             Self::Chains => &CHAIN_PERMITS,
+            Self::ExpensiveEntries => &EXPENSIVE_PERMITS,
         }
     }
 }
@@ -74,12 +94,43 @@ where
     .map_err(|e| ApiError::Internal(format!("verification task failed: {e}")))
 }
 
+/// Runs `job(input)` on the entry lane its cost calls for: `checks(&input)`
+/// (an upper bound on its signature checks) is read first on the cheap lane;
+/// above [`CHEAP_CHECKS`] the job gives up that permit and queues on the
+/// expensive lane instead.
+pub(crate) async fn run_costed<I, T, F>(
+    input: I,
+    checks: fn(&I) -> usize,
+    job: F,
+) -> Result<T, ApiError>
+where
+    I: Send + 'static,
+    F: FnOnce(I) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let cheap = run(Lane::Entries, move || {
+        if checks(&input) <= CHEAP_CHECKS {
+            Ok(job(input))
+        } else {
+            Err((input, job))
+        }
+    })
+    .await?;
+    match cheap {
+        Ok(out) => Ok(out),
+        Err((input, job)) => run(Lane::ExpensiveEntries, move || job(input)).await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     use super::*;
+
+    /// The lanes are process-wide: tests that fill them take turns.
+    static LANES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
     /// On a single-threaded runtime a job run inline would block the only
     /// worker, so the task it waits for could never run.
@@ -98,35 +149,97 @@ mod tests {
         other.await.unwrap();
     }
 
+    /// Jobs that block until released (or 10 s), to hold a lane's permits.
+    struct Gate {
+        release: std::sync::mpsc::Sender<()>,
+        released: Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>,
+        held: Vec<tokio::task::JoinHandle<Result<(), ApiError>>>,
+    }
+
+    impl Gate {
+        fn new() -> Self {
+            let (release, released) = std::sync::mpsc::channel();
+            Self {
+                release,
+                released: Arc::new(std::sync::Mutex::new(released)),
+                held: Vec::new(),
+            }
+        }
+
+        /// A job that blocks until [`Self::open`].
+        fn job(&self) -> impl FnOnce() + Send + 'static {
+            let released = self.released.clone();
+            move || {
+                let _ = released
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(10));
+            }
+        }
+
+        /// Lets every blocked job finish, and checks that each did.
+        async fn open(self) {
+            for _ in 0..self.held.len() {
+                let _ = self.release.send(());
+            }
+            for job in self.held {
+                job.await.unwrap().unwrap();
+            }
+        }
+    }
+
     /// A chain job runs while every entry permit is held by a stuck job.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn chains_never_queue_behind_entries() {
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let released = Arc::new(std::sync::Mutex::new(released));
-        let stuck: Vec<_> = (0..capacity() * 2)
-            .map(|_| {
-                let released = released.clone();
-                tokio::spawn(run(Lane::Entries, move || {
-                    let _ = released
-                        .lock()
-                        .unwrap()
-                        .recv_timeout(Duration::from_secs(10));
-                }))
-            })
-            .collect();
+        let _turn = LANES.lock().await;
+        let mut gate = Gate::new();
+        for _ in 0..capacity() * 2 {
+            let job = gate.job();
+            gate.held.push(tokio::spawn(run(Lane::Entries, job)));
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
         let chain = tokio::time::timeout(Duration::from_secs(5), run(Lane::Chains, || 7)).await;
         assert_eq!(chain.unwrap().unwrap(), 7, "the chain lane was free");
-        for _ in 0..stuck.len() {
-            let _ = release.send(());
+        gate.open().await;
+    }
+
+    /// With the expensive lane held by stuck jobs, a cheap entry still runs
+    /// at once, and an expensive one waits for the lane.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn expensive_entries_queue_apart_from_cheap_ones() {
+        let _turn = LANES.lock().await;
+        let mut gate = Gate::new();
+        for _ in 0..capacity() {
+            let job = gate.job();
+            let costly = run_costed(CHEAP_CHECKS + 1, |checks| *checks, move |_| job());
+            gate.held.push(tokio::spawn(costly));
         }
-        for job in stuck {
-            job.await.unwrap().unwrap();
-        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let cheap = tokio::time::timeout(
+            Duration::from_secs(5),
+            run_costed(CHEAP_CHECKS, |checks| *checks, |checks| checks * 2),
+        )
+        .await;
+        assert_eq!(
+            cheap.unwrap().unwrap(),
+            CHEAP_CHECKS * 2,
+            "cheap lane was free"
+        );
+        let expensive = tokio::time::timeout(
+            Duration::from_millis(200),
+            run_costed(CHEAP_CHECKS + 1, |checks| *checks, |_| ()),
+        )
+        .await;
+        assert!(
+            expensive.is_err(),
+            "an expensive entry ran past the held lane"
+        );
+        gate.open().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn at_most_one_job_per_cpu_runs_at_once() {
+        let _turn = LANES.lock().await;
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let jobs: Vec<_> = (0..capacity() * 4)
