@@ -189,7 +189,10 @@ async fn bad_input_is_a_4xx_with_a_message_and_writes_nothing() {
         let m = message(server.get(&path).await, 400).await;
         assert!(m.contains(&format!("treeID {other_tree}")), "{path}: {m}");
     }
+    // An empty treeID means the active tree, as Rekor reads it.
     for path in [
+        "/api/v1/log/publicKey?treeID=".to_owned(),
+        "/api/v1/log/proof?lastSize=1&treeID=".to_owned(),
         format!("/api/v1/log/publicKey?treeID={}", server.tlog_tree_id),
         format!(
             "/api/v1/log/proof?lastSize=1&treeID={}",

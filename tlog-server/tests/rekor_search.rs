@@ -145,6 +145,17 @@ async fn retrieve_finds_by_uuid_entry_id_index_and_proposed_entry() {
     )
     .await;
     assert_eq!(m, "more than max allowed 10 entries in request");
+    // A list given empty is Rekor's 422 (its schema's minItems: 1).
+    for name in ["entryUUIDs", "logIndexes", "entries"] {
+        let m = error_message(
+            server
+                .post_json("/api/v1/log/entries/retrieve", &json!({ name: [] }))
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(m, format!("{name} in body should have at least 1 items"));
+    }
 
     // Bad items are 400 with a message.
     for (query, needle) in [
@@ -158,6 +169,7 @@ async fn retrieve_finds_by_uuid_entry_id_index_and_proposed_entry() {
             "error processing entry 0",
         ),
         (json!([1, 2]), "malformed"),
+        (json!([]), "must be a JSON object"),
         // A proposed entry goes through the submission's bounded parser:
         // 100,000 values are refused, never built into a tree.
         (
@@ -300,6 +312,7 @@ async fn index_search_by_hash_key_and_email_with_and_or() {
     for (query, needle) in [
         (json!({"hash": "sha256:1234"}), "hash"),
         (json!({"hash": 5}), "malformed"),
+        (json!([]), "must be a JSON object"),
         (json!({"operator": "xor", "hash": one}), "operator"),
         (
             json!({"publicKey": {"format": "ssh", "content": "AAAA"}}),

@@ -285,9 +285,10 @@ impl RekorLog {
 }
 
 /// `treeID`, when given, must name this log (there are no inactive shards
-/// yet); any other is a 400, as on Rekor.
+/// yet); any other is a 400, as on Rekor. An empty one means the active
+/// tree, as Rekor reads it (`conv.Value` of the parameter is "").
 fn check_tree_id(rekor: &RekorLog, query: &HashMap<String, String>) -> Result<(), ApiError> {
-    match query.get("treeID") {
+    match query.get("treeID").filter(|raw| !raw.is_empty()) {
         None => Ok(()),
         Some(raw) => {
             let id: i64 = raw

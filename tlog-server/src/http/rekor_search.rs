@@ -67,11 +67,10 @@ async fn retrieve(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<GoJson<Vec<LogEntry>>, ApiError> {
     let body = body_bytes(body, MAX_BODY_BYTES)?;
-    let query: SearchLogQuery = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))?;
-    let uuids = query.entry_uuids.unwrap_or_default();
-    let indexes = query.log_indexes.unwrap_or_default();
-    let proposed = query.entries.unwrap_or_default();
+    let query: SearchLogQuery = query_object(&body)?;
+    let uuids = listed("entryUUIDs", query.entry_uuids)?;
+    let indexes = listed("logIndexes", query.log_indexes)?;
+    let proposed = listed("entries", query.entries)?;
     if uuids.len() + indexes.len() + proposed.len() > MAX_RETRIEVE {
         return Err(ApiError::Unprocessable(format!(
             "more than max allowed {MAX_RETRIEVE} entries in request"
@@ -91,9 +90,11 @@ async fn retrieve(
         }
     }
     // Verification is CPU work: off the async workers, one job per CPU.
-    let leaves = verify_pool::run(verify_pool::Lane::Entries, move || {
-        proposed_leaves(&proposed)
-    })
+    let leaves = verify_pool::run_costed(
+        proposed,
+        |proposed| retrieve_checks(proposed),
+        |proposed| proposed_leaves(&proposed),
+    )
     .await??;
     wanted.extend(leaves);
     let indexes = indexes
@@ -125,6 +126,39 @@ async fn retrieve(
         out.push(rekor.latest_log_entry(signed).await?);
     }
     Ok(GoJson(out))
+}
+
+/// A search body as `T`. It must be a JSON object: serde would also read a
+/// struct from an array (`[]` as an empty query), which Rekor refuses.
+fn query_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest(
+            "malformed search query: the body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))
+}
+
+/// A `SearchLogQuery` list: absent or `null` is empty; a list given empty is
+/// Rekor's 422 (its schema's `minItems: 1`, which go-openapi enforces on
+/// present lists only).
+fn listed<T>(name: &str, list: Option<Vec<T>>) -> Result<Vec<T>, ApiError> {
+    match list {
+        Some(items) if items.is_empty() => Err(ApiError::Unprocessable(format!(
+            "{name} in body should have at least 1 items"
+        ))),
+        other => Ok(other.unwrap_or_default()),
+    }
+}
+
+/// Signature checks that verifying every proposed entry of a retrieve may take.
+fn retrieve_checks(proposed: &[Box<RawValue>]) -> usize {
+    proposed.iter().fold(0, |sum, entry| {
+        sum.saturating_add(shared::entry::cost::proposed_entry_checks(
+            entry.get().as_bytes(),
+        ))
+    })
 }
 
 /// The leaf hashes of proposed entries, verified and canonicalised exactly
@@ -179,8 +213,7 @@ async fn search_index(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<GoJson<Vec<String>>, ApiError> {
     let body = body_bytes(body, MAX_BODY_BYTES)?;
-    let query: SearchIndex = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("malformed search query: {e}")))?;
+    let query: SearchIndex = query_object(&body)?;
     let (keys, operator) = index_keys(&query)?;
 
     let tree = state.rekor.tree.id();
