@@ -30,6 +30,9 @@ pub(crate) enum Command {
     /// Load-test a running service and compare with the ceilings measured in
     /// the same run; the last line of output is one JSON object.
     Bench(crate::bench::BenchArgs),
+    /// Deliver the trust root over TUF: make, publish to and refresh a TUF
+    /// repository of `trusted_root.json` and `signing_config.v0.2.json`.
+    Tuf(crate::tuf::TufArgs),
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +50,9 @@ pub(crate) struct DevArgs {
     /// Port of the development OIDC issuer.
     #[arg(long, env = "SIGIL_OIDC_PORT", default_value_t = 5556)]
     pub(crate) oidc_port: u16,
+    /// Port of the TUF mirror that delivers the trust root (`sigil tuf`).
+    #[arg(long, env = "SIGIL_TUF_PORT", default_value_t = 5557)]
+    pub(crate) tuf_port: u16,
     /// Database of the transparency logs, e.g.
     /// `postgres://postgres@127.0.0.1:5432/sigil` (the database must exist;
     /// migrations run on start). Default: SQLite `tlog.db` in the data

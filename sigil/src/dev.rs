@@ -112,6 +112,22 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         },
         args.rekor_api.into(),
     )?;
+    // The same trust root and signing config, delivered over TUF.
+    let tuf = crate::tuf::TufRepo::at(&dir.join("tuf"));
+    let trusted_root = std::fs::read(dir.join("trusted_root.json"))?;
+    let signing_config = std::fs::read(dir.join("signing_config.json"))?;
+    tuf.keep_current(&trusted_root, &signing_config)
+        .await
+        .context("publishing the trust root over TUF")?;
+    spawn_server(&mut servers, "tuf", tuf.router(), args.tuf_port, &stop_rx).await?;
+    let tuf_root = tuf.bootstrap_root();
+    servers.spawn(refresh_tuf(
+        tuf,
+        trusted_root,
+        signing_config,
+        stop_rx.clone(),
+    ));
+
     print_banner(
         &dir,
         &TrustUrls {
@@ -121,6 +137,15 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         },
         &rekor_v2_key_line(&material.rekor_v2_key),
         args.rekor_api.into(),
+    );
+    let tuf_url = format!("http://localhost:{}", args.tuf_port);
+    println!(
+        "\
+Or take the trust root over TUF ({tuf_url}, bootstrap root {root}):
+  sigstore --instance {tuf_url} trust-instance {root}
+  sigstore --instance {tuf_url} sign --identity-token \"$TOKEN\" README.md
+",
+        root = tuf_root.display()
     );
 
     tokio::select! {
@@ -140,6 +165,25 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
 }
 
 /// The development issuer, then those of the `--config` file.
+/// Keeps the TUF timestamp fresh: checks every hour until the stack stops.
+async fn refresh_tuf(
+    tuf: crate::tuf::TufRepo,
+    trusted_root: Vec<u8>,
+    signing_config: Vec<u8>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {
+                if let Err(e) = tuf.keep_current(&trusted_root, &signing_config).await {
+                    tracing::error!(error = %e, "refreshing the TUF repository");
+                }
+            }
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+}
+
 fn dev_and_configured_issuers(
     oidc_url: &str,
     config: Option<&std::path::Path>,

@@ -11,6 +11,7 @@ mod keygen;
 mod oidc_issuer;
 mod token;
 mod trust_root;
+mod tuf;
 
 /// mimalloc instead of glibc malloc: responses are built from many short-lived
 /// allocations, whose slow paths cost ≈ 10 % of a busy server's cycles.
@@ -25,5 +26,6 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Bench(args) => bench::run(args),
         cli::Command::TrustRoot(args) => trust_root::run(args),
         cli::Command::Keygen(args) => keygen::run(&args),
+        cli::Command::Tuf(args) => tuf::run(args),
     }
 }

@@ -4,6 +4,10 @@
 //
 //   node sigstore-js.js sign   --trust-config TC --token JWT --artifact FILE --bundle OUT [--dsse --payload-type T] [--api builder|sigstore]
 //   node sigstore-js.js verify --trust-config TC --bundle B [--artifact FILE] --identity ID --issuer ISS
+//   node sigstore-js.js verify-tuf --tuf-mirror URL --tuf-root ROOT --tuf-cache DIR --bundle B --artifact FILE --identity EMAIL --issuer ISS
+//
+// `verify-tuf` (generation 5) calls the `sigstore` package's verify(), which
+// takes its trust root only from a TUF mirror (tufMirrorURL + tufRootPath).
 //
 // Every command also takes --generation 4|5 (default $SIGIL_SIGSTORE_JS_GENERATION,
 // else 4): 4 loads the 4.x libraries pinned in ./package.json (@sigstore/sign 4.1.1,
@@ -135,6 +139,20 @@ function verify(opts) {
   return version('@sigstore/verify');
 }
 
+async function verifyTuf(opts) {
+  const { load, version } = libraries({ ...opts, generation: opts.generation || '5' });
+  const sigstore = load('sigstore');
+  const bundle = JSON.parse(fs.readFileSync(need(opts, 'bundle'), 'utf8'));
+  await sigstore.verify(bundle, fs.readFileSync(need(opts, 'artifact')), {
+    tufMirrorURL: need(opts, 'tuf-mirror'),
+    tufRootPath: need(opts, 'tuf-root'),
+    tufCachePath: need(opts, 'tuf-cache'),
+    certificateIssuer: need(opts, 'issuer'),
+    certificateIdentityEmail: need(opts, 'identity'),
+  });
+  return version('sigstore');
+}
+
 async function main() {
   const { command, opts } = parseArgs(process.argv.slice(2));
   let used;
@@ -144,6 +162,9 @@ async function main() {
       break;
     case 'verify':
       used = verify(opts);
+      break;
+    case 'verify-tuf':
+      used = await verifyTuf(opts);
       break;
     default:
       throw new Error(`unknown command ${command}`);

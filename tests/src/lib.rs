@@ -58,6 +58,8 @@ pub struct SigilDev {
     pub ca_port: u16,
     pub tlog_port: u16,
     pub oidc_port: u16,
+    /// The TUF mirror of the trust root (`sigil dev --tuf-port`).
+    pub tuf_port: u16,
     log_path: PathBuf,
     /// Flags given to `sigil dev` beyond the data directory and ports; a
     /// restart passes them again.
@@ -107,6 +109,7 @@ impl SigilDev {
         std::fs::create_dir_all(data_dir)?;
         let log_path = data_dir.join(format!("sigil-dev-{tlog_port}.log"));
         let log = std::fs::File::create(&log_path)?;
+        let tuf_port = free_port();
         let child = Command::new(&bin)
             .arg("dev")
             .arg("--data-dir")
@@ -114,6 +117,7 @@ impl SigilDev {
             .args(["--ca-port", &ca_port.to_string()])
             .args(["--tlog-port", &tlog_port.to_string()])
             .args(["--oidc-port", &oidc_port.to_string()])
+            .args(["--tuf-port", &tuf_port.to_string()])
             .args(extra_args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log.try_clone()?))
@@ -126,6 +130,7 @@ impl SigilDev {
             ca_port,
             tlog_port,
             oidc_port,
+            tuf_port,
             log_path,
             extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
         };
@@ -138,7 +143,7 @@ impl SigilDev {
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()?;
-        for port in [self.ca_port, self.tlog_port, self.oidc_port] {
+        for port in [self.ca_port, self.tlog_port, self.oidc_port, self.tuf_port] {
             loop {
                 if let Some(child) = self.child.as_mut() {
                     if let Some(status) = child.try_wait()? {
@@ -179,6 +184,14 @@ impl SigilDev {
     pub fn oidc_url(&self) -> String {
         format!("http://localhost:{}", self.oidc_port)
     }
+    /// The TUF mirror's URL and the root clients bootstrap from.
+    pub fn tuf(&self) -> (String, PathBuf) {
+        (
+            format!("http://localhost:{}", self.tuf_port),
+            self.data_dir.join("tuf/root.json"),
+        )
+    }
+
     pub fn trust_config(&self) -> PathBuf {
         self.data_dir.join("trust_config.json")
     }

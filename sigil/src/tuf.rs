@@ -1,0 +1,456 @@
+//! The trust root over TUF (The Update Framework specification 1.0: §4
+//! "Document formats", §5 "Detailed client workflow"), built with the `tough`
+//! crate in the layout every Sigstore client fetches (docs/clients.md §7):
+//! metadata at the mirror's base URL (`N.root.json`, `timestamp.json`,
+//! `N.snapshot.json`, `N.targets.json`: consistent snapshots), targets under
+//! `targets/` as `<sha256>.<name>`, and two targets, `trusted_root.json` and
+//! `signing_config.v0.2.json`.
+//!
+//! A repository directory holds:
+//! - `keys/{root,targets,snapshot,timestamp}.pk8`: one Ed25519 key per
+//!   role (PKCS#8 DER, which `tough` reads for Ed25519; mode 0600), made
+//!   on `init`;
+//! - `root.json`: the root clients bootstrap from (`sigstore trust-instance`,
+//!   sigstore-js `tufRootPath`);
+//! - `repository/`: what a mirror serves, as static files;
+//! - `staged/`: the targets as last published.
+//!
+//! Every publish signs new versions of targets, snapshot and timestamp; the
+//! root changes only on `init`. Lifetimes: root and targets a year, snapshot
+//! a week, timestamp a day, so a mirror must be refreshed (`sigil tuf
+//! refresh`, or `sigil dev`, which does it hourly) more often than daily.
+
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use tough::editor::signed::{PathExists, SignedRole};
+use tough::editor::RepositoryEditor;
+use tough::key_source::{KeySource, LocalKeySource};
+use tough::schema::{KeyHolder, RoleKeys, RoleType, Root};
+
+/// `sigil tuf` arguments.
+#[derive(Debug, Args)]
+pub(crate) struct TufArgs {
+    #[command(subcommand)]
+    command: TufCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TufCommand {
+    /// Make one key per role and a version-1 root in `--dir`, and publish
+    /// the trust root and signing config as targets.
+    Init(PublishArgs),
+    /// Publish a new trust root and signing config (new versions of
+    /// targets, snapshot and timestamp).
+    Publish(PublishArgs),
+    /// Sign targets, snapshot and timestamp again with new expiry dates;
+    /// run it more often than daily (the timestamp lives a day).
+    Refresh {
+        /// The repository directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// The repository directory; serve its `repository/` folder as the
+    /// mirror, and give clients its `root.json`.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The trusted root to publish (e.g. `sigil trust-root`'s `trusted_root.json`).
+    #[arg(long)]
+    trusted_root: PathBuf,
+    /// The signing config to publish (`signing_config.json`, v0.2).
+    #[arg(long)]
+    signing_config: PathBuf,
+}
+
+/// Runs `sigil tuf`.
+pub(crate) fn run(args: TufArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match args.command {
+            TufCommand::Init(a) => {
+                let (root, config) = a.read()?;
+                let repo = TufRepo::at(&a.dir);
+                repo.init(&root, &config).await?;
+                println!("bootstrap root: {}", repo.bootstrap_root().display());
+                println!("serve: {}", repo.served_dir().display());
+                Ok(())
+            }
+            TufCommand::Publish(a) => {
+                let (root, config) = a.read()?;
+                TufRepo::at(&a.dir).publish(&root, &config).await
+            }
+            TufCommand::Refresh { dir } => TufRepo::at(&dir).refresh().await,
+        }
+    })
+}
+
+impl PublishArgs {
+    fn read(&self) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+        let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        Ok((read(&self.trusted_root)?, read(&self.signing_config)?))
+    }
+}
+
+/// The TUF target names Sigstore clients look up.
+pub(crate) const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
+pub(crate) const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
+
+const ROOT_DAYS: i64 = 365;
+const TARGETS_DAYS: i64 = 365;
+const SNAPSHOT_DAYS: i64 = 7;
+const TIMESTAMP_DAYS: i64 = 1;
+
+/// The four top-level roles, each with its own key file.
+const ROLES: [(RoleType, &str); 4] = [
+    (RoleType::Root, "root"),
+    (RoleType::Targets, "targets"),
+    (RoleType::Snapshot, "snapshot"),
+    (RoleType::Timestamp, "timestamp"),
+];
+
+/// A TUF repository directory (see the module header for its layout).
+pub(crate) struct TufRepo {
+    dir: PathBuf,
+}
+
+impl TufRepo {
+    pub(crate) fn at(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Where the served files are: the mirror's base URL maps here.
+    pub(crate) fn served_dir(&self) -> PathBuf {
+        self.dir.join("repository")
+    }
+
+    /// The root clients bootstrap from.
+    pub(crate) fn bootstrap_root(&self) -> PathBuf {
+        self.dir.join("root.json")
+    }
+
+    pub(crate) fn exists(&self) -> bool {
+        self.bootstrap_root().is_file()
+    }
+
+    /// Makes the keys and a version-1 root (refusing to overwrite either),
+    /// then publishes `trusted_root` and `signing_config` as targets.
+    pub(crate) async fn init(
+        &self,
+        trusted_root: &[u8],
+        signing_config: &[u8],
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.exists(),
+            "{} already holds a TUF repository",
+            self.dir.display()
+        );
+        std::fs::create_dir_all(self.dir.join("keys"))?;
+        for (_, name) in ROLES {
+            let path = self.key_path(name);
+            anyhow::ensure!(!path.exists(), "{} already exists", path.display());
+            write_private(&path, &ed25519_pkcs8()?)?;
+        }
+
+        let mut root = Root {
+            spec_version: "1.0.0".to_owned(),
+            consistent_snapshot: true,
+            version: NonZeroU64::MIN,
+            expires: in_days(ROOT_DAYS)?,
+            keys: Default::default(),
+            roles: Default::default(),
+            _extra: Default::default(),
+        };
+        for (role, name) in ROLES {
+            let key = self
+                .key_source(name)
+                .as_sign()
+                .await
+                .map_err(|e| anyhow::anyhow!("loading the {name} key: {e}"))?
+                .tuf_key();
+            let id = key.key_id()?;
+            root.keys.insert(id.clone(), key);
+            root.roles.insert(
+                role,
+                RoleKeys {
+                    keyids: vec![id],
+                    threshold: NonZeroU64::MIN,
+                    _extra: Default::default(),
+                },
+            );
+        }
+        let holder = KeyHolder::Root(root.clone());
+        let signed = SignedRole::new(
+            root,
+            &holder,
+            &[self.key_source_boxed("root")],
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .await?;
+        std::fs::create_dir_all(self.served_dir())?;
+        signed.write(self.served_dir(), true).await?;
+        std::fs::write(self.bootstrap_root(), signed.buffer())?;
+        self.publish(trusted_root, signing_config).await
+    }
+
+    /// Signs new versions of targets, snapshot and timestamp over the given
+    /// trust root and signing config.
+    pub(crate) async fn publish(
+        &self,
+        trusted_root: &[u8],
+        signing_config: &[u8],
+    ) -> anyhow::Result<()> {
+        let staged = self.dir.join("staged");
+        std::fs::create_dir_all(&staged)?;
+        std::fs::write(staged.join(TRUSTED_ROOT_TARGET), trusted_root)?;
+        std::fs::write(staged.join(SIGNING_CONFIG_TARGET), signing_config)?;
+        self.sign_staged().await
+    }
+
+    /// Signs the staged targets again with new versions and expiry dates.
+    pub(crate) async fn refresh(&self) -> anyhow::Result<()> {
+        self.sign_staged().await
+    }
+
+    /// Brings the repository in line with the given targets: `init` when
+    /// there is none, `publish` when they differ from the published ones,
+    /// `refresh` when the timestamp has less than half its life left, and
+    /// nothing otherwise (what `sigil dev` does on start and every hour).
+    pub(crate) async fn keep_current(
+        &self,
+        trusted_root: &[u8],
+        signing_config: &[u8],
+    ) -> anyhow::Result<()> {
+        if !self.exists() {
+            return self.init(trusted_root, signing_config).await;
+        }
+        let staged = self.dir.join("staged");
+        let same =
+            |name: &str, bytes: &[u8]| std::fs::read(staged.join(name)).is_ok_and(|b| b == bytes);
+        if !same(TRUSTED_ROOT_TARGET, trusted_root) || !same(SIGNING_CONFIG_TARGET, signing_config)
+        {
+            return self.publish(trusted_root, signing_config).await;
+        }
+        let half_life = jiff::SignedDuration::from_hours(TIMESTAMP_DAYS * 12);
+        let due = match self.timestamp_expires()? {
+            Some(expires) => expires.duration_since(jiff::Timestamp::now()) < half_life,
+            None => true,
+        };
+        if due {
+            self.refresh().await?;
+        }
+        Ok(())
+    }
+
+    /// The mirror as static files, plus `/healthz`.
+    pub(crate) fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .route("/healthz", axum::routing::get(|| async { "ok" }))
+            .fallback_service(tower_http::services::ServeDir::new(self.served_dir()))
+    }
+
+    /// When the published timestamp expires, if any is published.
+    pub(crate) fn timestamp_expires(&self) -> anyhow::Result<Option<jiff::Timestamp>> {
+        let path = self.served_dir().join("timestamp.json");
+        if !path.exists() {
+            return Ok(None);
+        }
+        let doc: Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        let expires = doc["signed"]["expires"]
+            .as_str()
+            .context("timestamp.json has no signed.expires")?;
+        Ok(Some(expires.parse()?))
+    }
+
+    async fn sign_staged(&self) -> anyhow::Result<()> {
+        let staged = self.dir.join("staged");
+        let root_path = self.latest_root()?;
+        let version = self.published_version()?.saturating_add(1);
+        let version = NonZeroU64::new(version).context("version overflow")?;
+        let mut editor = RepositoryEditor::new(&root_path).await?;
+        editor
+            .targets_version(version)?
+            .targets_expires(in_days(TARGETS_DAYS)?)?
+            .snapshot_version(version)
+            .snapshot_expires(in_days(SNAPSHOT_DAYS)?)
+            .timestamp_version(version)
+            .timestamp_expires(in_days(TIMESTAMP_DAYS)?);
+        editor
+            .add_target_paths(vec![
+                staged.join(TRUSTED_ROOT_TARGET),
+                staged.join(SIGNING_CONFIG_TARGET),
+            ])
+            .await?;
+        let keys: Vec<Box<dyn KeySource>> = ROLES
+            .iter()
+            .map(|(_, name)| self.key_source_boxed(name))
+            .collect();
+        let signed = editor.sign(&keys).await?;
+        // Targets first, then metadata, timestamp last (tough writes it
+        // after the files it names), so a client never sees a timestamp
+        // whose snapshot or targets are not there yet.
+        signed
+            .copy_targets(&staged, self.served_dir().join("targets"), PathExists::Skip)
+            .await?;
+        signed.write(self.served_dir()).await?;
+        Ok(())
+    }
+
+    /// The version the published timestamp carries (0 before the first).
+    /// Targets, snapshot and timestamp share one version number here.
+    fn published_version(&self) -> anyhow::Result<u64> {
+        let path = self.served_dir().join("timestamp.json");
+        if !path.exists() {
+            return Ok(0);
+        }
+        let doc: Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        doc["signed"]["version"]
+            .as_u64()
+            .context("timestamp.json has no signed.version")
+    }
+
+    /// The newest `N.root.json` in the served directory.
+    fn latest_root(&self) -> anyhow::Result<PathBuf> {
+        let mut newest: Option<(u64, PathBuf)> = None;
+        for entry in std::fs::read_dir(self.served_dir())? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if let Some(n) = name
+                .strip_suffix(".root.json")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                if newest.as_ref().is_none_or(|(v, _)| n > *v) {
+                    newest = Some((n, path));
+                }
+            }
+        }
+        newest
+            .map(|(_, p)| p)
+            .context("no N.root.json in the repository: run `sigil tuf init` first")
+    }
+
+    fn key_path(&self, role: &str) -> PathBuf {
+        self.dir.join("keys").join(format!("{role}.pk8"))
+    }
+
+    fn key_source(&self, role: &str) -> LocalKeySource {
+        LocalKeySource {
+            path: self.key_path(role),
+        }
+    }
+
+    fn key_source_boxed(&self, role: &str) -> Box<dyn KeySource> {
+        Box::new(self.key_source(role))
+    }
+}
+
+/// A fresh Ed25519 key as PKCS#8 DER (TUF key type `ed25519`, which every
+/// TUF client implements).
+fn ed25519_pkcs8() -> anyhow::Result<Vec<u8>> {
+    let der =
+        aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
+            .map_err(|_| anyhow::anyhow!("generating an Ed25519 key failed"))?;
+    Ok(der.as_ref().to_vec())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
+
+fn in_days(days: i64) -> anyhow::Result<jiff::Timestamp> {
+    // TUF dates are whole seconds (`2030-01-01T00:00:00Z`).
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?;
+    Ok(now.checked_add(jiff::SignedDuration::from_hours(days * 24))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use tough::IntoVec as _;
+
+    use super::*;
+
+    async fn load(repo: &TufRepo) -> tough::Repository {
+        let root = std::fs::read(repo.bootstrap_root()).unwrap();
+        let base = url::Url::from_directory_path(repo.served_dir()).unwrap();
+        let targets = base.join("targets/").unwrap();
+        tough::RepositoryLoader::new(&root, base, targets)
+            .load()
+            .await
+            .unwrap()
+    }
+
+    async fn target(repo: &tough::Repository, name: &str) -> Vec<u8> {
+        let name = tough::TargetName::new(name).unwrap();
+        repo.read_target(&name)
+            .await
+            .unwrap()
+            .unwrap()
+            .into_vec()
+            .await
+            .unwrap()
+    }
+
+    /// A second TUF client (tough's own) loads what `init` and `publish`
+    /// write, from the bootstrap root alone, and reads the targets back.
+    #[tokio::test]
+    async fn a_tuf_client_reads_each_published_trust_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = TufRepo::at(dir.path());
+        repo.init(b"{\"root\":1}", b"{\"config\":1}").await.unwrap();
+        let loaded = load(&repo).await;
+        assert_eq!(target(&loaded, TRUSTED_ROOT_TARGET).await, b"{\"root\":1}");
+        assert_eq!(
+            target(&loaded, SIGNING_CONFIG_TARGET).await,
+            b"{\"config\":1}"
+        );
+        assert_eq!(loaded.timestamp().signed.version.get(), 1);
+
+        repo.publish(b"{\"root\":2}", b"{\"config\":1}")
+            .await
+            .unwrap();
+        let loaded = load(&repo).await;
+        assert_eq!(target(&loaded, TRUSTED_ROOT_TARGET).await, b"{\"root\":2}");
+        assert_eq!(loaded.timestamp().signed.version.get(), 2);
+        assert!(
+            repo.init(b"{}", b"{}").await.is_err(),
+            "init never overwrites"
+        );
+    }
+
+    /// `keep_current` publishes only what changed, and leaves a fresh
+    /// repository alone.
+    #[tokio::test]
+    async fn keep_current_signs_only_when_something_changed_or_ages() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = TufRepo::at(dir.path());
+        repo.keep_current(b"{\"root\":1}", b"{}").await.unwrap();
+        let version = || repo.published_version().unwrap();
+        assert_eq!(version(), 1);
+        repo.keep_current(b"{\"root\":1}", b"{}").await.unwrap();
+        assert_eq!(version(), 1, "nothing changed, nothing signed");
+        repo.keep_current(b"{\"root\":2}", b"{}").await.unwrap();
+        assert_eq!(version(), 2);
+        let expires = repo.timestamp_expires().unwrap().unwrap();
+        let left = expires.duration_since(jiff::Timestamp::now());
+        assert!(left > jiff::SignedDuration::from_hours(23), "{left:?}");
+    }
+}

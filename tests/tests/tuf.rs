@@ -1,0 +1,158 @@
+//! End to end: the trust root delivered over TUF (`sigil dev`'s mirror, made
+//! by `sigil/src/tuf.rs` with the `tough` crate). sigstore-python 4.5.1
+//! bootstraps once from the mirror's root (`trust-instance`), then signs and
+//! verifies with `--instance` and nothing else: its python-tuf client checks
+//! every role's signature, version and expiry, so a tampered timestamp must
+//! stop it. sigstore-js 5 (`sigstore.verify()`, tuf-js) verifies the same
+//! bundle with `tufMirrorURL` and `tufRootPath` alone. Each test has its own stack and its own client state (`HOME`
+//! and the XDG directories point into the test's directory).
+
+// Test code: a failed step should panic with its error.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Output;
+
+use sigil_tests::clients::{start, Workspace, ALICE};
+use sigil_tests::{sigstore_js_generation, sigstore_python};
+
+/// sigstore-python with `--instance` the stack's TUF mirror, and its TUF
+/// cache and trusted roots kept in the test's directory.
+fn py(w: &Workspace, args: &[&str], paths: &[&Path]) -> Output {
+    let (mirror, _) = w.dev.tuf();
+    let home = w.dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    sigstore_python()
+        .env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .args(["--instance", &mirror])
+        .args(args)
+        .args(paths)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output, what: &str, w: &Workspace) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        w.dev.log()
+    );
+}
+
+/// Bootstraps from the mirror's root, signs `content`, and returns the file
+/// and bundle.
+fn bootstrap_and_sign(w: &Workspace, content: &[u8]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (_, root) = w.dev.tuf();
+    ok(&py(w, &["trust-instance"], &[&root]), "trust-instance", w);
+    let file = w.file("artifact.txt", content);
+    let bundle = w.dir.join("artifact.sigstore.json");
+    let token = w.dev.email_token(ALICE).unwrap();
+    ok(
+        &py(
+            w,
+            &["sign", "--identity-token", &token, "--bundle"],
+            &[&bundle, &file],
+        ),
+        "sign over TUF",
+        w,
+    );
+    (file, bundle)
+}
+
+fn verify(w: &Workspace, file: &Path, bundle: &Path) -> Output {
+    let issuer = w.dev.oidc_url();
+    py(
+        w,
+        &[
+            "verify",
+            "identity",
+            // Raises the underlying error, so its cause is in stderr.
+            "--verbose",
+            "--cert-identity",
+            ALICE,
+            "--cert-oidc-issuer",
+            &issuer,
+            "--bundle",
+        ],
+        &[bundle, file],
+    )
+}
+
+#[test]
+fn sigstore_python_takes_its_whole_trust_from_the_tuf_mirror() {
+    let w = start();
+    let (file, bundle) = bootstrap_and_sign(&w, b"trusted over TUF\n");
+    ok(&verify(&w, &file, &bundle), "verify over TUF", &w);
+
+    let modified = w.file("modified.txt", b"trusted over TUF!\n");
+    assert!(
+        !verify(&w, &modified, &bundle).status.success(),
+        "a modified file must fail"
+    );
+}
+
+/// sigstore-js's `verify()` over the mirror; false when it refuses.
+fn js_verify_over_tuf(w: &Workspace, file: &Path, bundle: &Path) -> Output {
+    let (mirror, root) = w.dev.tuf();
+    sigstore_js_generation(5)
+        .arg("verify-tuf")
+        .args(["--tuf-mirror", &mirror])
+        .arg("--tuf-root")
+        .arg(&root)
+        .arg("--tuf-cache")
+        .arg(w.dir.join("js-tuf-cache"))
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--artifact")
+        .arg(file)
+        .args(["--identity", ALICE, "--issuer", &w.dev.oidc_url()])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn sigstore_js_verifies_with_its_trust_taken_from_the_tuf_mirror() {
+    let w = start();
+    let (file, bundle) = bootstrap_and_sign(&w, b"verified by tuf-js\n");
+    ok(
+        &js_verify_over_tuf(&w, &file, &bundle),
+        "sigstore-js verify over TUF",
+        &w,
+    );
+    let modified = w.file("modified.txt", b"verified by tuf-js!\n");
+    assert!(
+        !js_verify_over_tuf(&w, &modified, &bundle).status.success(),
+        "a modified file must fail"
+    );
+}
+
+#[test]
+fn a_tampered_timestamp_is_refused_by_the_client() {
+    let w = start();
+    let (file, bundle) = bootstrap_and_sign(&w, b"signed before the tampering\n");
+
+    // Push the timestamp's expiry out by a year without re-signing it: the
+    // JSON stays valid, its signature no longer does.
+    let path = w.dev.data_dir.join("tuf/repository/timestamp.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let expires = doc["signed"]["expires"].as_str().unwrap().to_owned();
+    let year: i32 = expires[..4].parse().unwrap();
+    doc["signed"]["expires"] = format!("{}{}", year + 1, &expires[4..]).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+
+    let out = verify(&w, &file, &bundle);
+    assert!(
+        !out.status.success(),
+        "a tampered timestamp must be refused"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("timestamp was signed by 0/1 keys"),
+        "{stderr}"
+    );
+}
