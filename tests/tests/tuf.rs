@@ -130,6 +130,53 @@ fn sigstore_js_verifies_with_its_trust_taken_from_the_tuf_mirror() {
     );
 }
 
+/// Signs the served `timestamp.json` again with the repository's own
+/// timestamp key, with an expiry in the past: a validly signed, expired
+/// timestamp. Done in Python (cryptography and securesystemslib come with
+/// sigstore-python), so the test does not reuse the code under test.
+fn resign_timestamp_expired(w: &Workspace) {
+    const RESIGN: &str = r#"
+import json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from securesystemslib.formats import encode_canonical
+repo, key_path = sys.argv[1], sys.argv[2]
+path = repo + "/timestamp.json"
+doc = json.load(open(path))
+doc["signed"]["expires"] = "2001-01-01T00:00:00Z"
+doc["signed"]["version"] += 1
+der = open(key_path, "rb").read()
+# The seed: PKCS#8 wraps it as OCTET STRING { OCTET STRING (32 bytes) } (RFC 8410 section 7).
+at = der.index(bytes([0x04, 0x22, 0x04, 0x20])) + 4
+key = Ed25519PrivateKey.from_private_bytes(der[at:at + 32])
+signature = key.sign(encode_canonical(doc["signed"]).encode())
+doc["signatures"] = [{"keyid": doc["signatures"][0]["keyid"], "sig": signature.hex()}]
+json.dump(doc, open(path, "w"), indent=2)
+"#;
+    let python = sigil_tests::workspace_root().join("target/e2e-venv/bin/python");
+    let tuf = w.dev.data_dir.join("tuf");
+    let out = std::process::Command::new(python)
+        .args(["-c", RESIGN])
+        .arg(tuf.join("repository"))
+        .arg(tuf.join("keys/timestamp.pk8"))
+        .output()
+        .unwrap();
+    ok(&out, "re-signing the timestamp", w);
+}
+
+#[test]
+fn an_expired_timestamp_is_refused_by_the_client() {
+    let w = start();
+    let (file, bundle) = bootstrap_and_sign(&w, b"signed before the expiry\n");
+    resign_timestamp_expired(&w);
+    let out = verify(&w, &file, &bundle);
+    assert!(
+        !out.status.success(),
+        "an expired timestamp must be refused"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("timestamp.json is expired"), "{stderr}");
+}
+
 #[test]
 fn a_tampered_timestamp_is_refused_by_the_client() {
     let w = start();
