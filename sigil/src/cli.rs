@@ -33,6 +33,10 @@ pub(crate) enum Command {
     /// Deliver the trust root over TUF: make, publish to and refresh a TUF
     /// repository of `trusted_root.json` and `signing_config.v0.2.json`.
     Tuf(crate::tuf::TufArgs),
+    /// Watch a Rekor v1 log as an auditor: verify its checkpoint and
+    /// consistency since the last run, and report entries by watched
+    /// signers (exit 0 nothing, 1 a match, 2 not verified).
+    Monitor(crate::monitor::MonitorArgs),
 }
 
 #[derive(Debug, Args)]

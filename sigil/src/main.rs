@@ -8,6 +8,7 @@ mod cli;
 mod data_dir;
 mod dev;
 mod keygen;
+mod monitor;
 mod oidc_issuer;
 mod token;
 mod trust_root;
@@ -27,5 +28,6 @@ fn main() -> anyhow::Result<()> {
         cli::Command::TrustRoot(args) => trust_root::run(args),
         cli::Command::Keygen(args) => keygen::run(&args),
         cli::Command::Tuf(args) => tuf::run(args),
+        cli::Command::Monitor(args) => monitor::run(args),
     }
 }

@@ -1,0 +1,191 @@
+//! `sigil monitor`: an auditor's watch over a Rekor v1 log, in the spirit of
+//! rekor-monitor. Each run verifies the log's signed checkpoint with a key
+//! given out of band, proves the new tree consistent with the one the state
+//! file remembers, reads every entry added since (each with a verified
+//! inclusion proof), and prints one JSON line per entry whose signer a rule
+//! watches. The state file moves on only after a run that verified.
+//!
+//! Exit status: 0 consistent, no match; 1 consistent, a watched signer
+//! appeared; 2 the log is inconsistent or could not be verified (also
+//! clap's status for bad arguments).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+
+mod rekor_v1;
+mod watch;
+
+use rekor_v1::{RekorV1, VerifiedHead};
+use watch::{Rule, SanMatch};
+
+/// Exit status when a watched signer appeared.
+const EXIT_MATCH: i32 = 1;
+/// Exit status when the log is inconsistent or unverifiable.
+const EXIT_UNVERIFIED: i32 = 2;
+
+/// `sigil monitor` arguments.
+#[derive(Debug, Args)]
+pub(crate) struct MonitorArgs {
+    /// Base URL of the Rekor v1 log.
+    #[arg(long)]
+    url: String,
+    /// The log's public key (PEM), from its trust root, not from the log.
+    #[arg(long)]
+    public_key: PathBuf,
+    /// Where the last verified checkpoint is kept between runs.
+    #[arg(long)]
+    state: PathBuf,
+    /// Run once and exit (for cron and CI); otherwise check every --interval.
+    #[arg(long)]
+    once: bool,
+    /// Seconds between checks when not --once.
+    #[arg(long, default_value_t = 300)]
+    interval: u64,
+    /// On the first run (no state file), scan from this index instead of
+    /// only remembering the current head.
+    #[arg(long)]
+    from_index: Option<u64>,
+    /// Watch a certificate SAN (email or URI), exactly. Repeatable.
+    #[arg(long = "identity")]
+    identities: Vec<String>,
+    /// Watch SANs matching a regular expression (anchored). Repeatable.
+    #[arg(long = "identity-regex")]
+    identity_patterns: Vec<String>,
+    /// Only count identity matches from certificates of this OIDC issuer.
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Watch a source repository (`owner/repo` or its URL), from the
+    /// certificate's repository extensions. Repeatable.
+    #[arg(long = "repository")]
+    repositories: Vec<String>,
+    /// Only count repository matches at this git ref (e.g. `refs/heads/main`).
+    #[arg(long = "ref")]
+    git_ref: Option<String>,
+    /// Watch a signing key by the hex SHA-256 of its DER SPKI. Repeatable.
+    #[arg(long = "key-fingerprint")]
+    key_fingerprints: Vec<String>,
+}
+
+/// Runs `sigil monitor`; exits the process with its status.
+pub(crate) fn run(args: MonitorArgs) -> anyhow::Result<()> {
+    let rules = rules(&args)?;
+    let pem = std::fs::read(&args.public_key)
+        .with_context(|| format!("reading {}", args.public_key.display()))?;
+    let key = shared::keys::PublicKey::from_pem(&pem)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.public_key.display()))?;
+    let log = RekorV1::new(&args.url, key)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    loop {
+        let status = match runtime.block_on(check(&log, &args, &rules)) {
+            Ok(true) => EXIT_MATCH,
+            Ok(false) => 0,
+            Err(e) => {
+                eprintln!("sigil monitor: NOT VERIFIED: {e:#}");
+                std::process::exit(EXIT_UNVERIFIED);
+            }
+        };
+        if args.once {
+            std::process::exit(status);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(args.interval));
+    }
+}
+
+/// One check; true when a watched signer appeared.
+async fn check(log: &RekorV1, args: &MonitorArgs, rules: &[Rule]) -> anyhow::Result<bool> {
+    let head = log.head().await?;
+    let previous = read_state(&args.state)?;
+    let from = match &previous {
+        Some(old) => {
+            log.prove_consistent(old, &head).await?;
+            old.size
+        }
+        None => args.from_index.unwrap_or(head.size),
+    };
+    let mut matched = false;
+    for entry in log.entries(from, &head).await? {
+        for signer in watch::signers(&entry.body) {
+            for rule in rules.iter().filter(|r| r.matches(&signer)) {
+                matched = true;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "logIndex": entry.index,
+                        "uuid": entry.uuid,
+                        "integratedTime": entry.integrated_time,
+                        "rule": rule.name,
+                        "signer": signer,
+                    })
+                );
+            }
+        }
+    }
+    write_state(&args.state, &head)?;
+    eprintln!(
+        "sigil monitor: tree {} verified at size {} (root {}), {} new entries read",
+        head.tree_id,
+        head.size,
+        head.root_hash,
+        head.size - from
+    );
+    Ok(matched)
+}
+
+fn rules(args: &MonitorArgs) -> anyhow::Result<Vec<Rule>> {
+    let mut rules = Vec::new();
+    for id in &args.identities {
+        rules.push(Rule {
+            name: format!("identity {id}"),
+            san: Some(SanMatch::Exact(id.clone())),
+            issuer: args.issuer.clone(),
+            ..Rule::default()
+        });
+    }
+    for pattern in &args.identity_patterns {
+        let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+            .with_context(|| format!("--identity-regex {pattern:?}"))?;
+        rules.push(Rule {
+            name: format!("identity-regex {pattern}"),
+            san: Some(SanMatch::Pattern(re)),
+            issuer: args.issuer.clone(),
+            ..Rule::default()
+        });
+    }
+    for repo in &args.repositories {
+        rules.push(Rule {
+            name: format!("repository {repo}"),
+            repository: Some(repo.clone()),
+            git_ref: args.git_ref.clone(),
+            ..Rule::default()
+        });
+    }
+    for fp in &args.key_fingerprints {
+        rules.push(Rule {
+            name: format!("key {fp}"),
+            key_fingerprint: Some(fp.clone()),
+            ..Rule::default()
+        });
+    }
+    Ok(rules)
+}
+
+fn read_state(path: &Path) -> anyhow::Result<Option<VerifiedHead>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+            format!("{} is not a monitor state file", path.display())
+        })?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Replaces the state file atomically (write aside, then rename).
+fn write_state(path: &Path, head: &VerifiedHead) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(head)?)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}

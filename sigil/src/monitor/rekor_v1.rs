@@ -1,0 +1,352 @@
+//! A Rekor v1 log read the way an auditor must (docs/rekor-wire.md §1, §3):
+//! every tree head is a signed checkpoint verified against a key given out
+//! of band, every step from one head to the next is a verified RFC 6962 §2.1.2
+//! consistency proof, and every entry read comes with an inclusion proof
+//! (§2.1.1) that is checked against a verified head. Nothing the log says
+//! is taken on trust; what does not verify is an error, never skipped.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, bail, ensure, Context as _};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde::Deserialize;
+use shared::checkpoint::Checkpoint;
+use shared::keys::PublicKey;
+use shared::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
+use shared::note::SignedNote;
+
+/// Entries asked for per `entries/retrieve` (Rekor's maximum).
+const RETRIEVE_BATCH: u64 = 10;
+
+/// The largest answer read: ten entries of the log's 32 MiB maximum would
+/// not fit, but no real retrieve comes near (bodies are stored hashed).
+const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+/// A tree head whose checkpoint signature verified.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct VerifiedHead {
+    pub(crate) tree_id: String,
+    pub(crate) size: u64,
+    /// Lower-case hex.
+    pub(crate) root_hash: String,
+}
+
+impl VerifiedHead {
+    fn root(&self) -> anyhow::Result<Hash> {
+        Hash::from_hex(&self.root_hash).map_err(|e| anyhow!("root hash: {e}"))
+    }
+}
+
+/// An entry whose inclusion in a verified head was proven.
+pub(crate) struct ProvenEntry {
+    pub(crate) index: u64,
+    pub(crate) uuid: String,
+    pub(crate) integrated_time: i64,
+    /// The canonical body, parsed.
+    pub(crate) body: serde_json::Value,
+}
+
+/// A Rekor v1 log and the key its checkpoints must verify with.
+pub(crate) struct RekorV1 {
+    http: reqwest::Client,
+    base: String,
+    key: PublicKey,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogInfo {
+    root_hash: String,
+    tree_size: u64,
+    signed_tree_head: String,
+    #[serde(rename = "treeID")]
+    tree_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsistencyProof {
+    hashes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogEntry {
+    body: String,
+    integrated_time: i64,
+    log_index: u64,
+    verification: Verification,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Verification {
+    inclusion_proof: InclusionProof,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InclusionProof {
+    hashes: Vec<String>,
+    log_index: u64,
+    root_hash: String,
+    tree_size: u64,
+}
+
+impl RekorV1 {
+    pub(crate) fn new(base: &str, key: PublicKey) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()?,
+            base: base.trim_end_matches('/').to_owned(),
+            key,
+        })
+    }
+
+    /// The log's current head, after checking its checkpoint's signature
+    /// and that the checkpoint says what the JSON around it says.
+    pub(crate) async fn head(&self) -> anyhow::Result<VerifiedHead> {
+        let info: LogInfo = self.get_json("/api/v1/log").await?;
+        let note = SignedNote::parse(&info.signed_tree_head)
+            .map_err(|e| anyhow!("the signed tree head is not a signed note: {e}"))?;
+        let checkpoint = Checkpoint::parse(&note.text)
+            .map_err(|e| anyhow!("the signed tree head is not a checkpoint: {e}"))?;
+        // Rekor v1 names the signature after the origin's host name.
+        let name = checkpoint
+            .origin
+            .split(" - ")
+            .next()
+            .unwrap_or(&checkpoint.origin);
+        note.verify_v1(name, &self.key)
+            .map_err(|e| anyhow!("the signed tree head does not verify with the log key: {e}"))?;
+        ensure!(
+            checkpoint.size == info.tree_size && checkpoint.root.to_hex() == info.root_hash,
+            "the log's treeSize/rootHash ({}, {}) differ from its signed checkpoint ({}, {})",
+            info.tree_size,
+            info.root_hash,
+            checkpoint.size,
+            checkpoint.root.to_hex()
+        );
+        ensure!(
+            checkpoint.origin.ends_with(&format!(" - {}", info.tree_id)),
+            "the checkpoint's origin {:?} is not for tree {}",
+            checkpoint.origin,
+            info.tree_id
+        );
+        Ok(VerifiedHead {
+            tree_id: info.tree_id,
+            size: checkpoint.size,
+            root_hash: checkpoint.root.to_hex(),
+        })
+    }
+
+    /// Proves that `new` extends `old` (RFC 6962 §2.1.2); an error means the
+    /// log is not append-only, or cannot show that it is.
+    pub(crate) async fn prove_consistent(
+        &self,
+        old: &VerifiedHead,
+        new: &VerifiedHead,
+    ) -> anyhow::Result<()> {
+        ensure!(
+            old.tree_id == new.tree_id,
+            "the log's tree changed from {} to {}",
+            old.tree_id,
+            new.tree_id
+        );
+        ensure!(
+            new.size >= old.size,
+            "the log shrank from {} to {} entries",
+            old.size,
+            new.size
+        );
+        if old.size == new.size {
+            ensure!(
+                old.root_hash == new.root_hash,
+                "two different roots for size {}: {} and {}",
+                old.size,
+                old.root_hash,
+                new.root_hash
+            );
+            return Ok(());
+        }
+        if old.size == 0 {
+            return Ok(());
+        }
+        let proof: ConsistencyProof = self
+            .get_json(&format!(
+                "/api/v1/log/proof?firstSize={}&lastSize={}&treeID={}",
+                old.size, new.size, new.tree_id
+            ))
+            .await?;
+        let hashes = hex_hashes(&proof.hashes)?;
+        verify_consistency(old.size, new.size, &old.root()?, &new.root()?, &hashes).map_err(|e| {
+            anyhow!(
+                "no valid consistency proof from size {} to {}: {e}",
+                old.size,
+                new.size
+            )
+        })
+    }
+
+    /// Entries `from..head.size`, each proven included in `head` (or in a
+    /// later head that is itself proven consistent with `head`).
+    pub(crate) async fn entries(
+        &self,
+        from: u64,
+        head: &VerifiedHead,
+    ) -> anyhow::Result<Vec<ProvenEntry>> {
+        let mut later_heads: HashMap<u64, String> = HashMap::new();
+        let mut out = Vec::new();
+        let mut next = from;
+        while next < head.size {
+            let end = (next + RETRIEVE_BATCH).min(head.size);
+            let indexes: Vec<u64> = (next..end).collect();
+            let answer: Vec<HashMap<String, LogEntry>> = self
+                .post_json(
+                    "/api/v1/log/entries/retrieve",
+                    &serde_json::json!({ "logIndexes": indexes }),
+                )
+                .await?;
+            let mut got: Vec<(String, LogEntry)> = answer.into_iter().flatten().collect();
+            got.sort_by_key(|(_, e)| e.log_index);
+            let got_indexes: Vec<u64> = got.iter().map(|(_, e)| e.log_index).collect();
+            ensure!(
+                got_indexes == indexes,
+                "asked for entries {indexes:?}, the log answered {got_indexes:?}"
+            );
+            for (uuid, entry) in got {
+                self.prove_included(&entry, head, &mut later_heads).await?;
+                let body = B64
+                    .decode(&entry.body)
+                    .context("an entry body is not base64")?;
+                out.push(ProvenEntry {
+                    index: entry.log_index,
+                    uuid,
+                    integrated_time: entry.integrated_time,
+                    body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                });
+            }
+            next = end;
+        }
+        Ok(out)
+    }
+
+    async fn prove_included(
+        &self,
+        entry: &LogEntry,
+        head: &VerifiedHead,
+        later_heads: &mut HashMap<u64, String>,
+    ) -> anyhow::Result<()> {
+        let proof = &entry.verification.inclusion_proof;
+        ensure!(
+            proof.log_index == entry.log_index,
+            "entry {}: its proof is for index {}",
+            entry.log_index,
+            proof.log_index
+        );
+        let body = B64
+            .decode(&entry.body)
+            .context("an entry body is not base64")?;
+        let root = Hash::from_hex(&proof.root_hash).map_err(|e| anyhow!("proof root: {e}"))?;
+        verify_inclusion(
+            &leaf_hash(&body),
+            proof.log_index,
+            proof.tree_size,
+            &hex_hashes(&proof.hashes)?,
+            &root,
+        )
+        .map_err(|e| anyhow!("entry {}: inclusion proof fails: {e}", entry.log_index))?;
+        // The proof's root must be the verified head, or a later head the
+        // verified one is consistent with (the log grew while we read).
+        let proof_head = VerifiedHead {
+            tree_id: head.tree_id.clone(),
+            size: proof.tree_size,
+            root_hash: proof.root_hash.to_ascii_lowercase(),
+        };
+        match proof.tree_size.cmp(&head.size) {
+            std::cmp::Ordering::Less => bail!(
+                "entry {}: proven against an older tree ({} < {})",
+                entry.log_index,
+                proof.tree_size,
+                head.size
+            ),
+            std::cmp::Ordering::Equal => ensure!(
+                proof_head.root_hash == head.root_hash,
+                "entry {}: proven against a root {} that is not the checkpoint's {}",
+                entry.log_index,
+                proof_head.root_hash,
+                head.root_hash
+            ),
+            std::cmp::Ordering::Greater => match later_heads.get(&proof.tree_size) {
+                Some(root) => ensure!(
+                    *root == proof_head.root_hash,
+                    "two different roots for size {}",
+                    proof.tree_size
+                ),
+                None => {
+                    self.prove_consistent(head, &proof_head).await?;
+                    later_heads.insert(proof.tree_size, proof_head.root_hash);
+                }
+            },
+        }
+        Ok(())
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        read_json(response, &url).await
+    }
+
+    async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        read_json(response, &url).await
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    mut response: reqwest::Response,
+    url: &str,
+) -> anyhow::Result<T> {
+    let status = response.status();
+    // A hostile log could answer without end: read at most this much.
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        ensure!(
+            bytes.len() + chunk.len() <= MAX_ANSWER_BYTES,
+            "{url} answered more than {MAX_ANSWER_BYTES} bytes"
+        );
+        bytes.extend_from_slice(&chunk);
+    }
+    ensure!(
+        status.is_success(),
+        "{url} answered {status}: {}",
+        String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+    );
+    serde_json::from_slice(&bytes).with_context(|| format!("{url} answered malformed JSON"))
+}
+
+fn hex_hashes(hashes: &[String]) -> anyhow::Result<Vec<Hash>> {
+    hashes
+        .iter()
+        .map(|h| Hash::from_hex(h).map_err(|e| anyhow!("proof hash {h:?}: {e}")))
+        .collect()
+}
