@@ -36,7 +36,11 @@ pub(crate) enum Command {
     /// Watch a Rekor v1 log as an auditor: verify its checkpoint and
     /// consistency since the last run, and report entries by watched
     /// signers (exit 0 nothing, 1 a match, 2 not verified).
-    Monitor(crate::monitor::MonitorArgs),
+    Monitor(crate::auditor::monitor::MonitorArgs),
+    /// Check, against a live Rekor v1 log, that a bundle's entry is still in
+    /// it (`bundle`), or that the whole tree recomputes to its checkpoint
+    /// (`log`); exits non-zero with the reason when something does not hold.
+    Audit(crate::auditor::audit::AuditArgs),
 }
 
 #[derive(Debug, Args)]

@@ -3,12 +3,12 @@
 
 use clap::Parser;
 
+mod auditor;
 mod bench;
 mod cli;
 mod data_dir;
 mod dev;
 mod keygen;
-mod monitor;
 mod oidc_issuer;
 mod token;
 mod trust_root;
@@ -28,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::TrustRoot(args) => trust_root::run(args),
         cli::Command::Keygen(args) => keygen::run(&args),
         cli::Command::Tuf(args) => tuf::run(args),
-        cli::Command::Monitor(args) => monitor::run(args),
+        cli::Command::Monitor(args) => auditor::monitor::run(args),
+        cli::Command::Audit(args) => auditor::audit::run(args),
     }
 }

@@ -14,11 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Args;
 
-mod rekor_v1;
-mod watch;
-
-use rekor_v1::{RekorV1, VerifiedHead};
-use watch::{Rule, SanMatch};
+use super::rekor_v1::{RekorV1, VerifiedHead};
+use super::watch::{self, Rule, SanMatch};
 
 /// Exit status when a watched signer appeared.
 const EXIT_MATCH: i32 = 1;
@@ -71,11 +68,7 @@ pub(crate) struct MonitorArgs {
 /// Runs `sigil monitor`; exits the process with its status.
 pub(crate) fn run(args: MonitorArgs) -> anyhow::Result<()> {
     let rules = rules(&args)?;
-    let pem = std::fs::read(&args.public_key)
-        .with_context(|| format!("reading {}", args.public_key.display()))?;
-    let key = shared::keys::PublicKey::from_pem(&pem)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.public_key.display()))?;
-    let log = RekorV1::new(&args.url, key)?;
+    let log = RekorV1::with_key_file(&args.url, &args.public_key)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -107,7 +100,7 @@ async fn check(log: &RekorV1, args: &MonitorArgs, rules: &[Rule]) -> anyhow::Res
         None => args.from_index.unwrap_or(head.size),
     };
     let mut matched = false;
-    for entry in log.entries(from, &head).await? {
+    for entry in log.entries(from..head.size, &head).await? {
         for signer in watch::signers(&entry.body) {
             for rule in rules.iter().filter(|r| r.matches(&signer)) {
                 matched = true;

@@ -33,7 +33,7 @@ pub(crate) struct VerifiedHead {
 }
 
 impl VerifiedHead {
-    fn root(&self) -> anyhow::Result<Hash> {
+    pub(crate) fn root(&self) -> anyhow::Result<Hash> {
         Hash::from_hex(&self.root_hash).map_err(|e| anyhow!("root hash: {e}"))
     }
 }
@@ -43,8 +43,10 @@ pub(crate) struct ProvenEntry {
     pub(crate) index: u64,
     pub(crate) uuid: String,
     pub(crate) integrated_time: i64,
-    /// The canonical body, parsed.
+    /// The canonical body, parsed (`Null` if it is not JSON).
     pub(crate) body: serde_json::Value,
+    /// The canonical body as logged: the Merkle leaf's data.
+    pub(crate) body_bytes: Vec<u8>,
 }
 
 /// A Rekor v1 log and the key its checkpoints must verify with.
@@ -95,6 +97,15 @@ struct InclusionProof {
 }
 
 impl RekorV1 {
+    /// The log at `base`, whose checkpoints must verify with the PEM key in
+    /// `key_file` (from the log's trust root, never from the log itself).
+    pub(crate) fn with_key_file(base: &str, key_file: &std::path::Path) -> anyhow::Result<Self> {
+        let pem =
+            std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?;
+        let key = PublicKey::from_pem(&pem).map_err(|e| anyhow!("{}: {e}", key_file.display()))?;
+        Self::new(base, key)
+    }
+
     pub(crate) fn new(base: &str, key: PublicKey) -> anyhow::Result<Self> {
         Ok(Self {
             http: reqwest::Client::builder()
@@ -105,22 +116,30 @@ impl RekorV1 {
         })
     }
 
+    /// A checkpoint (a signed note, as in `signedTreeHead` or a bundle's
+    /// `checkpoint.envelope`) verified with the log key, and its tree ID
+    /// (the origin is `"<host> - <treeID>"`).
+    pub(crate) fn verify_checkpoint(&self, signed: &str) -> anyhow::Result<(Checkpoint, String)> {
+        let note = SignedNote::parse(signed)
+            .map_err(|e| anyhow!("the checkpoint is not a signed note: {e}"))?;
+        let checkpoint = Checkpoint::parse(&note.text)
+            .map_err(|e| anyhow!("the signed note is not a checkpoint: {e}"))?;
+        // Rekor v1 names the signature after the origin's host name.
+        let (name, tree_id) = checkpoint
+            .origin
+            .split_once(" - ")
+            .ok_or_else(|| anyhow!("checkpoint origin {:?} names no tree", checkpoint.origin))?;
+        note.verify_v1(name, &self.key)
+            .map_err(|e| anyhow!("the checkpoint does not verify with the log key: {e}"))?;
+        let tree_id = tree_id.to_owned();
+        Ok((checkpoint, tree_id))
+    }
+
     /// The log's current head, after checking its checkpoint's signature
     /// and that the checkpoint says what the JSON around it says.
     pub(crate) async fn head(&self) -> anyhow::Result<VerifiedHead> {
         let info: LogInfo = self.get_json("/api/v1/log").await?;
-        let note = SignedNote::parse(&info.signed_tree_head)
-            .map_err(|e| anyhow!("the signed tree head is not a signed note: {e}"))?;
-        let checkpoint = Checkpoint::parse(&note.text)
-            .map_err(|e| anyhow!("the signed tree head is not a checkpoint: {e}"))?;
-        // Rekor v1 names the signature after the origin's host name.
-        let name = checkpoint
-            .origin
-            .split(" - ")
-            .next()
-            .unwrap_or(&checkpoint.origin);
-        note.verify_v1(name, &self.key)
-            .map_err(|e| anyhow!("the signed tree head does not verify with the log key: {e}"))?;
+        let (checkpoint, tree_id) = self.verify_checkpoint(&info.signed_tree_head)?;
         ensure!(
             checkpoint.size == info.tree_size && checkpoint.root.to_hex() == info.root_hash,
             "the log's treeSize/rootHash ({}, {}) differ from its signed checkpoint ({}, {})",
@@ -130,7 +149,7 @@ impl RekorV1 {
             checkpoint.root.to_hex()
         );
         ensure!(
-            checkpoint.origin.ends_with(&format!(" - {}", info.tree_id)),
+            tree_id == info.tree_id,
             "the checkpoint's origin {:?} is not for tree {}",
             checkpoint.origin,
             info.tree_id
@@ -190,18 +209,24 @@ impl RekorV1 {
         })
     }
 
-    /// Entries `from..head.size`, each proven included in `head` (or in a
-    /// later head that is itself proven consistent with `head`).
+    /// Entries `range` (within `head`), each proven included in `head` (or
+    /// in a later head that is itself proven consistent with `head`).
     pub(crate) async fn entries(
         &self,
-        from: u64,
+        range: std::ops::Range<u64>,
         head: &VerifiedHead,
     ) -> anyhow::Result<Vec<ProvenEntry>> {
+        ensure!(
+            range.end <= head.size,
+            "entries up to {} asked of a tree of {}",
+            range.end,
+            head.size
+        );
         let mut later_heads: HashMap<u64, String> = HashMap::new();
         let mut out = Vec::new();
-        let mut next = from;
-        while next < head.size {
-            let end = (next + RETRIEVE_BATCH).min(head.size);
+        let mut next = range.start;
+        while next < range.end {
+            let end = (next + RETRIEVE_BATCH).min(range.end);
             let indexes: Vec<u64> = (next..end).collect();
             let answer: Vec<HashMap<String, LogEntry>> = self
                 .post_json(
@@ -226,6 +251,7 @@ impl RekorV1 {
                     uuid,
                     integrated_time: entry.integrated_time,
                     body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                    body_bytes: body,
                 });
             }
             next = end;

@@ -1,0 +1,154 @@
+//! `sigil audit`: one-off checks of a Rekor v1 log against its public key.
+//!
+//! - `bundle FILE`: a Sigstore bundle's log entry (`verificationMaterial.
+//!   tlogEntries[0]`, docs/rekor-wire.md §1) is still in the log: its
+//!   checkpoint verifies, the live tree is consistent with it (RFC 6962
+//!   §2.1.2), and the entry at its index, proven included in the live tree,
+//!   is byte for byte the body the bundle holds.
+//! - `log`: every entry of the tree, read in order with its inclusion proof,
+//!   recomputes to the root of the signed checkpoint (RFC 6962 §2.1).
+//!
+//! Either prints what it proved, or fails (exit 1) saying what does not hold.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, ensure, Context as _};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use super::rekor_v1::{RekorV1, VerifiedHead};
+
+/// Entries read between two progress lines of `audit log`.
+const PROGRESS_EVERY: u64 = 1000;
+
+/// `sigil audit` arguments.
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    #[command(subcommand)]
+    command: AuditCommand,
+    /// Base URL of the Rekor v1 log.
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// The log's public key (PEM), from its trust root, not from the log.
+    #[arg(long, global = true)]
+    public_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Prove that a bundle's entry is still in the live log.
+    Bundle {
+        /// A Sigstore bundle (`*.sigstore.json`) with a Rekor v1 entry.
+        file: PathBuf,
+    },
+    /// Recompute the whole tree from its entries and compare with the
+    /// signed checkpoint.
+    Log,
+}
+
+/// Runs `sigil audit`.
+pub(crate) fn run(args: AuditArgs) -> anyhow::Result<()> {
+    let url = args.url.context("--url is required")?;
+    let key = args.public_key.context("--public-key is required")?;
+    let log = RekorV1::with_key_file(&url, &key)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match args.command {
+            AuditCommand::Bundle { file } => audit_bundle(&log, &file).await,
+            AuditCommand::Log => audit_log(&log).await,
+        }
+    })
+}
+
+async fn audit_bundle(log: &RekorV1, file: &std::path::Path) -> anyhow::Result<()> {
+    let bundle: Value = serde_json::from_slice(
+        &std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", file.display()))?;
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    let index = number(&entry["logIndex"]).context("the bundle has no tlogEntries[0].logIndex")?;
+    let body = entry["canonicalizedBody"]
+        .as_str()
+        .and_then(|b| B64.decode(b).ok())
+        .context("the bundle has no canonicalizedBody")?;
+    let envelope = entry["inclusionProof"]["checkpoint"]["envelope"]
+        .as_str()
+        .context(
+            "the bundle's entry has no inclusionProof.checkpoint (a Rekor v1 entry has one)",
+        )?;
+
+    let (checkpoint, tree_id) = log
+        .verify_checkpoint(envelope)
+        .context("the bundle's checkpoint")?;
+    let then = VerifiedHead {
+        tree_id,
+        size: checkpoint.size,
+        root_hash: checkpoint.root.to_hex(),
+    };
+    let now = log.head().await?;
+    log.prove_consistent(&then, &now)
+        .await
+        .context("the live log is not consistent with the bundle's checkpoint")?;
+    ensure!(
+        index < now.size,
+        "entry {index} is beyond the live tree of {} entries",
+        now.size
+    );
+    let live = log
+        .entries(index..index + 1, &now)
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow!("the log did not return entry {index}"))?;
+    ensure!(
+        live.body_bytes == body,
+        "entry {index} in the live log is not the entry the bundle holds"
+    );
+    println!(
+        "OK: entry {index} ({}) is in tree {} at size {} (root {}), and that tree extends the \
+         bundle's checkpoint of size {}",
+        live.uuid, now.tree_id, now.size, now.root_hash, then.size
+    );
+    Ok(())
+}
+
+async fn audit_log(log: &RekorV1) -> anyhow::Result<()> {
+    let head = log.head().await?;
+    eprintln!(
+        "auditing tree {} of {} entries against its signed checkpoint",
+        head.tree_id, head.size
+    );
+    let mut frontier = shared::merkle::Frontier::new();
+    let mut next = 0;
+    while next < head.size {
+        let end = (next + PROGRESS_EVERY).min(head.size);
+        for entry in log.entries(next..end, &head).await? {
+            frontier.append(shared::merkle::leaf_hash(&entry.body_bytes));
+        }
+        next = end;
+        eprintln!("  {next}/{} entries", head.size);
+    }
+    let root = frontier.root();
+    ensure!(
+        root == head.root()?,
+        "the {} entries recompute to root {}, not the checkpoint's {}",
+        head.size,
+        root.to_hex(),
+        head.root_hash
+    );
+    println!(
+        "OK: all {} entries of tree {} recompute to the signed root {}",
+        head.size, head.tree_id, head.root_hash
+    );
+    Ok(())
+}
+
+/// A protobuf-JSON int64: a string of digits (or a plain number).
+fn number(v: &Value) -> Option<u64> {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_u64())
+}

@@ -1,0 +1,8 @@
+//! Tools for a log's auditors, who trust nothing the log says that they
+//! cannot verify with the log's public key: `sigil monitor` (watch a log
+//! over time) and `sigil audit` (check one bundle, or a whole tree).
+
+pub(crate) mod audit;
+pub(crate) mod monitor;
+mod rekor_v1;
+mod watch;

@@ -1,0 +1,133 @@
+//! End to end: `sigil audit` against `sigil dev`'s Rekor v1 log. A bundle
+//! sigstore-python made is proven still in the log after the log has grown;
+//! a bundle whose body or checkpoint was altered is refused with the
+//! reason; the whole tree recomputes to its checkpoint, and only with the
+//! log's own key.
+
+// Test code: a failed step should panic with its error.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use sigil_tests::clients::{start, Workspace};
+use sigil_tests::sigil_bin;
+use sigil_tests::tlog::EntryMaker;
+
+fn public_key(w: &Workspace) -> PathBuf {
+    let pem = reqwest::blocking::get(format!("{}/api/v1/log/publicKey", w.dev.tlog_url()))
+        .unwrap()
+        .text()
+        .unwrap();
+    let path = w.dir.join("rekor.pub.pem");
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+fn audit(w: &Workspace, key: &Path, args: &[&str], bundle: Option<&Path>) -> Output {
+    let mut cmd = Command::new(sigil_bin());
+    cmd.arg("audit").args(args);
+    if let Some(bundle) = bundle {
+        cmd.arg(bundle);
+    }
+    cmd.args(["--url", &w.dev.tlog_url()])
+        .arg("--public-key")
+        .arg(key)
+        .output()
+        .unwrap()
+}
+
+fn grow(w: &Workspace, n: usize) {
+    let mut maker = EntryMaker::new("growth after the bundle");
+    let client = reqwest::blocking::Client::new();
+    for _ in 0..n {
+        let r = client
+            .post(format!("{}/api/v1/log/entries", w.dev.tlog_url()))
+            .header("content-type", "application/json")
+            .body(maker.next_entry())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+}
+
+fn altered(w: &Workspace, bundle: &Path, name: &str, change: impl FnOnce(&mut Value)) -> PathBuf {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
+    change(&mut doc["verificationMaterial"]["tlogEntries"][0]);
+    let path = w.dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn a_bundle_is_proven_in_the_grown_log_and_an_altered_one_is_refused() {
+    let w = start();
+    let key = public_key(&w);
+    let file = w.file("artifact.txt", b"audited later");
+    let bundle = w.dir.join("a.sigstore.json");
+    w.py_sign(&file, &bundle);
+    let other = w.dir.join("b.sigstore.json");
+    w.py_sign(&w.file("other.txt", b"another artifact"), &other);
+    grow(&w, 12);
+
+    let ok = audit(&w, &key, &["bundle"], Some(&bundle));
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK: entry "));
+
+    // Another entry's body under this entry's index.
+    let other_body: Value = serde_json::from_slice(&std::fs::read(&other).unwrap()).unwrap();
+    let swapped = altered(&w, &bundle, "swapped.json", |e| {
+        e["canonicalizedBody"] =
+            other_body["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"].clone();
+    });
+    let out = audit(&w, &key, &["bundle"], Some(&swapped));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not the entry the bundle holds"),
+        "{out:?}"
+    );
+
+    // A checkpoint whose root was changed no longer verifies.
+    let forged = altered(&w, &bundle, "forged.json", |e| {
+        let envelope = e["inclusionProof"]["checkpoint"]["envelope"]
+            .as_str()
+            .unwrap();
+        let mut lines: Vec<String> = envelope.split('\n').map(str::to_owned).collect();
+        lines[2] = "A".repeat(43) + "=";
+        e["inclusionProof"]["checkpoint"]["envelope"] = lines.join("\n").into();
+    });
+    let out = audit(&w, &key, &["bundle"], Some(&forged));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not verify with the log key"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn the_whole_tree_recomputes_to_its_checkpoint_with_the_logs_key_only() {
+    let w = start();
+    let key = public_key(&w);
+    grow(&w, 25);
+    let out = audit(&w, &key, &["log"], None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("all 26 entries"),
+        "genesis + 25: {out:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("26/26 entries"));
+
+    let stranger = w.dir.join("stranger.pem");
+    std::fs::write(
+        &stranger,
+        shared::keys::EcdsaP256Signer::generate().public_pem(),
+    )
+    .unwrap();
+    let out = audit(&w, &stranger, &["log"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not verify with the log key"),
+        "{out:?}"
+    );
+}
