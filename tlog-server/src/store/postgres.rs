@@ -23,14 +23,19 @@
 //! hanging, and works again once it is back (broken connections are tested
 //! and replaced on acquire).
 //!
-//! Queries that can match many rows (the duplicate check, tile reads, the
-//! latest head, searches, ranges) are sent unprepared (`persistent(false)`),
-//! so Postgres plans each execution with the tables as they are. A cached
+//! Every connection runs with `plan_cache_mode = force_custom_plan`: its
+//! statements stay prepared (one round trip each), but Postgres plans each
+//! execution with its parameters and the tables as they are. A cached
 //! generic plan made while a table was empty stays a sequential scan after
 //! the table grows unless an ANALYZE invalidates it, and autovacuum may be
 //! off or behind: measured here with autovacuum off, the duplicate check
 //! became a scan of every entry and commits took 90 ms at 250,000 entries.
-//! Point lookups by primary key keep their prepared statements.
+//!
+//! A commit is five round trips whatever the batch size: `BEGIN`, the tree
+//! lock with the stored head, the partial tiles, one statement that writes
+//! every table (data-modifying CTEs), and `COMMIT`. On this 2-core machine
+//! each round trip costs a context switch on both sides, and the commit is
+//! the sequencer's critical section, so they set its throughput.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -81,7 +86,8 @@ impl PgStore {
 
     /// [`PgStore::open`] with a tile cache of `tile_cache_bytes`.
     pub async fn open_with(url: &str, tile_cache_bytes: usize) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?;
+        let options =
+            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -127,17 +133,17 @@ impl PgStore {
     async fn commit_impl(&self, batch: Batch) -> Result<(), StoreError> {
         let tree = batch.tree.get();
         let mut tx = self.pool.begin().await?;
-        // Serialise the writers of this tree: a second committer waits here
-        // and then sees the first one's head.
-        let locked: Option<i64> =
-            sqlx::query_scalar("SELECT tree_id FROM trees WHERE tree_id = $1 FOR UPDATE")
-                .bind(tree)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if locked.is_none() {
-            return Err(StoreError::Corrupt(format!("unknown tree {tree}")));
-        }
-        let latest = latest_head_on(&mut tx, batch.tree).await?;
+        // Serialise the writers of this tree: a second committer waits on
+        // the row lock and then sees the first one's head.
+        let locked = sqlx::query(LOCK_AND_HEAD)
+            .bind(tree)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown tree {tree}")))?;
+        let latest = match locked.try_get::<Option<i64>, _>("size")? {
+            None => None,
+            Some(_) => Some(head_from_row(&locked)?),
+        };
         batch.check_extends(latest.as_ref())?;
 
         let n = batch.entries.len();
@@ -164,84 +170,42 @@ impl PgStore {
                 extra_data.push(&e.extra_data[..]);
             }
         }
-        if n > 0 {
-            sqlx::query(
-                "INSERT INTO entries (tree_id, idx, identity, body, timestamp_ms) \
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])",
-            )
-            .bind(tree)
-            .bind(&idx)
-            .bind(&identity)
-            .bind(&body)
-            .bind(&ts)
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_on_duplicate)?;
-        }
-        if !key_text.is_empty() {
-            // DO NOTHING: one entry may list the same key twice (e.g. a hash
-            // that is both payload and artifact hash).
-            sqlx::query(
-                "INSERT INTO search_index (tree_id, key, idx) \
-                 SELECT $1, * FROM UNNEST($2::text[], $3::bigint[]) ON CONFLICT DO NOTHING",
-            )
-            .bind(tree)
-            .bind(&key_text)
-            .bind(&key_idx)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !extra_idx.is_empty() {
-            sqlx::query(
-                "INSERT INTO entry_extra (tree_id, idx, data) \
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[])",
-            )
-            .bind(tree)
-            .bind(&extra_idx)
-            .bind(&extra_data)
-            .execute(&mut *tx)
-            .await?;
-        }
 
         // The tiles the new nodes extend: read the partial ones, append, and
         // write them back whole (a few rows per batch).
         let existing = read_tiles(&mut tx, batch.tree, &touched_tiles(&batch.nodes)?).await?;
         let tiles = extend_tiles(&batch.nodes, &existing)?;
-        if !tiles.is_empty() {
-            let mut level = Vec::with_capacity(tiles.len());
-            let mut index = Vec::with_capacity(tiles.len());
-            let mut hashes = Vec::with_capacity(tiles.len());
-            for (id, bytes) in &tiles {
-                level.push(i16::from(id.level));
-                index.push(to_sql_int(id.index)?);
-                hashes.push(&bytes[..]);
-            }
-            sqlx::query(
-                "INSERT INTO tiles (tree_id, level, idx, hashes) \
-                 SELECT $1, * FROM UNNEST($2::smallint[], $3::bigint[], $4::bytea[]) \
-                 ON CONFLICT (tree_id, level, idx) DO UPDATE SET hashes = EXCLUDED.hashes",
-            )
-            .bind(tree)
-            .bind(&level)
-            .bind(&index)
-            .bind(&hashes)
-            .execute(&mut *tx)
-            .await?;
+        let mut level = Vec::with_capacity(tiles.len());
+        let mut index = Vec::with_capacity(tiles.len());
+        let mut hashes = Vec::with_capacity(tiles.len());
+        for (id, bytes) in &tiles {
+            level.push(i16::from(id.level));
+            index.push(to_sql_int(id.index)?);
+            hashes.push(&bytes[..]);
         }
 
         let head = &batch.head;
-        sqlx::query(
-            "INSERT INTO tree_heads (tree_id, size, root, timestamp_ms, signed) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(tree)
-        .bind(to_sql_int(head.size)?)
-        .bind(&head.root.0[..])
-        .bind(to_sql_int(head.timestamp_ms)?)
-        .bind(&head.signed[..])
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict_on_duplicate)?;
+        sqlx::query(WRITE_BATCH)
+            .bind(tree)
+            .bind(&idx)
+            .bind(&identity)
+            .bind(&body)
+            .bind(&ts)
+            .bind(&key_text)
+            .bind(&key_idx)
+            .bind(&extra_idx)
+            .bind(&extra_data)
+            .bind(&level)
+            .bind(&index)
+            .bind(&hashes)
+            .bind(to_sql_int(head.size)?)
+            .bind(&head.root.0[..])
+            .bind(to_sql_int(head.timestamp_ms)?)
+            .bind(&head.signed[..])
+            .execute(&mut *tx)
+            .await
+            // Entries and heads are unique by index, identity and size.
+            .map_err(conflict_on_duplicate)?;
         tx.commit().await?;
         // Durable now, so this process' readers may see the new right edge.
         // The batch is committed whatever happens here: a tile that fails to
@@ -403,7 +367,6 @@ impl LogStore for PgStore {
             )
             .bind(tree.get())
             .bind(&wanted)
-            .persistent(false)
             .fetch_all(&self.pool)
             .await?;
             rows.iter().map(entry_from_row).collect()
@@ -417,7 +380,6 @@ impl LogStore for PgStore {
             )
             .bind(tree.get())
             .bind(key)
-            .persistent(false)
             .fetch_all(&self.pool)
             .await?;
             rows.into_iter().map(from_sql_int).collect()
@@ -440,7 +402,6 @@ impl LogStore for PgStore {
             .bind(tree.get())
             .bind(to_sql_int(start)?)
             .bind(to_sql_int(end)?)
-            .persistent(false)
             .fetch_all(&self.pool)
             .await?;
             rows.iter()
@@ -490,6 +451,35 @@ impl LogStore for PgStore {
 
 /// The query that reads tiles: the wanted `(level, idx)` pairs come as two
 /// arrays and drive a nested loop of primary-key lookups.
+/// The tree's row, locked for this transaction, with its latest head (NULLs
+/// before the first).
+const LOCK_AND_HEAD: &str = "SELECT h.size, h.root, h.timestamp_ms, h.signed \
+     FROM trees AS t LEFT JOIN LATERAL ( \
+         SELECT size, root, timestamp_ms, signed FROM tree_heads \
+         WHERE tree_id = t.tree_id ORDER BY size DESC LIMIT 1) AS h ON true \
+     WHERE t.tree_id = $1 FOR UPDATE OF t";
+
+/// A batch's rows in every table, in one statement: Postgres runs each
+/// data-modifying CTE exactly once and to completion, read or not. Empty
+/// arrays write no rows. Search-index keys may repeat within an entry (a
+/// hash that is both payload and artifact hash), hence DO NOTHING; tiles
+/// are rewritten whole.
+const WRITE_BATCH: &str = "WITH new_entries AS ( \
+         INSERT INTO entries (tree_id, idx, identity, body, timestamp_ms) \
+         SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])), \
+     new_keys AS ( \
+         INSERT INTO search_index (tree_id, key, idx) \
+         SELECT $1, * FROM UNNEST($6::text[], $7::bigint[]) ON CONFLICT DO NOTHING), \
+     new_extra AS ( \
+         INSERT INTO entry_extra (tree_id, idx, data) \
+         SELECT $1, * FROM UNNEST($8::bigint[], $9::bytea[])), \
+     new_tiles AS ( \
+         INSERT INTO tiles (tree_id, level, idx, hashes) \
+         SELECT $1, * FROM UNNEST($10::smallint[], $11::bigint[], $12::bytea[]) \
+         ON CONFLICT (tree_id, level, idx) DO UPDATE SET hashes = EXCLUDED.hashes) \
+     INSERT INTO tree_heads (tree_id, size, root, timestamp_ms, signed) \
+     VALUES ($1, $13, $14, $15, $16)";
+
 pub(crate) const TILES_QUERY: &str = "SELECT t.level, t.idx, t.hashes \
      FROM UNNEST($2::smallint[], $3::bigint[]) AS w (level, idx) \
      JOIN tiles AS t ON t.tree_id = $1 AND t.level = w.level AND t.idx = w.idx";
@@ -512,7 +502,6 @@ async fn read_tiles(
         .bind(tree.get())
         .bind(&levels)
         .bind(&indices)
-        .persistent(false)
         .fetch_all(&mut *conn)
         .await?;
     let mut found = HashMap::with_capacity(rows.len());
@@ -539,16 +528,18 @@ async fn latest_head_on(
          WHERE tree_id = $1 ORDER BY size DESC LIMIT 1",
     )
     .bind(tree.get())
-    .persistent(false)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(SignedHead {
+    row.as_ref().map(head_from_row).transpose()
+}
+
+fn head_from_row(row: &PgRow) -> Result<SignedHead, StoreError> {
+    Ok(SignedHead {
         size: from_sql_int(row.try_get("size")?)?,
         root: hash_from_sql(row.try_get("root")?)?,
         timestamp_ms: from_sql_int(row.try_get("timestamp_ms")?)?,
         signed: row.try_get("signed")?,
-    }))
+    })
 }
 
 fn cosigned_from_row(row: &PgRow) -> Result<CosignedCheckpoint, StoreError> {
