@@ -104,6 +104,10 @@ impl PublishArgs {
 pub(crate) const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
 pub(crate) const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
 
+/// The last trust root given to `publish`, beside the staged targets (the
+/// published one also holds the retired keys).
+const INPUT_TRUSTED_ROOT: &str = "input.trusted_root.json";
+
 const ROOT_DAYS: i64 = 365;
 const TARGETS_DAYS: i64 = 365;
 const SNAPSHOT_DAYS: i64 = 7;
@@ -205,6 +209,10 @@ impl TufRepo {
 
     /// Signs new versions of targets, snapshot and timestamp over the given
     /// trust root and signing config.
+    ///
+    /// A key or certificate authority the previously published trust root
+    /// had and this one lacks is kept, retired (see [`carry_over_retired`]),
+    /// so bundles made before a rotation still verify.
     pub(crate) async fn publish(
         &self,
         trusted_root: &[u8],
@@ -212,8 +220,16 @@ impl TufRepo {
     ) -> anyhow::Result<()> {
         let staged = self.dir.join("staged");
         std::fs::create_dir_all(&staged)?;
-        std::fs::write(staged.join(TRUSTED_ROOT_TARGET), trusted_root)?;
+        let published = staged.join(TRUSTED_ROOT_TARGET);
+        let merged = match std::fs::read(&published) {
+            Ok(previous) => carry_over_retired(&previous, trusted_root, &now_rfc3339()?)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => trusted_root.to_vec(),
+            Err(e) => return Err(e).context("reading the published trust root"),
+        };
+        std::fs::write(&published, merged)?;
         std::fs::write(staged.join(SIGNING_CONFIG_TARGET), signing_config)?;
+        // What was asked for, to tell later whether anything changed.
+        std::fs::write(staged.join(INPUT_TRUSTED_ROOT), trusted_root)?;
         self.sign_staged().await
     }
 
@@ -237,8 +253,7 @@ impl TufRepo {
         let staged = self.dir.join("staged");
         let same =
             |name: &str, bytes: &[u8]| std::fs::read(staged.join(name)).is_ok_and(|b| b == bytes);
-        if !same(TRUSTED_ROOT_TARGET, trusted_root) || !same(SIGNING_CONFIG_TARGET, signing_config)
-        {
+        if !same(INPUT_TRUSTED_ROOT, trusted_root) || !same(SIGNING_CONFIG_TARGET, signing_config) {
             return self.publish(trusted_root, signing_config).await;
         }
         let half_life = jiff::SignedDuration::from_hours(TIMESTAMP_DAYS * 12);
@@ -354,6 +369,74 @@ impl TufRepo {
     }
 }
 
+/// The trust root to publish when `previous` was published and `next` is
+/// asked for: `next`, plus every transparency log, CT log, certificate
+/// authority and timestamp authority of `previous` that `next` lacks, kept
+/// with `validFor.end` set to `now` (if it had no end). That is the overlap
+/// window of a rotation: clients still verify what the retired key signed
+/// before `now`, and nothing it signs after. Entries new in `next` start at
+/// `now`. Logs are told apart by `logId.keyId`, authorities by the first
+/// certificate of their chain.
+pub(crate) fn carry_over_retired(
+    previous: &[u8],
+    next: &[u8],
+    now: &str,
+) -> anyhow::Result<Vec<u8>> {
+    let previous: Value = serde_json::from_slice(previous).context("the published trust root")?;
+    let mut merged: Value = serde_json::from_slice(next).context("the new trust root")?;
+    let mut changed = false;
+    for (list, id) in [
+        ("tlogs", "/logId/keyId"),
+        ("ctlogs", "/logId/keyId"),
+        (
+            "certificateAuthorities",
+            "/certChain/certificates/0/rawBytes",
+        ),
+        ("timestampAuthorities", "/certChain/certificates/0/rawBytes"),
+    ] {
+        let before: Vec<Value> = previous[list].as_array().cloned().unwrap_or_default();
+        let Some(after) = merged.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        let ids = |items: &[Value]| -> Vec<Value> {
+            items
+                .iter()
+                .filter_map(|e| e.pointer(id).cloned())
+                .collect()
+        };
+        let (old_ids, new_ids) = (ids(&before), ids(after));
+        if !before.is_empty() {
+            for entry in after.iter_mut() {
+                if entry.pointer(id).is_some_and(|i| !old_ids.contains(i)) {
+                    entry["validFor"]["start"] = now.into();
+                    changed = true;
+                }
+            }
+        }
+        for mut entry in before {
+            if entry.pointer(id).is_some_and(|i| !new_ids.contains(i)) {
+                if entry["validFor"]["end"].is_null() {
+                    entry["validFor"]["end"] = now.into();
+                }
+                after.push(entry);
+                changed = true;
+            }
+        }
+    }
+    if !changed {
+        // Nothing rotated: publish the bytes as given.
+        return Ok(next.to_vec());
+    }
+    let mut out = serde_json::to_vec_pretty(&merged)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+fn now_rfc3339() -> anyhow::Result<String> {
+    // Whole seconds, as the rest of the trust root's dates.
+    Ok(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?.to_string())
+}
+
 /// A fresh Ed25519 key as PKCS#8 DER (TUF key type `ed25519`, which every
 /// TUF client implements).
 fn ed25519_pkcs8() -> anyhow::Result<Vec<u8>> {
@@ -434,6 +517,46 @@ mod tests {
             repo.init(b"{}", b"{}").await.is_err(),
             "init never overwrites"
         );
+    }
+
+    /// A rotated-out CA stays, ending now; the new one starts now; what
+    /// both have is untouched.
+    #[test]
+    fn a_rotation_keeps_the_retired_authority_with_an_end() {
+        let log = serde_json::json!({"logId": {"keyId": "LOG"}, "validFor": {"start": "2026-01-01T00:00:00Z"}});
+        let ca = |cert: &str| {
+            serde_json::json!({"certChain": {"certificates": [{"rawBytes": cert}]},
+                "validFor": {"start": "2026-01-01T00:00:00Z"}})
+        };
+        let previous = serde_json::json!({"tlogs": [log], "certificateAuthorities": [ca("OLD")]});
+        let next = serde_json::json!({"tlogs": [log], "certificateAuthorities": [ca("NEW")]});
+        let now = "2026-12-04T00:00:00Z";
+        let merged: Value = serde_json::from_slice(
+            &carry_over_retired(
+                previous.to_string().as_bytes(),
+                next.to_string().as_bytes(),
+                now,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(merged["tlogs"], serde_json::json!([log]));
+        let cas = merged["certificateAuthorities"].as_array().unwrap();
+        assert_eq!(cas.len(), 2);
+        assert_eq!(cas[0]["certChain"]["certificates"][0]["rawBytes"], "NEW");
+        assert_eq!(cas[0]["validFor"]["start"], now);
+        assert_eq!(cas[1]["certChain"]["certificates"][0]["rawBytes"], "OLD");
+        assert_eq!(cas[1]["validFor"]["start"], "2026-01-01T00:00:00Z");
+        assert_eq!(cas[1]["validFor"]["end"], now);
+
+        // Publishing the merged root again changes nothing.
+        let again = carry_over_retired(
+            merged.to_string().as_bytes(),
+            merged.to_string().as_bytes(),
+            "2027-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(serde_json::from_slice::<Value>(&again).unwrap(), merged);
     }
 
     /// `keep_current` publishes only what changed, and leaves a fresh

@@ -96,7 +96,30 @@ impl SigilDev {
     /// Starts on the given (CA, tlog, OIDC) ports with more flags.
     pub fn start_on_with(
         data_dir: &Path,
+        ports: (u16, u16, u16),
+        extra_args: &[&str],
+    ) -> anyhow::Result<Self> {
+        Self::launch(data_dir, ports, free_port(), extra_args)
+    }
+
+    /// Stops and starts again over the same data directory, on the same
+    /// ports (the TUF mirror's too: clients keep its URL) with the same flags.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop()?;
+        let extra: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        *self = Self::launch(
+            &self.data_dir,
+            (self.ca_port, self.tlog_port, self.oidc_port),
+            self.tuf_port,
+            &extra,
+        )?;
+        Ok(())
+    }
+
+    fn launch(
+        data_dir: &Path,
         (ca_port, tlog_port, oidc_port): (u16, u16, u16),
+        tuf_port: u16,
         extra_args: &[&str],
     ) -> anyhow::Result<Self> {
         let bin = sigil_bin();
@@ -109,7 +132,6 @@ impl SigilDev {
         std::fs::create_dir_all(data_dir)?;
         let log_path = data_dir.join(format!("sigil-dev-{tlog_port}.log"));
         let log = std::fs::File::create(&log_path)?;
-        let tuf_port = free_port();
         let child = Command::new(&bin)
             .arg("dev")
             .arg("--data-dir")

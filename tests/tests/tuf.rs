@@ -177,6 +177,72 @@ fn an_expired_timestamp_is_refused_by_the_client() {
     assert!(stderr.contains("timestamp.json is expired"), "{stderr}");
 }
 
+/// A CA rotation published through TUF: the stack restarts with a new CA
+/// key and root, the mirror publishes a trust root that keeps the old CA
+/// with an end date, and both clients, their TUF state kept, verify the
+/// bundle made before the rotation and one made after.
+#[test]
+fn after_a_ca_rotation_both_clients_verify_old_and_new_bundles() {
+    let mut w = start();
+    let (before_file, before) = bootstrap_and_sign(&w, b"signed by the first CA\n");
+    ok(
+        &verify(&w, &before_file, &before),
+        "verify before the rotation",
+        &w,
+    );
+
+    w.dev.stop().unwrap();
+    for old in ["keys/ca.key.pem", "ca/root.crt.pem", "ca/tsa.crt.pem"] {
+        std::fs::remove_file(w.dev.data_dir.join(old)).unwrap();
+    }
+    w.dev.restart().unwrap();
+
+    let published: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.dev.data_dir.join("tuf/staged/trusted_root.json")).unwrap(),
+    )
+    .unwrap();
+    let cas = published["certificateAuthorities"].as_array().unwrap();
+    assert_eq!(cas.len(), 2, "the new CA and the retired one: {cas:?}");
+    assert!(cas[0]["validFor"]["end"].is_null());
+    assert!(
+        cas[1]["validFor"]["end"].is_string(),
+        "the old CA ends: {cas:?}"
+    );
+
+    ok(
+        &verify(&w, &before_file, &before),
+        "python verifies the old bundle",
+        &w,
+    );
+    ok(
+        &js_verify_over_tuf(&w, &before_file, &before),
+        "js verifies the old bundle",
+        &w,
+    );
+    let after_file = w.file("after.txt", b"signed by the second CA\n");
+    let after = w.dir.join("after.sigstore.json");
+    let token = w.dev.email_token(ALICE).unwrap();
+    ok(
+        &py(
+            &w,
+            &["sign", "--identity-token", &token, "--bundle"],
+            &[&after, &after_file],
+        ),
+        "sign after the rotation",
+        &w,
+    );
+    ok(
+        &verify(&w, &after_file, &after),
+        "python verifies the new bundle",
+        &w,
+    );
+    ok(
+        &js_verify_over_tuf(&w, &after_file, &after),
+        "js verifies the new bundle",
+        &w,
+    );
+}
+
 #[test]
 fn a_tampered_timestamp_is_refused_by_the_client() {
     let w = start();
