@@ -18,6 +18,7 @@ pub mod hashedrekord;
 mod index_keys;
 pub mod intoto;
 mod material;
+pub mod signers;
 pub mod v2;
 
 pub use index_keys::{IndexKeys, MAX_IDENTITY_BYTES, MAX_INDEX_KEYS};
