@@ -38,6 +38,9 @@ fi
 # opensc's pkcs11-tool is what the README uses to provision HSM keys.
 command -v softhsm2-util >/dev/null || (apt-get update -qq && apt-get install -y -qq softhsm2 opensc >/dev/null)
 
+# The log explorer's test renders its pages in Debian's headless Chromium.
+command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
 # The e2e tests start the `sigil` binary of this same build.
 cargo build --workspace --bins --locked
 cargo test --workspace --locked "$@"

@@ -20,6 +20,7 @@ mod rekor_v2;
 pub(crate) mod served_tiles;
 pub(crate) mod sth;
 mod tiles;
+mod ui;
 mod verify_pool;
 
 use std::sync::Arc;
@@ -181,6 +182,7 @@ pub(crate) fn router(state: AppState) -> Router {
                 .layer(middleware::map_response(ct::ctfe_error_framing)),
         )
         .merge(health::router())
+        .merge(ui::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             state.body_budget.clone(),
