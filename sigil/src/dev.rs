@@ -350,6 +350,7 @@ fn print_banner(
 Sigil dev stack is running (Ctrl-C to stop).
   CA (Fulcio API)        {ca_url}
   Rekor v1 + v2, CT log  {tlog_url}
+  log explorer           {tlog_url}/ui
   Rekor v2 checkpoints   {rekor_v2_key}
   OIDC issuer            {oidc_url}
   data directory         {data}
