@@ -11,6 +11,10 @@
 
 use std::process::Command;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use p256::pkcs8::EncodePrivateKey as _;
+use sha2::{Digest as _, Sha256};
 use sigil_tests::clients::{start, ALICE};
 use sigil_tests::workspace_root;
 
@@ -104,4 +108,67 @@ fn the_explorer_finds_a_signer_and_shows_the_verified_entry() {
     assert_eq!(body.headers()["content-type"], "application/json");
     let json: serde_json::Value = body.json().unwrap();
     assert_eq!(json["kind"], "hashedrekord");
+}
+
+/// A certificate whose SAN and Sigstore issuer extension hold markup (the
+/// log checks the signature, not the chain, so anyone can log one).
+fn hostile_entry() -> String {
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let pkcs8 = key.to_pkcs8_der().unwrap();
+    let key_pair = rcgen::KeyPair::try_from(pkcs8.as_bytes()).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.subject_alt_names = vec![rcgen::SanType::URI(
+        rcgen::Ia5String::try_from("https://evil.example/<script>alert(1)</script>").unwrap(),
+    )];
+    let issuer = "<img src=x onerror=alert(2)>";
+    // DER UTF8String: tag 12, short length.
+    let mut value = vec![12u8, issuer.len() as u8];
+    value.extend_from_slice(issuer.as_bytes());
+    params.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 4, 1, 57264, 1, 8],
+        value,
+    )];
+    let cert = params.self_signed(&key_pair).unwrap();
+    let artifact = b"hostile markup";
+    let signature: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&key, artifact);
+    serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "signature": {
+                "content": B64.encode(signature.to_der().as_bytes()),
+                "publicKey": {"content": B64.encode(cert.pem())},
+            },
+            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(artifact))}},
+        },
+    })
+    .to_string()
+}
+
+#[test]
+fn markup_in_certificate_fields_is_shown_as_text() {
+    let w = start();
+    let base = w.dev.tlog_url();
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/v1/log/entries"))
+        .header("content-type", "application/json")
+        .body(hostile_entry())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201, "{:?}", r.text());
+
+    let entry = dom(&format!("{base}/ui/entry/1"));
+    assert!(
+        entry.contains("https://evil.example/&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{entry}"
+    );
+    assert!(
+        entry.contains("&lt;img src=x onerror=alert(2)&gt;"),
+        "{entry}"
+    );
+    assert!(!entry.contains("<img"), "{entry}");
+    let found = dom(&format!(
+        "{base}/ui/search?q=https://evil.example/%3Cscript%3Ealert(1)%3C/script%3E"
+    ));
+    assert!(found.contains("1 entries match"), "{found}");
 }

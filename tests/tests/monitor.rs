@@ -88,6 +88,16 @@ fn the_monitor_reports_a_watched_identity_and_only_it() {
     let third = monitor(&url, &key, &state, &rules);
     assert_eq!(third.status.code(), Some(0), "{third:?}");
 
+    // A server that answers something else entirely: not verified, and the
+    // state stays where it was.
+    let kept = std::fs::read(&state).unwrap();
+    for garbage in [w.dev.oidc_url(), w.dev.ca_url()] {
+        let out = monitor(&garbage, &key, &state, &rules);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("NOT VERIFIED"));
+        assert_eq!(std::fs::read(&state).unwrap(), kept);
+    }
+
     // Another issuer for the same address is not Alice.
     let elsewhere = monitor(
         &url,
