@@ -115,6 +115,7 @@ impl Dev {
             .args(["--ca-port", &ports[0].to_string()])
             .args(["--tlog-port", &ports[1].to_string()])
             .args(["--oidc-port", &ports[2].to_string()])
+            .args(["--tuf-port", &free_port().to_string()])
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
             .spawn()
@@ -316,6 +317,7 @@ fn sigil_dev_refuses_a_bad_config_with_a_clear_message() {
         .args(["--ca-port", &free_port().to_string()])
         .args(["--tlog-port", &free_port().to_string()])
         .args(["--oidc-port", &free_port().to_string()])
+        .args(["--tuf-port", &free_port().to_string()])
         .output()
         .unwrap();
     assert!(!out.status.success());
