@@ -45,10 +45,28 @@ pub fn sigil_bin() -> PathBuf {
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    // Ports below Linux's ephemeral range (32768-60999): a port the kernel
+    // hands out for port 0 can be taken by any outgoing connection (a
+    // client, a Postgres pool) before the server binds it, which failed
+    // tests with "Address already in use". Here each call takes the next
+    // port of a per-process sequence from a random start, so parallel tests
+    // in one binary never get the same one, and checks that it is free.
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static START: OnceLock<u32> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = *START.get_or_init(|| rand_core::RngCore::next_u32(&mut rand_core::OsRng) % SPAN);
+    for _ in 0..SPAN {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        // FIRST + SPAN < 65536, so the conversion cannot fail.
+        let port = u16::try_from(FIRST + offset).unwrap_or(0);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    0
 }
 
 /// A running `sigil dev`, killed when dropped.
