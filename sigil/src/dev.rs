@@ -102,7 +102,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     .context("starting the certificate authority")?;
     spawn_server(&mut servers, "ca", ca.router(), args.ca_port, &stop_rx).await?;
 
-    write_trust_files(
+    let trust = write_trust_files(
         &dir,
         &material,
         &TrustUrls {
@@ -114,8 +114,10 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     )?;
     // The same trust root and signing config, delivered over TUF.
     let tuf = crate::tuf::TufRepo::at(&dir.join("tuf"));
-    let trusted_root = std::fs::read(dir.join("trusted_root.json"))?;
-    let signing_config = std::fs::read(dir.join("signing_config.json"))?;
+    let TrustFiles {
+        trusted_root,
+        signing_config,
+    } = trust;
     tuf.keep_current(&trusted_root, &signing_config)
         .await
         .context("publishing the trust root over TUF")?;
@@ -252,12 +254,18 @@ struct TrustUrls<'a> {
     tlog: &'a str,
 }
 
+/// The trusted root and signing config as written, for the TUF mirror.
+struct TrustFiles {
+    trusted_root: Vec<u8>,
+    signing_config: Vec<u8>,
+}
+
 fn write_trust_files(
     dir: &DataDir,
     material: &Material,
     urls: &TrustUrls<'_>,
     rekor_api: shared::trust::RekorApi,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<TrustFiles> {
     let deployment = shared::trust::Deployment {
         ca_url: urls.ca.to_owned(),
         oidc_url: urls.oidc.to_owned(),
@@ -293,17 +301,14 @@ fn write_trust_files(
         &pretty(&deployment.client_trust_config())?,
         false,
     )?;
-    write_atomic(
-        &dir.join("trusted_root.json"),
-        &pretty(&deployment.trusted_root())?,
-        false,
-    )?;
-    write_atomic(
-        &dir.join("signing_config.json"),
-        &pretty(&deployment.signing_config())?,
-        false,
-    )?;
-    Ok(())
+    let trusted_root = pretty(&deployment.trusted_root())?;
+    let signing_config = pretty(&deployment.signing_config())?;
+    write_atomic(&dir.join("trusted_root.json"), &trusted_root, false)?;
+    write_atomic(&dir.join("signing_config.json"), &signing_config, false)?;
+    Ok(TrustFiles {
+        trusted_root,
+        signing_config,
+    })
 }
 
 fn pretty<T: serde::Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {

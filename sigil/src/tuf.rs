@@ -257,8 +257,8 @@ impl TufRepo {
             return self.publish(trusted_root, signing_config).await;
         }
         let half_life = jiff::SignedDuration::from_hours(TIMESTAMP_DAYS * 12);
-        let due = match self.timestamp_expires()? {
-            Some(expires) => expires.duration_since(jiff::Timestamp::now()) < half_life,
+        let due = match self.published_timestamp()? {
+            Some((_, expires)) => expires.duration_since(jiff::Timestamp::now()) < half_life,
             None => true,
         };
         if due {
@@ -274,23 +274,33 @@ impl TufRepo {
             .fallback_service(tower_http::services::ServeDir::new(self.served_dir()))
     }
 
-    /// When the published timestamp expires, if any is published.
-    pub(crate) fn timestamp_expires(&self) -> anyhow::Result<Option<jiff::Timestamp>> {
+    /// The published timestamp's version and expiry, if one is published.
+    /// Targets, snapshot and timestamp share one version number here.
+    fn published_timestamp(&self) -> anyhow::Result<Option<(u64, jiff::Timestamp)>> {
         let path = self.served_dir().join("timestamp.json");
-        if !path.exists() {
-            return Ok(None);
-        }
-        let doc: Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let doc: Value = serde_json::from_slice(&bytes)?;
+        let version = doc["signed"]["version"]
+            .as_u64()
+            .context("timestamp.json has no signed.version")?;
         let expires = doc["signed"]["expires"]
             .as_str()
-            .context("timestamp.json has no signed.expires")?;
-        Ok(Some(expires.parse()?))
+            .context("timestamp.json has no signed.expires")?
+            .parse()?;
+        Ok(Some((version, expires)))
     }
 
     async fn sign_staged(&self) -> anyhow::Result<()> {
         let staged = self.dir.join("staged");
         let root_path = self.latest_root()?;
-        let version = self.published_version()?.saturating_add(1);
+        let published = self
+            .published_timestamp()?
+            .map_or(0, |(version, _)| version);
+        let version = published.saturating_add(1);
         let version = NonZeroU64::new(version).context("version overflow")?;
         let mut editor = RepositoryEditor::new(&root_path).await?;
         editor
@@ -319,19 +329,6 @@ impl TufRepo {
             .await?;
         signed.write(self.served_dir()).await?;
         Ok(())
-    }
-
-    /// The version the published timestamp carries (0 before the first).
-    /// Targets, snapshot and timestamp share one version number here.
-    fn published_version(&self) -> anyhow::Result<u64> {
-        let path = self.served_dir().join("timestamp.json");
-        if !path.exists() {
-            return Ok(0);
-        }
-        let doc: Value = serde_json::from_slice(&std::fs::read(&path)?)?;
-        doc["signed"]["version"]
-            .as_u64()
-            .context("timestamp.json has no signed.version")
     }
 
     /// The newest `N.root.json` in the served directory.
@@ -433,8 +430,15 @@ pub(crate) fn carry_over_retired(
 }
 
 fn now_rfc3339() -> anyhow::Result<String> {
-    // Whole seconds, as the rest of the trust root's dates.
-    Ok(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?.to_string())
+    Ok(now_whole_seconds()?.to_string())
+}
+
+/// Now, to the second: TUF and trust-root dates are whole seconds
+/// (`2030-01-01T00:00:00Z`).
+fn now_whole_seconds() -> anyhow::Result<jiff::Timestamp> {
+    Ok(jiff::Timestamp::from_second(
+        jiff::Timestamp::now().as_second(),
+    )?)
 }
 
 /// A fresh Ed25519 key as PKCS#8 DER (TUF key type `ed25519`, which every
@@ -460,9 +464,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn in_days(days: i64) -> anyhow::Result<jiff::Timestamp> {
-    // TUF dates are whole seconds (`2030-01-01T00:00:00Z`).
-    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?;
-    Ok(now.checked_add(jiff::SignedDuration::from_hours(days * 24))?)
+    Ok(now_whole_seconds()?.checked_add(jiff::SignedDuration::from_hours(days * 24))?)
 }
 
 #[cfg(test)]
@@ -566,13 +568,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let repo = TufRepo::at(dir.path());
         repo.keep_current(b"{\"root\":1}", b"{}").await.unwrap();
-        let version = || repo.published_version().unwrap();
+        let version = || repo.published_timestamp().unwrap().unwrap().0;
         assert_eq!(version(), 1);
         repo.keep_current(b"{\"root\":1}", b"{}").await.unwrap();
         assert_eq!(version(), 1, "nothing changed, nothing signed");
         repo.keep_current(b"{\"root\":2}", b"{}").await.unwrap();
         assert_eq!(version(), 2);
-        let expires = repo.timestamp_expires().unwrap().unwrap();
+        let (_, expires) = repo.published_timestamp().unwrap().unwrap();
         let left = expires.duration_since(jiff::Timestamp::now());
         assert!(left > jiff::SignedDuration::from_hours(23), "{left:?}");
     }

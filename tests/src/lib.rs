@@ -232,6 +232,31 @@ impl SigilDev {
         )
     }
 
+    /// The Rekor log's public key (PEM) written to `dir/rekor.pub.pem`: the
+    /// out-of-band key auditor tools are given (they never ask the log).
+    pub fn rekor_public_key_file(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let pem = reqwest::blocking::get(format!("{}/api/v1/log/publicKey", self.tlog_url()))?
+            .error_for_status()?
+            .text()?;
+        let path = dir.join("rekor.pub.pem");
+        std::fs::write(&path, pem)?;
+        Ok(path)
+    }
+
+    /// Logs a proposed Rekor v1 entry (e.g. from [`tlog::EntryMaker`]) and
+    /// fails unless the log answers 201.
+    pub fn log_entry(&self, body: String) -> anyhow::Result<()> {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/api/v1/log/entries", self.tlog_url()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()?;
+        if r.status() != 201 {
+            bail!("logging an entry: {} {}", r.status(), r.text()?);
+        }
+        Ok(())
+    }
+
     pub fn trust_config(&self) -> PathBuf {
         self.data_dir.join("trust_config.json")
     }

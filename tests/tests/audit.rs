@@ -15,16 +15,6 @@ use sigil_tests::clients::{start, Workspace};
 use sigil_tests::sigil_bin;
 use sigil_tests::tlog::EntryMaker;
 
-fn public_key(w: &Workspace) -> PathBuf {
-    let pem = reqwest::blocking::get(format!("{}/api/v1/log/publicKey", w.dev.tlog_url()))
-        .unwrap()
-        .text()
-        .unwrap();
-    let path = w.dir.join("rekor.pub.pem");
-    std::fs::write(&path, pem).unwrap();
-    path
-}
-
 fn audit(w: &Workspace, key: &Path, args: &[&str], bundle: Option<&Path>) -> Output {
     let mut cmd = Command::new(sigil_bin());
     cmd.arg("audit").args(args);
@@ -40,15 +30,8 @@ fn audit(w: &Workspace, key: &Path, args: &[&str], bundle: Option<&Path>) -> Out
 
 fn grow(w: &Workspace, n: usize) {
     let mut maker = EntryMaker::new("growth after the bundle");
-    let client = reqwest::blocking::Client::new();
     for _ in 0..n {
-        let r = client
-            .post(format!("{}/api/v1/log/entries", w.dev.tlog_url()))
-            .header("content-type", "application/json")
-            .body(maker.next_entry())
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        w.dev.log_entry(maker.next_entry()).unwrap();
     }
 }
 
@@ -63,7 +46,7 @@ fn altered(w: &Workspace, bundle: &Path, name: &str, change: impl FnOnce(&mut Va
 #[test]
 fn a_bundle_is_proven_in_the_grown_log_and_an_altered_one_is_refused() {
     let w = start();
-    let key = public_key(&w);
+    let key = w.dev.rekor_public_key_file(&w.dir).unwrap();
     let file = w.file("artifact.txt", b"audited later");
     let bundle = w.dir.join("a.sigstore.json");
     w.py_sign(&file, &bundle);
@@ -108,7 +91,7 @@ fn a_bundle_is_proven_in_the_grown_log_and_an_altered_one_is_refused() {
 #[test]
 fn the_whole_tree_recomputes_to_its_checkpoint_with_the_logs_key_only() {
     let w = start();
-    let key = public_key(&w);
+    let key = w.dev.rekor_public_key_file(&w.dir).unwrap();
     grow(&w, 25);
     let out = audit(&w, &key, &["log"], None);
     assert!(out.status.success(), "{out:?}");

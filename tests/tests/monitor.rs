@@ -6,25 +6,13 @@
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 use sigil_tests::clients::{start, ALICE};
 use sigil_tests::tlog::EntryMaker;
 use sigil_tests::{free_port, sigil_bin, SigilDev};
-
-/// The log's public key as a PEM file (set-up only: the monitor itself
-/// never asks the log for its key).
-fn public_key(dev: &SigilDev, dir: &Path) -> PathBuf {
-    let pem = reqwest::blocking::get(format!("{}/api/v1/log/publicKey", dev.tlog_url()))
-        .unwrap()
-        .text()
-        .unwrap();
-    let path = dir.join("rekor.pub.pem");
-    std::fs::write(&path, pem).unwrap();
-    path
-}
 
 fn monitor(url: &str, key: &Path, state: &Path, rules: &[&str]) -> Output {
     Command::new(sigil_bin())
@@ -45,20 +33,10 @@ fn matches(out: &Output) -> Vec<Value> {
         .collect()
 }
 
-fn post(dev: &SigilDev, body: String) {
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{}/api/v1/log/entries", dev.tlog_url()))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-}
-
 #[test]
 fn the_monitor_reports_a_watched_identity_and_only_it() {
     let w = start();
-    let key = public_key(&w.dev, &w.dir);
+    let key = w.dev.rekor_public_key_file(&w.dir).unwrap();
     let state = w.dir.join("monitor.json");
     let issuer = w.dev.oidc_url();
     let url = w.dev.tlog_url();
@@ -122,18 +100,18 @@ fn the_monitor_flags_a_forked_log() {
     let mut a = SigilDev::start(&a_dir).unwrap();
     let mut maker = EntryMaker::new("before the fork");
     for _ in 0..3 {
-        post(&a, maker.next_entry());
+        a.log_entry(maker.next_entry()).unwrap();
     }
     a.stop().unwrap();
     copy_dir(&a_dir, &b_dir);
 
     // Branch A grows by two entries; the monitor follows it.
     let mut a = SigilDev::start_on(&a_dir, a.ca_port, a.tlog_port, a.oidc_port).unwrap();
-    let key = public_key(&a, tmp.path());
+    let key = a.rekor_public_key_file(tmp.path()).unwrap();
     let state = tmp.path().join("monitor.json");
     let fingerprint = maker_fingerprint(&a);
     let mut on_a = EntryMaker::new("branch a");
-    post(&a, on_a.next_entry());
+    a.log_entry(on_a.next_entry()).unwrap();
     let seen = monitor(
         &a.tlog_url(),
         &key,
@@ -142,7 +120,7 @@ fn the_monitor_flags_a_forked_log() {
     );
     assert_eq!(seen.status.code(), Some(1), "{seen:?}");
     assert_eq!(matches(&seen).len(), 3, "the three entries before the fork");
-    post(&a, on_a.next_entry());
+    a.log_entry(on_a.next_entry()).unwrap();
     assert_eq!(
         monitor(&a.tlog_url(), &key, &state, &[]).status.code(),
         Some(0)
@@ -153,7 +131,7 @@ fn the_monitor_flags_a_forked_log() {
     let b = SigilDev::start_on(&b_dir, free_port(), free_port(), free_port()).unwrap();
     let mut on_b = EntryMaker::new("branch b");
     for _ in 0..3 {
-        post(&b, on_b.next_entry());
+        b.log_entry(on_b.next_entry()).unwrap();
     }
     let forked = monitor(&b.tlog_url(), &key, &state, &[]);
     assert_eq!(forked.status.code(), Some(2), "{forked:?}");

@@ -50,17 +50,19 @@ fn bootstrap_and_sign(w: &Workspace, content: &[u8]) -> (std::path::PathBuf, std
     ok(&py(w, &["trust-instance"], &[&root]), "trust-instance", w);
     let file = w.file("artifact.txt", content);
     let bundle = w.dir.join("artifact.sigstore.json");
-    let token = w.dev.email_token(ALICE).unwrap();
-    ok(
-        &py(
-            w,
-            &["sign", "--identity-token", &token, "--bundle"],
-            &[&bundle, &file],
-        ),
-        "sign over TUF",
-        w,
-    );
+    sign_over_tuf(w, &file, &bundle);
     (file, bundle)
+}
+
+/// Signs `file` as Alice, with the trust sigstore-python has from the mirror.
+fn sign_over_tuf(w: &Workspace, file: &Path, bundle: &Path) {
+    let token = w.dev.email_token(ALICE).unwrap();
+    let out = py(
+        w,
+        &["sign", "--identity-token", &token, "--bundle"],
+        &[bundle, file],
+    );
+    ok(&out, "sign over TUF", w);
 }
 
 fn verify(w: &Workspace, file: &Path, bundle: &Path) -> Output {
@@ -221,16 +223,7 @@ fn after_a_ca_rotation_both_clients_verify_old_and_new_bundles() {
     );
     let after_file = w.file("after.txt", b"signed by the second CA\n");
     let after = w.dir.join("after.sigstore.json");
-    let token = w.dev.email_token(ALICE).unwrap();
-    ok(
-        &py(
-            &w,
-            &["sign", "--identity-token", &token, "--bundle"],
-            &[&after, &after_file],
-        ),
-        "sign after the rotation",
-        &w,
-    );
+    sign_over_tuf(&w, &after_file, &after);
     ok(
         &verify(&w, &after_file, &after),
         "python verifies the new bundle",

@@ -287,7 +287,7 @@ fn index_keys(query: &SearchIndex) -> Result<(Vec<String>, Operator), ApiError> 
 /// algorithm its length implies (Rekor's `util.PrefixSHA`). Rekor's schema
 /// leaves out sha384, but its hashedrekord entries are indexed under it, so
 /// it is accepted here too.
-fn hash_key(raw: &str) -> Result<String, ApiError> {
+pub(super) fn hash_key(raw: &str) -> Result<String, ApiError> {
     let lower = raw.to_ascii_lowercase();
     let by_length = |len: usize| match len {
         40 => Some("sha1"),

@@ -68,11 +68,10 @@ async fn log_page(State(state): State<AppState>) -> Result<Response, ApiError> {
     let now_ms = unix_ms();
     let mut per_hour = [0u64; 24];
     for e in &entries {
+        // Slot 23 is the current hour; older than a day is off the chart.
         let age_h = now_ms.saturating_sub(e.entry.timestamp_ms) / 3_600_000;
-        if let Some(slot) = per_hour.get_mut(23usize.saturating_sub(age_h as usize)) {
-            if age_h < 24 {
-                *slot += 1;
-            }
+        if let Some(slot) = 23u64.checked_sub(age_h) {
+            per_hour[slot as usize] += 1;
         }
     }
     let recent: Vec<EntryRow> = entries
@@ -132,29 +131,17 @@ async fn search(
     Ok(page(pages::search(q, total, &rows)))
 }
 
-/// The search-index keys a query may mean (the index stores them lower-case).
+/// The search-index keys a query may mean (the index stores them
+/// lower-case): an artifact hash as the API's `hash` search reads it, and
+/// the text itself (an email address or other SAN, or a key's index hash).
 fn search_keys(q: &str) -> Vec<String> {
     let lower = q.to_ascii_lowercase();
-    let is_hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let mut keys = Vec::new();
-    match lower.split_once(':') {
-        Some((alg, digest)) if is_hex(digest) && !alg.contains('/') => keys.push(lower.clone()),
-        _ if is_hex(&lower) => {
-            // A bare digest: an artifact hash by its length, or a key hash.
-            let alg = match lower.len() {
-                40 => Some("sha1"),
-                64 => Some("sha256"),
-                96 => Some("sha384"),
-                128 => Some("sha512"),
-                _ => None,
-            };
-            if let Some(alg) = alg {
-                keys.push(format!("{alg}:{lower}"));
-            }
-            keys.push(lower.clone());
-        }
-        // An email address or another SAN (URI, DNS).
-        _ => keys.push(lower.clone()),
+    let mut keys: Vec<String> = super::rekor_search::hash_key(&lower)
+        .ok()
+        .into_iter()
+        .collect();
+    if !keys.contains(&lower) {
+        keys.push(lower);
     }
     keys
 }
