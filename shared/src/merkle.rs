@@ -131,6 +131,11 @@ impl Frontier {
         self.size
     }
 
+    /// The edge's hashes, in the order [`Frontier::from_nodes`] takes them.
+    pub fn hashes(&self) -> &[Hash] {
+        &self.edge
+    }
+
     /// Appends one leaf hash; returns every complete-subtree node this append
     /// completed (the leaf itself at level 0 first, then its ancestors), which
     /// is what a store must persist.

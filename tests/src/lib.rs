@@ -243,6 +243,30 @@ impl SigilDev {
         Ok(path)
     }
 
+    /// The Rekor v2 log's checkpoint key (PEM) written to
+    /// `dir/rekor-v2.pub.pem`, from the trust config's second tlog: what an
+    /// auditor takes from the trusted root.
+    pub fn rekor_v2_public_key_file(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let trust: Value = serde_json::from_slice(&std::fs::read(self.trust_config())?)?;
+        let raw = trust["trustedRoot"]["tlogs"][1]["publicKey"]["rawBytes"]
+            .as_str()
+            .context("the trust config has no second tlog key")?;
+        let der = base64::engine::general_purpose::STANDARD.decode(raw)?;
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            lines.join("\n")
+        );
+        let path = dir.join("rekor-v2.pub.pem");
+        std::fs::write(&path, pem)?;
+        Ok(path)
+    }
+
     /// Logs a proposed Rekor v1 entry (e.g. from [`tlog::EntryMaker`]) and
     /// fails unless the log answers 201.
     pub fn log_entry(&self, body: String) -> anyhow::Result<()> {

@@ -1,7 +1,9 @@
-//! End to end: `sigil monitor` against `sigil dev`'s Rekor v1 log. It must
+//! End to end: `sigil monitor` against `sigil dev`'s Rekor logs. It must
 //! report a watched identity when sigstore-python signs as it (and nobody
-//! else), stay quiet when nothing new appears, and flag a forked log: two
-//! different trees grown from one copy, under one key.
+//! else), on v1 and on v2 (through tiles), stay quiet when nothing new
+//! appears, and flag a forked log: two different trees grown from one copy,
+//! under one key. (The v2 reader's fork, truncated-tile and lying-tile
+//! cases run against an in-memory log in `sigil`'s unit tests.)
 
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]
@@ -10,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sigil_tests::clients::{start, ALICE};
+use sigil_tests::clients::{start, start_with, ALICE};
 use sigil_tests::tlog::EntryMaker;
 use sigil_tests::{free_port, sigil_bin, SigilDev};
 
@@ -91,6 +93,83 @@ fn the_monitor_reports_a_watched_identity_and_only_it() {
         ],
     );
     assert_eq!(elsewhere.status.code(), Some(0), "{elsewhere:?}");
+}
+
+#[test]
+fn the_monitor_watches_a_rekor_v2_log_through_its_tiles() {
+    let w = start_with(&["--rekor-api", "2"]);
+    let key = w.dev.rekor_v2_public_key_file(&w.dir).unwrap();
+    let state = w.dir.join("monitor-v2.json");
+    let issuer = w.dev.oidc_url();
+    let url = w.dev.tlog_url();
+    let v2 = |state: &Path, rules: &[&str]| {
+        let mut all = vec!["--rekor-api", "2"];
+        all.extend_from_slice(rules);
+        monitor(&url, &key, state, &all)
+    };
+    let rules = ["--identity", ALICE, "--issuer", &issuer];
+
+    let first = v2(&state, &rules);
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let file = w.file("release.tar", b"signed on rekor v2");
+    w.py_sign(&file, &w.dir.join("alice.sigstore.json"));
+    let bob = w.dev.email_token("bob@example.com").unwrap();
+    w.py_sign_with(&bob, &file, &w.dir.join("bob.sigstore.json"));
+
+    let second = v2(&state, &rules);
+    assert_eq!(second.status.code(), Some(1), "{second:?}");
+    let found = matches(&second);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["signer"]["sans"][0], ALICE);
+    assert!(
+        found[0]["integratedTime"].is_null(),
+        "v2 has no integrated time"
+    );
+    // The bundle's entry is the one reported: same index, and its leaf hash.
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(w.dir.join("alice.sigstore.json")).unwrap()).unwrap();
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(
+        found[0]["logIndex"].to_string(),
+        entry["logIndex"].as_str().unwrap()
+    );
+    let body = base64_decode(entry["canonicalizedBody"].as_str().unwrap());
+    let leaf = shared::merkle::leaf_hash(&body).to_hex();
+    assert_eq!(found[0]["uuid"], leaf.as_str());
+
+    let third = v2(&state, &rules);
+    assert_eq!(third.status.code(), Some(0), "{third:?}");
+
+    // A v1 state file is not a v2 one, a v1 key is not the v2 log's, and a
+    // server that is not the log does not verify; the state stays put.
+    let kept = std::fs::read(&state).unwrap();
+    let v1_state = w.dir.join("v1.json");
+    let v1_run = monitor(
+        &url,
+        &w.dev.rekor_public_key_file(&w.dir).unwrap(),
+        &v1_state,
+        &[],
+    );
+    assert_eq!(v1_run.status.code(), Some(0), "{v1_run:?}");
+    assert_eq!(v2(&v1_state, &[]).status.code(), Some(2));
+    let wrong_key = monitor(
+        &url,
+        &w.dev.rekor_public_key_file(&w.dir).unwrap(),
+        &state,
+        &["--rekor-api", "2"],
+    );
+    assert_eq!(wrong_key.status.code(), Some(2), "{wrong_key:?}");
+    let elsewhere = monitor(&w.dev.ca_url(), &key, &state, &["--rekor-api", "2"]);
+    assert_eq!(elsewhere.status.code(), Some(2), "{elsewhere:?}");
+    assert_eq!(std::fs::read(&state).unwrap(), kept);
+
+    // From the start of the log, through its hash tiles: the same match.
+    let from_start = v2(
+        &w.dir.join("fresh-v2.json"),
+        &[&rules[..], &["--from-index", "0"]].concat(),
+    );
+    assert_eq!(from_start.status.code(), Some(1), "{from_start:?}");
+    assert_eq!(matches(&from_start), found);
 }
 
 #[test]

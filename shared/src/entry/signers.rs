@@ -1,8 +1,10 @@
-//! Who signed a logged Rekor v1 entry, as its verification material says
+//! Who signed a logged Rekor entry, as its verification material says
 //! (docs/rekor-wire.md §2): hashedrekord `spec.signature.publicKey.content`,
 //! dsse `spec.signatures[].verifier`, intoto
 //! `spec.content.envelope.signatures[].publicKey`, each base64 of a PEM key
-//! or certificate chain (leaf first). From a Fulcio certificate come its
+//! or certificate chain (leaf first); and in v2 bodies (docs/rekor-v2.md §1)
+//! `hashedRekordV002.signature.verifier` and `dsseV002.signatures[].verifier`,
+//! each the base64 DER of a key or certificate. From a Fulcio certificate come its
 //! SANs, validity and the Sigstore extensions under 1.3.6.1.4.1.57264.1
 //! (docs/fulcio-wire.md §4): arcs .1 to .6 hold raw UTF-8, later arcs a DER
 //! UTF8String. Pure: no I/O; material that does not parse names no signer.
@@ -69,26 +71,56 @@ const FULCIO_ARCS: [(u32, &str); 22] = [
     (23, "Deployment environment"),
 ];
 
-/// The signers a canonical entry body (the JSON Rekor stores) names.
+/// The signers a canonical entry body (the JSON Rekor stores) names: a v1
+/// body's PEM material, or a v2 (0.0.2) body's verifiers, each the DER of a
+/// key or certificate (docs/rekor-v2.md §1).
 pub fn signers(body: &Value) -> Vec<Signer> {
     let spec = &body["spec"];
-    let materials: Vec<&Value> = match body["kind"].as_str() {
-        Some("hashedrekord") => vec![&spec["signature"]["publicKey"]["content"]],
-        Some("dsse") => spec["signatures"]
-            .as_array()
-            .map(|a| a.iter().map(|s| &s["verifier"]).collect())
-            .unwrap_or_default(),
-        Some("intoto") => spec["content"]["envelope"]["signatures"]
-            .as_array()
-            .map(|a| a.iter().map(|s| &s["publicKey"]).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
+    let each = |list: &Value, field: &str| -> Vec<Value> {
+        list.as_array()
+            .map(|a| a.iter().map(|s| s[field].clone()).collect())
+            .unwrap_or_default()
     };
-    materials
-        .into_iter()
+    let (pem_materials, v2_verifiers) = match body["kind"].as_str() {
+        Some("hashedrekord") if spec.get("hashedRekordV002").is_some() => (
+            Vec::new(),
+            vec![spec["hashedRekordV002"]["signature"]["verifier"].clone()],
+        ),
+        Some("dsse") if spec.get("dsseV002").is_some() => (
+            Vec::new(),
+            each(&spec["dsseV002"]["signatures"], "verifier"),
+        ),
+        Some("hashedrekord") => (
+            vec![spec["signature"]["publicKey"]["content"].clone()],
+            Vec::new(),
+        ),
+        Some("dsse") => (each(&spec["signatures"], "verifier"), Vec::new()),
+        Some("intoto") => (
+            each(&spec["content"]["envelope"]["signatures"], "publicKey"),
+            Vec::new(),
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let from_pem = pem_materials
+        .iter()
         .filter_map(|m| B64.decode(m.as_str()?).ok())
-        .filter_map(|pem| signer_of(&pem))
-        .collect()
+        .filter_map(|pem| signer_of(&pem));
+    let from_der = v2_verifiers.iter().filter_map(v2_signer_of);
+    from_pem.chain(from_der).collect()
+}
+
+/// The signer a v2 verifier (`{"publicKey"|"x509Certificate": {"rawBytes":
+/// base64 DER}}`) describes.
+fn v2_signer_of(verifier: &Value) -> Option<Signer> {
+    let raw = |field: &str| B64.decode(verifier[field]["rawBytes"].as_str()?).ok();
+    if let Some(der) = raw("x509Certificate") {
+        return Some(certificate_signer(&Certificate::from_der(&der).ok()?));
+    }
+    let spki = raw("publicKey")?;
+    Some(Signer {
+        key_fingerprint: hex::encode(Sha256::digest(&spki)),
+        ..Signer::default()
+    })
 }
 
 /// The signer a PEM key or certificate chain (leaf first) describes.
@@ -173,5 +205,27 @@ mod tests {
         let garbage = json!({"kind": "hashedrekord", "spec": {"signature": {
             "publicKey": {"content": B64.encode("not a pem")}}}});
         assert!(signers(&garbage).is_empty());
+    }
+
+    #[test]
+    fn v2_verifiers_name_their_key_or_certificate() {
+        let key = crate::keys::EcdsaP256Signer::generate();
+        let spki = key.public_spki_der();
+        let body = json!({"apiVersion": "0.0.2", "kind": "hashedrekord", "spec": {
+            "hashedRekordV002": {"signature": {"verifier": {
+                "publicKey": {"rawBytes": B64.encode(&spki)},
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}}});
+        let found = signers(&body);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key_fingerprint, hex::encode(Sha256::digest(&spki)));
+
+        let dsse = json!({"apiVersion": "0.0.2", "kind": "dsse", "spec": {"dsseV002": {
+        "signatures": [
+            {"verifier": {"publicKey": {"rawBytes": B64.encode(&spki)}}},
+            {"verifier": {"x509Certificate": {"rawBytes": B64.encode(b"not DER")}}},
+        ]}}});
+        let found = signers(&dsse);
+        assert_eq!(found.len(), 1, "the unreadable certificate names no one");
+        assert_eq!(found[0].key_fingerprint, hex::encode(Sha256::digest(&spki)));
     }
 }

@@ -226,6 +226,24 @@ impl CheckpointVerifier {
         })
     }
 
+    /// From a `PUBLIC KEY` PEM of either kind (Ed25519 or P-256), as a
+    /// trusted root carries it, under the origin `name`.
+    pub fn from_public_pem(name: &str, pem: &str) -> Result<Self, NoteError> {
+        super::check_key_name(name)?;
+        match PublicKey::from_pem(pem.as_bytes())
+            .map_err(|e| NoteError::MalformedKey(e.to_string()))?
+        {
+            PublicKey::Ed25519(key) => Ok(Self::Ed25519 {
+                name: name.to_owned(),
+                public_key: key.to_bytes(),
+            }),
+            PublicKey::EcdsaP256(_) => Self::from_ecdsa_pem(name, pem),
+            _ => Err(NoteError::MalformedKey(
+                "a checkpoint key is Ed25519 or ECDSA P-256".into(),
+            )),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Self::Ed25519 { name, .. } | Self::EcdsaP256 { name, .. } => name,
@@ -279,6 +297,17 @@ mod tests {
             assert_eq!(note.signatures[0].name, "log.example/v2");
             assert_eq!(note.signatures[0].key_hint, key.key_id());
             key.verifier().verify(&note).unwrap();
+            let from_pem =
+                CheckpointVerifier::from_public_pem("log.example/v2", &key.public_pem()).unwrap();
+            from_pem.verify(&note).unwrap();
+            assert_eq!(from_pem.key_hash(), key.key_hash());
+            assert!(
+                CheckpointVerifier::from_public_pem("other.example", &key.public_pem())
+                    .unwrap()
+                    .verify(&note)
+                    .is_err(),
+                "{algorithm:?}: the name is part of what verifies"
+            );
             assert_eq!(key.verifier().key_hash(), key.key_hash());
             assert_eq!(key.verifier().public_spki_der(), key.public_spki_der());
 

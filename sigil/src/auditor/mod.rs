@@ -3,6 +3,8 @@
 //! over time) and `sigil audit` (check one bundle, or a whole tree).
 
 pub(crate) mod audit;
+mod http;
 pub(crate) mod monitor;
 mod rekor_v1;
+mod rekor_v2;
 mod watch;

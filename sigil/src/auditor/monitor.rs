@@ -1,9 +1,17 @@
-//! `sigil monitor`: an auditor's watch over a Rekor v1 log, in the spirit of
+//! `sigil monitor`: an auditor's watch over a Rekor log, in the spirit of
 //! rekor-monitor. Each run verifies the log's signed checkpoint with a key
 //! given out of band, proves the new tree consistent with the one the state
-//! file remembers, reads every entry added since (each with a verified
-//! inclusion proof), and prints one JSON line per entry whose signer a rule
-//! watches. The state file moves on only after a run that verified.
+//! file remembers, reads every entry added since, and prints one JSON line
+//! per entry whose signer a rule watches. The state file moves on only
+//! after a run that verified.
+//!
+//! - Rekor v1 (`--rekor-api 1`): consistency proofs (RFC 6962 §2.1.2) and
+//!   one verified inclusion proof per entry read (`rekor_v1`).
+//! - Rekor v2 (`--rekor-api 2`): C2SP tiles; the state keeps the tree's
+//!   right edge, and the entries read from entry bundles must extend it to
+//!   the new checkpoint's root (`rekor_v2`). A v2 entry has no UUID and no
+//!   integrated time: its match line gives the leaf hash as `uuid` and a
+//!   null `integratedTime`.
 //!
 //! Exit status: 0 consistent, no match; 1 consistent, a watched signer
 //! appeared; 2 the log is inconsistent or could not be verified (also
@@ -15,6 +23,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::rekor_v1::{RekorV1, VerifiedHead};
+use super::rekor_v2::{RekorV2, TiledHead};
 use super::watch::{self, Rule, SanMatch};
 
 /// Exit status when a watched signer appeared.
@@ -25,9 +34,13 @@ const EXIT_UNVERIFIED: i32 = 2;
 /// `sigil monitor` arguments.
 #[derive(Debug, Args)]
 pub(crate) struct MonitorArgs {
-    /// Base URL of the Rekor v1 log.
+    /// Base URL of the Rekor log (for v2, the prefix of `/checkpoint` and
+    /// `/tile/`; its origin is this URL without the scheme).
     #[arg(long)]
     url: String,
+    /// The log's protocol: 1 (the `/api/v1` REST API) or 2 (C2SP tiles).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    rekor_api: u8,
     /// The log's public key (PEM), from its trust root, not from the log.
     #[arg(long)]
     public_key: PathBuf,
@@ -65,15 +78,31 @@ pub(crate) struct MonitorArgs {
     key_fingerprints: Vec<String>,
 }
 
+/// The log watched.
+enum Log {
+    V1(RekorV1),
+    V2(RekorV2),
+}
+
 /// Runs `sigil monitor`; exits the process with its status.
 pub(crate) fn run(args: MonitorArgs) -> anyhow::Result<()> {
     let rules = rules(&args)?;
-    let log = RekorV1::with_key_file(&args.url, &args.public_key)?;
+    let log = if args.rekor_api == 2 {
+        Log::V2(RekorV2::with_key_file(&args.url, &args.public_key)?)
+    } else {
+        Log::V1(RekorV1::with_key_file(&args.url, &args.public_key)?)
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     loop {
-        let status = match runtime.block_on(check(&log, &args, &rules)) {
+        let checked = runtime.block_on(async {
+            match &log {
+                Log::V1(log) => check_v1(log, &args, &rules).await,
+                Log::V2(log) => check_v2(log, &args, &rules).await,
+            }
+        });
+        let status = match checked {
             Ok(true) => EXIT_MATCH,
             Ok(false) => 0,
             Err(e) => {
@@ -88,10 +117,10 @@ pub(crate) fn run(args: MonitorArgs) -> anyhow::Result<()> {
     }
 }
 
-/// One check; true when a watched signer appeared.
-async fn check(log: &RekorV1, args: &MonitorArgs, rules: &[Rule]) -> anyhow::Result<bool> {
+/// One check of a v1 log; true when a watched signer appeared.
+async fn check_v1(log: &RekorV1, args: &MonitorArgs, rules: &[Rule]) -> anyhow::Result<bool> {
     let head = log.head().await?;
-    let previous = read_state(&args.state)?;
+    let previous: Option<VerifiedHead> = read_state(&args.state)?;
     let from = match &previous {
         Some(old) => {
             log.prove_consistent(old, &head).await?;
@@ -101,21 +130,13 @@ async fn check(log: &RekorV1, args: &MonitorArgs, rules: &[Rule]) -> anyhow::Res
     };
     let mut matched = false;
     for entry in log.entries(from..head.size, &head).await? {
-        for signer in watch::signers(&entry.body) {
-            for rule in rules.iter().filter(|r| r.matches(&signer)) {
-                matched = true;
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "logIndex": entry.index,
-                        "uuid": entry.uuid,
-                        "integratedTime": entry.integrated_time,
-                        "rule": rule.name,
-                        "signer": signer,
-                    })
-                );
-            }
-        }
+        matched |= report(
+            rules,
+            entry.index,
+            &entry.uuid,
+            Some(entry.integrated_time),
+            &entry.body,
+        );
     }
     write_state(&args.state, &head)?;
     eprintln!(
@@ -126,6 +147,76 @@ async fn check(log: &RekorV1, args: &MonitorArgs, rules: &[Rule]) -> anyhow::Res
         head.size - from
     );
     Ok(matched)
+}
+
+/// One check of a v2 log; true when a watched signer appeared.
+async fn check_v2(log: &RekorV2, args: &MonitorArgs, rules: &[Rule]) -> anyhow::Result<bool> {
+    let head = log.head().await?;
+    let previous: Option<TiledHead> = read_state(&args.state)?;
+    let frontier = match &previous {
+        Some(old) => {
+            anyhow::ensure!(
+                old.origin == log.origin(),
+                "the state file is for log {:?}, not {:?}",
+                old.origin,
+                log.origin()
+            );
+            old.frontier()?
+        }
+        None => {
+            log.frontier_at(args.from_index.unwrap_or(head.size), &head)
+                .await?
+        }
+    };
+    let from = frontier.size();
+    let mut matched = false;
+    let verified = log
+        .scan(frontier, &head, |entry| {
+            matched |= report(
+                rules,
+                entry.index,
+                &entry.leaf_hash.to_hex(),
+                None,
+                &entry.body,
+            );
+        })
+        .await?;
+    write_state(&args.state, &verified)?;
+    eprintln!(
+        "sigil monitor: log {} verified at size {} (root {}), {} new entries read",
+        verified.origin,
+        verified.size,
+        verified.root_hash,
+        verified.size - from
+    );
+    Ok(matched)
+}
+
+/// Prints one line per rule a signer of the entry matches; true if any did.
+fn report(
+    rules: &[Rule],
+    index: u64,
+    uuid: &str,
+    integrated_time: Option<i64>,
+    body: &serde_json::Value,
+) -> bool {
+    let mut matched = false;
+    for signer in watch::signers(body) {
+        for rule in rules.iter().filter(|r| r.matches(&signer)) {
+            matched = true;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "logIndex": index,
+                    "uuid": uuid,
+                    "integratedTime": integrated_time,
+                    "rule": rule.name,
+                    "signer": signer,
+                })
+            );
+        }
+    }
+    matched
 }
 
 fn rules(args: &MonitorArgs) -> anyhow::Result<Vec<Rule>> {
@@ -166,7 +257,7 @@ fn rules(args: &MonitorArgs) -> anyhow::Result<Vec<Rule>> {
     Ok(rules)
 }
 
-fn read_state(path: &Path) -> anyhow::Result<Option<VerifiedHead>> {
+fn read_state<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Option<T>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
             format!("{} is not a monitor state file", path.display())
@@ -177,7 +268,7 @@ fn read_state(path: &Path) -> anyhow::Result<Option<VerifiedHead>> {
 }
 
 /// Replaces the state file atomically (write aside, then rename).
-fn write_state(path: &Path, head: &VerifiedHead) -> anyhow::Result<()> {
+fn write_state(path: &Path, head: &impl serde::Serialize) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(head)?)?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))

@@ -16,6 +16,8 @@ use shared::keys::PublicKey;
 use shared::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use shared::note::SignedNote;
 
+use super::http::{get_capped, read_capped};
+
 /// Entries asked for per `entries/retrieve` (Rekor's maximum).
 const RETRIEVE_BATCH: u64 = 10;
 
@@ -322,13 +324,8 @@ impl RekorV1 {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        read_json(response, &url).await
+        let bytes = get_capped(&self.http, &url, MAX_ANSWER_BYTES).await?;
+        serde_json::from_slice(&bytes).with_context(|| format!("{url} answered malformed JSON"))
     }
 
     async fn post_json<T: serde::de::DeserializeOwned>(
@@ -349,24 +346,10 @@ impl RekorV1 {
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     url: &str,
 ) -> anyhow::Result<T> {
-    let status = response.status();
-    // A hostile log could answer without end: read at most this much.
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        ensure!(
-            bytes.len() + chunk.len() <= MAX_ANSWER_BYTES,
-            "{url} answered more than {MAX_ANSWER_BYTES} bytes"
-        );
-        bytes.extend_from_slice(&chunk);
-    }
-    ensure!(
-        status.is_success(),
-        "{url} answered {status}: {}",
-        String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-    );
+    let bytes = read_capped(response, url, MAX_ANSWER_BYTES).await?;
     serde_json::from_slice(&bytes).with_context(|| format!("{url} answered malformed JSON"))
 }
 
