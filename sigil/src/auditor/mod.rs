@@ -5,6 +5,6 @@
 pub(crate) mod audit;
 mod http;
 pub(crate) mod monitor;
-mod rekor_v1;
-mod rekor_v2;
+pub(crate) mod rekor_v1;
+pub(crate) mod rekor_v2;
 mod watch;

@@ -20,6 +20,11 @@ use super::http::{get_capped, read_capped};
 
 /// Entries asked for per `entries/retrieve` (Rekor's maximum).
 const RETRIEVE_BATCH: u64 = 10;
+/// `entries/retrieve` requests sent at once while reading a range.
+pub(crate) const RETRIEVES_IN_FLIGHT: usize = 8;
+
+/// A retrieve being answered: the indexes asked, and the answer.
+type Retrieve = tokio::task::JoinHandle<anyhow::Result<(Vec<u64>, Vec<HashMap<String, LogEntry>>)>>;
 
 /// The largest answer read: ten entries of the log's 32 MiB maximum would
 /// not fit, but no real retrieve comes near (bodies are stored hashed).
@@ -226,16 +231,18 @@ impl RekorV1 {
         );
         let mut later_heads: HashMap<u64, String> = HashMap::new();
         let mut out = Vec::new();
+        let mut pending = std::collections::VecDeque::new();
         let mut next = range.start;
-        while next < range.end {
-            let end = (next + RETRIEVE_BATCH).min(range.end);
-            let indexes: Vec<u64> = (next..end).collect();
-            let answer: Vec<HashMap<String, LogEntry>> = self
-                .post_json(
-                    "/api/v1/log/entries/retrieve",
-                    &serde_json::json!({ "logIndexes": indexes }),
-                )
-                .await?;
+        while next < range.end || !pending.is_empty() {
+            while next < range.end && pending.len() < RETRIEVES_IN_FLIGHT {
+                let end = (next + RETRIEVE_BATCH).min(range.end);
+                pending.push_back(self.spawn_retrieve((next..end).collect()));
+                next = end;
+            }
+            let Some(task) = pending.pop_front() else {
+                break;
+            };
+            let (indexes, answer) = task.await??;
             let mut got: Vec<(String, LogEntry)> = answer.into_iter().flatten().collect();
             got.sort_by_key(|(_, e)| e.log_index);
             let got_indexes: Vec<u64> = got.iter().map(|(_, e)| e.log_index).collect();
@@ -256,9 +263,24 @@ impl RekorV1 {
                     body_bytes: body,
                 });
             }
-            next = end;
         }
         Ok(out)
+    }
+
+    /// Asks for entries `indexes` in the background.
+    fn spawn_retrieve(&self, indexes: Vec<u64>) -> Retrieve {
+        let url = format!("{}/api/v1/log/entries/retrieve", self.base);
+        let http = self.http.clone();
+        tokio::spawn(async move {
+            let response = http
+                .post(&url)
+                .json(&serde_json::json!({ "logIndexes": indexes }))
+                .send()
+                .await
+                .with_context(|| format!("POST {url}"))?;
+            let answer = read_json(response, &url).await?;
+            Ok((indexes, answer))
+        })
     }
 
     async fn prove_included(
@@ -326,22 +348,6 @@ impl RekorV1 {
         let url = format!("{}{path}", self.base);
         let bytes = get_capped(&self.http, &url, MAX_ANSWER_BYTES).await?;
         serde_json::from_slice(&bytes).with_context(|| format!("{url} answered malformed JSON"))
-    }
-
-    async fn post_json<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> anyhow::Result<T> {
-        let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .post(&url)
-            .json(body)
-            .send()
-            .await
-            .with_context(|| format!("POST {url}"))?;
-        read_json(response, &url).await
     }
 }
 

@@ -29,7 +29,7 @@ const MAX_CHECKPOINT_BYTES: usize = 64 << 10;
 /// its two-byte length.
 const MAX_BUNDLE_BYTES: usize = 256 * (65_535 + 2);
 /// Entry bundles fetched at once while scanning.
-const BUNDLES_IN_FLIGHT: usize = 8;
+pub(crate) const BUNDLES_IN_FLIGHT: usize = 8;
 
 /// An entry bundle being fetched: its index and bytes once done.
 type BundleFetch = tokio::task::JoinHandle<anyhow::Result<(u64, Vec<u8>)>>;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 
+use super::ceiling::XorShift;
 use super::report::Tally;
 use super::LoadArgs;
 
@@ -127,4 +128,67 @@ async fn post(
     } else {
         Err(Failure::BadResponse)
     }
+}
+
+/// GETs random `paths` (relative to `base`) from `concurrency` workers; a
+/// 200 counts when `ok(path, body)` holds. The tally of the measured window
+/// and its length.
+pub(crate) async fn get_random(
+    client: &reqwest::Client,
+    base: &str,
+    paths: Arc<Vec<String>>,
+    concurrency: usize,
+    warmup: u64,
+    duration: u64,
+    ok: fn(&str, &[u8]) -> bool,
+) -> (Tally, Duration) {
+    let measure_from = Instant::now() + Duration::from_secs(warmup);
+    let end = measure_from + Duration::from_secs(duration);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (client, base, paths) = (client.clone(), base.to_owned(), paths.clone());
+        workers.spawn(async move {
+            let mut tally = Tally::default();
+            let mut rng = XorShift::seeded();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                let path = &paths[rng.below(paths.len() as u64) as usize];
+                let outcome = match client.get(format!("{base}/{path}")).send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        r.bytes().await.map(|b| (status, b))
+                    }
+                    Err(e) => Err(e),
+                };
+                let t1 = Instant::now();
+                if t0 < measure_from || t1 > end {
+                    continue;
+                }
+                match outcome {
+                    Ok((200, bytes)) if ok(path, &bytes) => {
+                        tally.latencies_us.push((t1 - t0).as_micros() as u64)
+                    }
+                    Ok((200, _)) => tally.error("bad-response"),
+                    Ok((status, _)) => tally.error(status.to_string()),
+                    Err(e) => tally.transport_error(&e),
+                }
+            }
+            tally
+        });
+    }
+    let mut tally = Tally::default();
+    while let Some(t) = workers.join_next().await {
+        match t {
+            Ok(t) => tally.merge(t),
+            Err(_) => tally.error("worker-panic"),
+        }
+    }
+    (
+        tally,
+        end.min(Instant::now())
+            .saturating_duration_since(measure_from),
+    )
 }

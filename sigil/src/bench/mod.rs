@@ -15,6 +15,8 @@ mod ceiling;
 mod contention;
 mod driver;
 mod entries;
+mod explorer;
+mod monitor;
 mod proof_scale;
 mod report;
 mod tiles;
@@ -57,6 +59,13 @@ pub(crate) enum BenchTarget {
     /// the most expensive entry the log accepts (16 P-384 verifiers); reports
     /// the ratio of the two p50s.
     Contention(contention::ContentionArgs),
+    /// Auditing: how fast `sigil monitor` scans a log from a cold start
+    /// (v1 through `entries/retrieve`, v2 through entry bundles), against
+    /// fetching the same answers and doing nothing with them.
+    Monitor(monitor::MonitorBenchArgs),
+    /// The log explorer: GET `/ui/entry/N` pages for random N, against the
+    /// same entries read as Rekor JSON through the same load loop.
+    Explorer(explorer::ExplorerArgs),
 }
 
 /// Runs a benchmark on its own multi-threaded runtime.
@@ -72,6 +81,8 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Tsa(a) => runtime.block_on(tsa::run(a)),
         BenchTarget::Tiles(a) => runtime.block_on(tiles::run(a)),
         BenchTarget::Contention(a) => runtime.block_on(contention::run(a)),
+        BenchTarget::Monitor(a) => runtime.block_on(monitor::run(a)),
+        BenchTarget::Explorer(a) => runtime.block_on(explorer::run(a)),
     }
 }
 

@@ -8,15 +8,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use clap::Args;
 use serde_json::{json, Map};
 use shared::tlog_tiles::{decode_entry_bundle, TilePath, FULL_TILE_WIDTH};
 
-use super::ceiling::XorShift;
-use super::report::{Ceiling, Percentiles, Report, Tally};
+use super::driver::get_random;
+use super::report::{Ceiling, Percentiles, Report};
 use super::LoadArgs;
 
 #[derive(Debug, Args)]
@@ -60,13 +59,14 @@ pub(crate) async fn run(args: TilesArgs) -> anyhow::Result<()> {
         load.warmup,
         load.concurrency
     );
-    let (mut tally, measured) = hammer(
+    let (mut tally, measured) = get_random(
         &client,
         load.base(),
         Arc::new(paths.clone()),
         load.concurrency,
         load.warmup,
         load.duration,
+        tile_ok,
     )
     .await;
 
@@ -76,13 +76,14 @@ pub(crate) async fn run(args: TilesArgs) -> anyhow::Result<()> {
     );
     let sample_paths: Vec<String> = sample.keys().cloned().collect();
     let static_base = serve_static(sample).await?;
-    let (ceiling_tally, ceiling_time) = hammer(
+    let (ceiling_tally, ceiling_time) = get_random(
         &client,
         &static_base,
         Arc::new(sample_paths),
         load.concurrency,
         1,
         load.ceiling_secs,
+        tile_ok,
     )
     .await;
     let ceiling = Ceiling {
@@ -164,67 +165,6 @@ fn tile_ok(path: &str, bytes: &[u8]) -> bool {
     } else {
         bytes.len() == usize::from(FULL_TILE_WIDTH) * 32
     }
-}
-
-/// GETs random `paths` from `concurrency` workers; the tally of the
-/// measured window and its length.
-async fn hammer(
-    client: &reqwest::Client,
-    base: &str,
-    paths: Arc<Vec<String>>,
-    concurrency: usize,
-    warmup: u64,
-    duration: u64,
-) -> (Tally, Duration) {
-    let measure_from = Instant::now() + Duration::from_secs(warmup);
-    let end = measure_from + Duration::from_secs(duration);
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.max(1) {
-        let (client, base, paths) = (client.clone(), base.to_owned(), paths.clone());
-        workers.spawn(async move {
-            let mut tally = Tally::default();
-            let mut rng = XorShift::seeded();
-            loop {
-                let t0 = Instant::now();
-                if t0 >= end {
-                    break;
-                }
-                let path = &paths[rng.below(paths.len() as u64) as usize];
-                let outcome = match client.get(format!("{base}/{path}")).send().await {
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        r.bytes().await.map(|b| (status, b))
-                    }
-                    Err(e) => Err(e),
-                };
-                let t1 = Instant::now();
-                if t0 < measure_from || t1 > end {
-                    continue;
-                }
-                match outcome {
-                    Ok((200, bytes)) if tile_ok(path, &bytes) => {
-                        tally.latencies_us.push((t1 - t0).as_micros() as u64)
-                    }
-                    Ok((200, _)) => tally.error("bad-tile"),
-                    Ok((status, _)) => tally.error(status.to_string()),
-                    Err(e) => tally.transport_error(&e),
-                }
-            }
-            tally
-        });
-    }
-    let mut tally = Tally::default();
-    while let Some(t) = workers.join_next().await {
-        match t {
-            Ok(t) => tally.merge(t),
-            Err(_) => tally.error("worker-panic"),
-        }
-    }
-    (
-        tally,
-        end.min(Instant::now())
-            .saturating_duration_since(measure_from),
-    )
 }
 
 /// Serves `tiles` (path → bytes) from memory on a free loopback port, as a
