@@ -7,9 +7,9 @@
 //! `signing_config.v0.2.json`.
 //!
 //! A repository directory holds:
-//! - `keys/{root,targets,snapshot,timestamp}.pk8`: one Ed25519 key per
-//!   role (PKCS#8 DER, which `tough` reads for Ed25519; mode 0600), made
-//!   on `init`;
+//! - `keys/`: one Ed25519 key per role, made on `init`, in the clear or
+//!   encrypted with a password; the root key may be kept offline (see
+//!   [`keys`]);
 //! - `root.json`: the root clients bootstrap from (`sigstore trust-instance`,
 //!   sigstore-js `tufRootPath`);
 //! - `repository/`: what a mirror serves, as static files;
@@ -24,18 +24,28 @@ use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use ca_server::ca::Secret;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use tough::editor::signed::{PathExists, SignedRole};
 use tough::editor::RepositoryEditor;
-use tough::key_source::{KeySource, LocalKeySource};
-use tough::schema::{KeyHolder, RoleKeys, RoleType, Root};
+use tough::key_source::KeySource;
+use tough::schema::{KeyHolder, RoleKeys as TufRoleKeys, RoleType, Root};
+
+use keys::RoleKeys;
+
+mod keys;
 
 /// `sigil tuf` arguments.
 #[derive(Debug, Args)]
 pub(crate) struct TufArgs {
     #[command(subcommand)]
     command: TufCommand,
+    /// A file holding the password of the role keys: `init` encrypts the
+    /// keys it makes with it, every other step unlocks them with it. The
+    /// password may instead be in `SIGIL_TUF_KEY_PASSWORD`.
+    #[arg(long, global = true)]
+    key_password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +81,10 @@ struct PublishArgs {
 
 /// Runs `sigil tuf`.
 pub(crate) fn run(args: TufArgs) -> anyhow::Result<()> {
+    let password = match &args.key_password_file {
+        Some(path) => Some(Secret::from_file(path)?),
+        None => Secret::from_env(keys::PASSWORD_ENV),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -78,7 +92,7 @@ pub(crate) fn run(args: TufArgs) -> anyhow::Result<()> {
         match args.command {
             TufCommand::Init(a) => {
                 let (root, config) = a.read()?;
-                let repo = TufRepo::at(&a.dir);
+                let repo = TufRepo::with_password(&a.dir, password);
                 repo.init(&root, &config).await?;
                 println!("bootstrap root: {}", repo.bootstrap_root().display());
                 println!("serve: {}", repo.served_dir().display());
@@ -86,9 +100,11 @@ pub(crate) fn run(args: TufArgs) -> anyhow::Result<()> {
             }
             TufCommand::Publish(a) => {
                 let (root, config) = a.read()?;
-                TufRepo::at(&a.dir).publish(&root, &config).await
+                TufRepo::with_password(&a.dir, password)
+                    .publish(&root, &config)
+                    .await
             }
-            TufCommand::Refresh { dir } => TufRepo::at(&dir).refresh().await,
+            TufCommand::Refresh { dir } => TufRepo::with_password(&dir, password).refresh().await,
         }
     })
 }
@@ -124,12 +140,20 @@ const ROLES: [(RoleType, &str); 4] = [
 /// A TUF repository directory (see the module header for its layout).
 pub(crate) struct TufRepo {
     dir: PathBuf,
+    keys: RoleKeys,
 }
 
 impl TufRepo {
+    /// The repository in `dir`, its keys in the clear (`sigil dev`'s).
     pub(crate) fn at(dir: &Path) -> Self {
+        Self::with_password(dir, None)
+    }
+
+    /// The repository in `dir`, its keys encrypted with `password`.
+    pub(crate) fn with_password(dir: &Path, password: Option<Secret>) -> Self {
         Self {
             dir: dir.to_path_buf(),
+            keys: RoleKeys::new(dir.join("keys"), password),
         }
     }
 
@@ -159,11 +183,8 @@ impl TufRepo {
             "{} already holds a TUF repository",
             self.dir.display()
         );
-        std::fs::create_dir_all(self.dir.join("keys"))?;
         for (_, name) in ROLES {
-            let path = self.key_path(name);
-            anyhow::ensure!(!path.exists(), "{} already exists", path.display());
-            write_private(&path, &ed25519_pkcs8()?)?;
+            self.keys.create(name)?;
         }
 
         let mut root = Root {
@@ -177,7 +198,8 @@ impl TufRepo {
         };
         for (role, name) in ROLES {
             let key = self
-                .key_source(name)
+                .keys
+                .source(name)?
                 .as_sign()
                 .await
                 .map_err(|e| anyhow::anyhow!("loading the {name} key: {e}"))?
@@ -186,7 +208,7 @@ impl TufRepo {
             root.keys.insert(id.clone(), key);
             root.roles.insert(
                 role,
-                RoleKeys {
+                TufRoleKeys {
                     keyids: vec![id],
                     threshold: NonZeroU64::MIN,
                     _extra: Default::default(),
@@ -197,7 +219,7 @@ impl TufRepo {
         let signed = SignedRole::new(
             root,
             &holder,
-            &[self.key_source_boxed("root")],
+            &[self.keys.source("root")?],
             &aws_lc_rs::rand::SystemRandom::new(),
         )
         .await?;
@@ -316,10 +338,12 @@ impl TufRepo {
                 staged.join(SIGNING_CONFIG_TARGET),
             ])
             .await?;
+        // Not the root key: it may be kept offline between root changes.
         let keys: Vec<Box<dyn KeySource>> = ROLES
             .iter()
-            .map(|(_, name)| self.key_source_boxed(name))
-            .collect();
+            .filter(|(role, _)| *role != RoleType::Root)
+            .map(|(_, name)| self.keys.source(name))
+            .collect::<anyhow::Result<_>>()?;
         let signed = editor.sign(&keys).await?;
         // Targets first, then metadata, timestamp last (tough writes it
         // after the files it names), so a client never sees a timestamp
@@ -349,20 +373,6 @@ impl TufRepo {
         newest
             .map(|(_, p)| p)
             .context("no N.root.json in the repository: run `sigil tuf init` first")
-    }
-
-    fn key_path(&self, role: &str) -> PathBuf {
-        self.dir.join("keys").join(format!("{role}.pk8"))
-    }
-
-    fn key_source(&self, role: &str) -> LocalKeySource {
-        LocalKeySource {
-            path: self.key_path(role),
-        }
-    }
-
-    fn key_source_boxed(&self, role: &str) -> Box<dyn KeySource> {
-        Box::new(self.key_source(role))
     }
 }
 
@@ -441,28 +451,6 @@ fn now_whole_seconds() -> anyhow::Result<jiff::Timestamp> {
     )?)
 }
 
-/// A fresh Ed25519 key as PKCS#8 DER (TUF key type `ed25519`, which every
-/// TUF client implements).
-fn ed25519_pkcs8() -> anyhow::Result<Vec<u8>> {
-    let der =
-        aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
-            .map_err(|_| anyhow::anyhow!("generating an Ed25519 key failed"))?;
-    Ok(der.as_ref().to_vec())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes)?;
-    Ok(())
-}
-
 fn in_days(days: i64) -> anyhow::Result<jiff::Timestamp> {
     Ok(now_whole_seconds()?.checked_add(jiff::SignedDuration::from_hours(days * 24))?)
 }
@@ -519,6 +507,37 @@ mod tests {
             repo.init(b"{}", b"{}").await.is_err(),
             "init never overwrites"
         );
+    }
+
+    /// With encrypted keys and the root key taken offline after `init`, a
+    /// publish still signs what a client accepts; without the password it
+    /// cannot, and says why.
+    #[tokio::test]
+    async fn encrypted_keys_publish_with_the_root_key_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = || Some(Secret::new("tuf pass".into()));
+        let repo = TufRepo::with_password(dir.path(), password());
+        repo.init(b"{\"root\":1}", b"{}").await.unwrap();
+        let keys = dir.path().join("keys");
+        for role in ["root", "targets", "snapshot", "timestamp"] {
+            assert!(keys.join(format!("{role}.p8e.pem")).is_file(), "{role}");
+            assert!(!keys.join(format!("{role}.pk8")).exists(), "{role}");
+        }
+        let offline = tempfile::tempdir().unwrap();
+        std::fs::rename(
+            keys.join("root.p8e.pem"),
+            offline.path().join("root.p8e.pem"),
+        )
+        .unwrap();
+
+        repo.publish(b"{\"root\":2}", b"{}").await.unwrap();
+        let loaded = load(&repo).await;
+        assert_eq!(target(&loaded, TRUSTED_ROOT_TARGET).await, b"{\"root\":2}");
+
+        let locked = TufRepo::at(dir.path());
+        let err = locked.refresh().await.unwrap_err().to_string();
+        assert!(err.contains(keys::PASSWORD_ENV), "{err}");
+        assert_eq!(load(&repo).await.timestamp().signed.version.get(), 2);
     }
 
     /// A rotated-out CA stays, ending now; the new one starts now; what
