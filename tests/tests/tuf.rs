@@ -1,5 +1,5 @@
 //! End to end: the trust root delivered over TUF (`sigil dev`'s mirror, made
-//! by `sigil/src/tuf.rs` with the `tough` crate). sigstore-python 4.5.1
+//! by `sigil/src/tuf/` with the `tough` crate). sigstore-python 4.5.1
 //! bootstraps once from the mirror's root (`trust-instance`), then signs and
 //! verifies with `--instance` and nothing else: its python-tuf client checks
 //! every role's signature, version and expiry, so a tampered timestamp must
@@ -137,14 +137,21 @@ fn sigstore_js_verifies_with_its_trust_taken_from_the_tuf_mirror() {
 /// timestamp. Done in Python (cryptography and securesystemslib come with
 /// sigstore-python), so the test does not reuse the code under test.
 fn resign_timestamp_expired(w: &Workspace) {
+    let key = w.dev.data_dir.join("tuf/keys/timestamp.pk8");
+    resign_timestamp_with(w, &key, "2001-01-01T00:00:00Z");
+}
+
+/// Signs the served `timestamp.json` again with the Ed25519 key in
+/// `key_path`, expiring at `expires`, as the next version.
+fn resign_timestamp_with(w: &Workspace, key_path: &Path, expires: &str) {
     const RESIGN: &str = r#"
 import json, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.formats import encode_canonical
-repo, key_path = sys.argv[1], sys.argv[2]
+repo, key_path, expires = sys.argv[1], sys.argv[2], sys.argv[3]
 path = repo + "/timestamp.json"
 doc = json.load(open(path))
-doc["signed"]["expires"] = "2001-01-01T00:00:00Z"
+doc["signed"]["expires"] = expires
 doc["signed"]["version"] += 1
 der = open(key_path, "rb").read()
 # The seed: PKCS#8 wraps it as OCTET STRING { OCTET STRING (32 bytes) } (RFC 8410 section 7).
@@ -159,7 +166,8 @@ json.dump(doc, open(path, "w"), indent=2)
     let out = std::process::Command::new(python)
         .args(["-c", RESIGN])
         .arg(tuf.join("repository"))
-        .arg(tuf.join("keys/timestamp.pk8"))
+        .arg(key_path)
+        .arg(expires)
         .output()
         .unwrap();
     ok(&out, "re-signing the timestamp", w);
@@ -234,6 +242,50 @@ fn after_a_ca_rotation_both_clients_verify_old_and_new_bundles() {
         "js verifies the new bundle",
         &w,
     );
+}
+
+/// `sigil tuf rotate` on the running mirror: the timestamp key, then the
+/// root key itself. Each client, its TUF state from before kept, walks the
+/// root chain (1 → 3, each step cross-signed) and still verifies; a bundle
+/// made after the rotations verifies too.
+#[test]
+fn after_tuf_key_rotations_both_clients_follow_the_root_chain() {
+    let w = start();
+    let (file, bundle) = bootstrap_and_sign(&w, b"signed under the first TUF root\n");
+    ok(&js_verify_over_tuf(&w, &file, &bundle), "js before", &w);
+    let tuf_dir = w.dev.data_dir.join("tuf");
+    for role in ["timestamp", "root"] {
+        let out = std::process::Command::new(sigil_tests::sigil_bin())
+            .args(["tuf", "rotate", "--role", role, "--dir"])
+            .arg(&tuf_dir)
+            .output()
+            .unwrap();
+        ok(&out, &format!("sigil tuf rotate --role {role}"), &w);
+    }
+    assert!(tuf_dir.join("repository/3.root.json").is_file());
+
+    ok(
+        &verify(&w, &file, &bundle),
+        "python after the rotations",
+        &w,
+    );
+    ok(
+        &js_verify_over_tuf(&w, &file, &bundle),
+        "js after the rotations",
+        &w,
+    );
+    let after_file = w.file("after.txt", b"signed under the third TUF root\n");
+    let after = w.dir.join("after.sigstore.json");
+    sign_over_tuf(&w, &after_file, &after);
+    ok(&verify(&w, &after_file, &after), "python, new bundle", &w);
+
+    // The clients now hold root 3: a timestamp signed by the retired
+    // timestamp key is refused.
+    let retired = tuf_dir.join("keys/retired/timestamp.until-root-v2.pk8");
+    assert!(retired.is_file());
+    resign_timestamp_with(&w, &retired, "2099-01-01T00:00:00Z");
+    let out = verify(&w, &file, &bundle);
+    assert!(!out.status.success(), "a timestamp from the retired key");
 }
 
 #[test]

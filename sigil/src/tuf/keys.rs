@@ -6,6 +6,9 @@
 //!   RFC 8018 with scrypt and AES-256-CBC), unlocked with a password from
 //!   `SIGIL_TUF_KEY_PASSWORD` or `--key-password-file`, like the CA's key.
 //!
+//! A rotation (`rotate`) makes `<role>.next.*` first, and moves the old key
+//! to `retired/` once the new root naming its successor is written.
+//!
 //! A role whose key is in neither place is kept offline: the root key only
 //! signs `init` (and a root rotation), so it can live elsewhere between
 //! them; publishing and refreshing need the targets, snapshot and timestamp
@@ -94,6 +97,29 @@ impl RoleKeys {
              put it back for this step",
             self.dir.display()
         )
+    }
+
+    /// Makes `<role>.next` the key of `role`: the current key moves to
+    /// `retired/<role>.<tag>` (same form), kept so nothing is lost.
+    pub(crate) fn promote_next(&self, role: &str, tag: &str) -> anyhow::Result<()> {
+        let retired = self.dir.join("retired");
+        std::fs::create_dir_all(&retired)?;
+        let next = format!("{role}.next");
+        for ext in ["pk8", "p8e.pem"] {
+            let current = self.dir.join(format!("{role}.{ext}"));
+            if current.is_file() {
+                let kept = retired.join(format!("{role}.{tag}.{ext}"));
+                std::fs::rename(&current, &kept)
+                    .with_context(|| format!("moving {} aside", current.display()))?;
+            }
+        }
+        for ext in ["pk8", "p8e.pem"] {
+            let staged = self.dir.join(format!("{next}.{ext}"));
+            if staged.is_file() {
+                std::fs::rename(&staged, self.dir.join(format!("{role}.{ext}")))?;
+            }
+        }
+        Ok(())
     }
 
     fn plain_path(&self, role: &str) -> PathBuf {

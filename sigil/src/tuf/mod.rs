@@ -16,7 +16,7 @@
 //! - `staged/`: the targets as last published.
 //!
 //! Every publish signs new versions of targets, snapshot and timestamp; the
-//! root changes only on `init`. Lifetimes: root and targets a year, snapshot
+//! root changes only on `init` and when a role key is rotated ([`rotate`]). Lifetimes: root and targets a year, snapshot
 //! a week, timestamp a day, so a mirror must be refreshed (`sigil tuf
 //! refresh`, or `sigil dev`, which does it hourly) more often than daily.
 
@@ -35,6 +35,7 @@ use tough::schema::{KeyHolder, RoleKeys as TufRoleKeys, RoleType, Root};
 use keys::RoleKeys;
 
 mod keys;
+mod rotate;
 
 /// `sigil tuf` arguments.
 #[derive(Debug, Args)]
@@ -63,6 +64,38 @@ enum TufCommand {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Replace one role's key: a new root version names the new key, signed
+    /// by the current root key (and the new one, for the root role), then
+    /// targets, snapshot and timestamp are signed again. The old key moves
+    /// to `keys/retired/`.
+    Rotate {
+        /// The repository directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The role whose key is replaced.
+        #[arg(long, value_enum)]
+        role: RoleName,
+    },
+}
+
+/// A top-level TUF role, as `sigil tuf rotate --role` names it.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum RoleName {
+    Root,
+    Targets,
+    Snapshot,
+    Timestamp,
+}
+
+impl From<RoleName> for RoleType {
+    fn from(role: RoleName) -> Self {
+        match role {
+            RoleName::Root => Self::Root,
+            RoleName::Targets => Self::Targets,
+            RoleName::Snapshot => Self::Snapshot,
+            RoleName::Timestamp => Self::Timestamp,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +138,13 @@ pub(crate) fn run(args: TufArgs) -> anyhow::Result<()> {
                     .await
             }
             TufCommand::Refresh { dir } => TufRepo::with_password(&dir, password).refresh().await,
+            TufCommand::Rotate { dir, role } => {
+                let version = TufRepo::with_password(&dir, password)
+                    .rotate(role.into())
+                    .await?;
+                println!("published root version {version} with a new {role:?} key");
+                Ok(())
+            }
         }
     })
 }
