@@ -20,13 +20,17 @@ use sigil_tests::{sigstore_js_generation, sigstore_python};
 /// cache and trusted roots kept in the test's directory.
 fn py(w: &Workspace, args: &[&str], paths: &[&Path]) -> Output {
     let (mirror, _) = w.dev.tuf();
-    let home = w.dir.join("home");
-    std::fs::create_dir_all(&home).unwrap();
+    py_at(&mirror, &w.dir.join("home"), args, paths)
+}
+
+/// sigstore-python with `--instance mirror`, its state under `home`.
+fn py_at(mirror: &str, home: &Path, args: &[&str], paths: &[&Path]) -> Output {
+    std::fs::create_dir_all(home).unwrap();
     sigstore_python()
-        .env("HOME", &home)
+        .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_DATA_HOME", home.join("data"))
-        .args(["--instance", &mirror])
+        .args(["--instance", mirror])
         .args(args)
         .args(paths)
         .output()
@@ -100,13 +104,26 @@ fn sigstore_python_takes_its_whole_trust_from_the_tuf_mirror() {
 /// sigstore-js's `verify()` over the mirror; false when it refuses.
 fn js_verify_over_tuf(w: &Workspace, file: &Path, bundle: &Path) -> Output {
     let (mirror, root) = w.dev.tuf();
+    js_verify_at(w, &mirror, &root, &w.dir.join("js-tuf-cache"), file, bundle)
+}
+
+/// sigstore-js's `verify()` with `tufMirrorURL` `mirror`, bootstrapped from
+/// `root`, its TUF cache in `cache`.
+fn js_verify_at(
+    w: &Workspace,
+    mirror: &str,
+    root: &Path,
+    cache: &Path,
+    file: &Path,
+    bundle: &Path,
+) -> Output {
     sigstore_js_generation(5)
         .arg("verify-tuf")
-        .args(["--tuf-mirror", &mirror])
+        .args(["--tuf-mirror", mirror])
         .arg("--tuf-root")
-        .arg(&root)
+        .arg(root)
         .arg("--tuf-cache")
-        .arg(w.dir.join("js-tuf-cache"))
+        .arg(cache)
         .arg("--bundle")
         .arg(bundle)
         .arg("--artifact")
@@ -313,4 +330,177 @@ fn a_tampered_timestamp_is_refused_by_the_client() {
         stderr.contains("timestamp was signed by 0/1 keys"),
         "{stderr}"
     );
+}
+
+/// A SoftHSM2 token of its own under `dir` (the module finds it through
+/// `SOFTHSM2_CONF`, set on each command that opens it); answers that path.
+fn softhsm_token(dir: &Path, label: &str, pin: &str) -> std::path::PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args(["--init-token", "--free", "--label", label, "--pin", pin])
+        .args(["--so-pin", "so-pin-5678"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "softhsm2-util: {out:?}");
+    conf
+}
+
+/// A TUF repository whose root, targets and timestamp keys live in a
+/// PKCS#11 token (ECDSA P-256, as Sigstore's own root signers use): both
+/// clients bootstrap from it and verify, and it refreshes only with the PIN.
+#[test]
+fn both_clients_take_a_trust_root_signed_by_token_keys() {
+    let w = start();
+    let file = w.file("hsm.txt", b"trust signed on a token\n");
+    let bundle = w.dir.join("hsm.sigstore.json");
+    w.py_sign(&file, &bundle);
+
+    let hsm_dir = w.dir.join("hsm");
+    let conf = softhsm_token(&hsm_dir, "tuf-token", "tuf-pin-1234");
+    let repo = w.dir.join("hsm-tuf");
+    let staged = w.dev.data_dir.join("tuf/staged");
+    let sigil_tuf = |args: &[&str], pin: Option<&str>| {
+        let mut command = std::process::Command::new(sigil_tests::sigil_bin());
+        command
+            .arg("tuf")
+            .args(args)
+            .arg("--dir")
+            .arg(&repo)
+            .env("SOFTHSM2_CONF", &conf)
+            .env_remove("SIGIL_TUF_PKCS11_PIN");
+        if let Some(pin) = pin {
+            command.env("SIGIL_TUF_PKCS11_PIN", pin);
+        }
+        command.output().unwrap()
+    };
+    let trusted_root = staged.join("trusted_root.json");
+    let signing_config = staged.join("signing_config.v0.2.json");
+    let init = sigil_tuf(
+        &[
+            "init",
+            "--trusted-root",
+            trusted_root.to_str().unwrap(),
+            "--signing-config",
+            signing_config.to_str().unwrap(),
+            "--pkcs11-module",
+            "/usr/lib/softhsm/libsofthsm2.so",
+            "--pkcs11-token",
+            "tuf-token",
+            "--pkcs11-key",
+            "root=tuf-root",
+            "--pkcs11-key",
+            "targets=tuf-targets",
+            "--pkcs11-key",
+            "timestamp=tuf-timestamp",
+        ],
+        Some("tuf-pin-1234"),
+    );
+    ok(&init, "sigil tuf init with token keys", &w);
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo.join("root.json")).unwrap()).unwrap();
+    let key_types: Vec<&str> = root["signed"]["keys"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|k| k["scheme"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        key_types
+            .iter()
+            .filter(|t| **t == "ecdsa-sha2-nistp256")
+            .count(),
+        3,
+        "{key_types:?}"
+    );
+    assert!(
+        !repo.join("keys/targets.pk8").exists(),
+        "no key file for a token role"
+    );
+
+    // Serve it as static files, as a deployment would.
+    let port = sigil_tests::free_port();
+    let python = sigil_tests::workspace_root().join("target/e2e-venv/bin/python");
+    let mut server = std::process::Command::new(python)
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+            "--directory",
+        ])
+        .arg(repo.join("repository"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mirror = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while reqwest::blocking::get(format!("{mirror}/timestamp.json")).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mirror did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let home = w.dir.join("hsm-home");
+    let bootstrap = repo.join("root.json");
+    ok(
+        &py_at(&mirror, &home, &["trust-instance"], &[&bootstrap]),
+        "python trust-instance",
+        &w,
+    );
+    let issuer = w.dev.oidc_url();
+    let verify_args = [
+        "verify",
+        "identity",
+        "--verbose",
+        "--cert-identity",
+        ALICE,
+        "--cert-oidc-issuer",
+        &issuer,
+        "--bundle",
+    ];
+    ok(
+        &py_at(&mirror, &home, &verify_args, &[&bundle, &file]),
+        "python verifies over token-signed TUF",
+        &w,
+    );
+    let js_cache = w.dir.join("hsm-js-cache");
+    ok(
+        &js_verify_at(&w, &mirror, &bootstrap, &js_cache, &file, &bundle),
+        "js verifies over token-signed TUF",
+        &w,
+    );
+
+    let locked = sigil_tuf(&["refresh"], None);
+    assert!(!locked.status.success());
+    assert!(
+        String::from_utf8_lossy(&locked.stderr).contains("SIGIL_TUF_PKCS11_PIN"),
+        "{locked:?}"
+    );
+    ok(
+        &sigil_tuf(&["refresh"], Some("tuf-pin-1234")),
+        "refresh with the PIN",
+        &w,
+    );
+    ok(
+        &py_at(&mirror, &home, &verify_args, &[&bundle, &file]),
+        "python verifies after the refresh",
+        &w,
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -4,7 +4,9 @@
 //! - `<role>.pk8`: PKCS#8 DER (RFC 5958), in the clear, mode 0600;
 //! - `<role>.p8e.pem`: an `ENCRYPTED PRIVATE KEY` PEM (RFC 5958 §3, PBES2 of
 //!   RFC 8018 with scrypt and AES-256-CBC), unlocked with a password from
-//!   `SIGIL_TUF_KEY_PASSWORD` or `--key-password-file`, like the CA's key.
+//!   `SIGIL_TUF_KEY_PASSWORD` or `--key-password-file`, like the CA's key;
+//! - `<role>.pkcs11.json`: where the key lives in a PKCS#11 token
+//!   ([`super::hsm`]); the key itself never leaves the token.
 //!
 //! A rotation (`rotate`) makes `<role>.next.*` first, and moves the old key
 //! to `retired/` once the new root naming its successor is written.
@@ -24,6 +26,8 @@ use tough::key_source::{KeySource, LocalKeySource};
 use tough::sign::Sign;
 use zeroize::Zeroizing;
 
+use super::hsm::{TokenKey, TokenKeySource, PIN_ENV};
+
 /// The environment variable that holds the key password.
 pub(crate) const PASSWORD_ENV: &str = "SIGIL_TUF_KEY_PASSWORD";
 
@@ -33,12 +37,23 @@ const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
 pub(crate) struct RoleKeys {
     dir: PathBuf,
     password: Option<Secret>,
+    pin: Option<Secret>,
 }
 
 impl RoleKeys {
-    /// The keys in `dir`; `password` unlocks (and, on creation, encrypts) them.
-    pub(crate) fn new(dir: PathBuf, password: Option<Secret>) -> Self {
-        Self { dir, password }
+    /// The keys in `dir`; `password` unlocks (and, on creation, encrypts)
+    /// key files, `pin` opens keys kept in a PKCS#11 token.
+    pub(crate) fn new(dir: PathBuf, password: Option<Secret>, pin: Option<Secret>) -> Self {
+        Self { dir, password, pin }
+    }
+
+    /// Puts the key of `role` in a PKCS#11 token (see [`super::hsm`]).
+    pub(crate) fn create_in_token(&self, role: &str, key: &TokenKey) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let pin = self.pin.as_ref().with_context(|| {
+            format!("the {role} key goes in a PKCS#11 token: set {PIN_ENV} or --pkcs11-pin-file")
+        })?;
+        key.provision(pin, &self.token_path(role))
     }
 
     /// Makes a fresh Ed25519 key for `role`: encrypted when a password was
@@ -75,6 +90,18 @@ impl RoleKeys {
 
     /// The signer of `role`, unlocked.
     pub(crate) fn source(&self, role: &str) -> anyhow::Result<Box<dyn KeySource>> {
+        let token = self.token_path(role);
+        if token.is_file() {
+            let key: TokenKey = serde_json::from_slice(&std::fs::read(&token)?)
+                .with_context(|| format!("{} does not name a token key", token.display()))?;
+            let pin = self.pin.clone().with_context(|| {
+                format!(
+                    "the {role} key is in PKCS#11 token {:?}: set {PIN_ENV} or --pkcs11-pin-file",
+                    key.token
+                )
+            })?;
+            return Ok(Box::new(TokenKeySource { key, pin }));
+        }
         let (plain, encrypted) = (self.plain_path(role), self.encrypted_path(role));
         if encrypted.is_file() {
             let password = self.password.clone().with_context(|| {
@@ -105,7 +132,7 @@ impl RoleKeys {
         let retired = self.dir.join("retired");
         std::fs::create_dir_all(&retired)?;
         let next = format!("{role}.next");
-        for ext in ["pk8", "p8e.pem"] {
+        for ext in ["pk8", "p8e.pem", "pkcs11.json"] {
             let current = self.dir.join(format!("{role}.{ext}"));
             if current.is_file() {
                 let kept = retired.join(format!("{role}.{tag}.{ext}"));
@@ -113,13 +140,17 @@ impl RoleKeys {
                     .with_context(|| format!("moving {} aside", current.display()))?;
             }
         }
-        for ext in ["pk8", "p8e.pem"] {
+        for ext in ["pk8", "p8e.pem", "pkcs11.json"] {
             let staged = self.dir.join(format!("{next}.{ext}"));
             if staged.is_file() {
                 std::fs::rename(&staged, self.dir.join(format!("{role}.{ext}")))?;
             }
         }
         Ok(())
+    }
+
+    fn token_path(&self, role: &str) -> PathBuf {
+        self.dir.join(format!("{role}.pkcs11.json"))
     }
 
     fn plain_path(&self, role: &str) -> PathBuf {
@@ -208,6 +239,7 @@ mod tests {
         let sealed = RoleKeys::new(
             dir.path().to_path_buf(),
             Some(Secret::new("correct horse".into())),
+            None,
         );
         sealed.create("targets").unwrap();
         let pem = std::fs::read_to_string(dir.path().join("targets.p8e.pem")).unwrap();
@@ -219,12 +251,13 @@ mod tests {
         let key = public_key(&sealed, "targets").await.unwrap();
         assert!(sealed.create("targets").is_err(), "never overwritten");
 
-        let no_password = RoleKeys::new(dir.path().to_path_buf(), None);
+        let no_password = RoleKeys::new(dir.path().to_path_buf(), None, None);
         let err = no_password.source("targets").err().unwrap().to_string();
         assert!(err.contains(PASSWORD_ENV), "{err}");
         let wrong = RoleKeys::new(
             dir.path().to_path_buf(),
             Some(Secret::new("battery staple".into())),
+            None,
         );
         let err = public_key(&wrong, "targets").await.unwrap_err().to_string();
         assert!(err.contains("wrong password"), "{err}");
@@ -240,7 +273,7 @@ mod tests {
     #[tokio::test]
     async fn a_clear_key_needs_no_password_and_a_missing_one_is_offline() {
         let dir = tempfile::tempdir().unwrap();
-        let keys = RoleKeys::new(dir.path().to_path_buf(), None);
+        let keys = RoleKeys::new(dir.path().to_path_buf(), None, None);
         keys.create("timestamp").unwrap();
         public_key(&keys, "timestamp").await.unwrap();
         let err = keys.source("root").err().unwrap().to_string();

@@ -20,6 +20,7 @@
 //! a week, timestamp a day, so a mirror must be refreshed (`sigil tuf
 //! refresh`, or `sigil dev`, which does it hourly) more often than daily.
 
+use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,7 @@ use tough::schema::{KeyHolder, RoleKeys as TufRoleKeys, RoleType, Root};
 
 use keys::RoleKeys;
 
+mod hsm;
 mod keys;
 mod rotate;
 
@@ -47,13 +49,22 @@ pub(crate) struct TufArgs {
     /// password may instead be in `SIGIL_TUF_KEY_PASSWORD`.
     #[arg(long, global = true)]
     key_password_file: Option<PathBuf>,
+    /// A file holding the user PIN of the PKCS#11 token that holds role
+    /// keys (`init --pkcs11-key`); or set `SIGIL_TUF_PKCS11_PIN`.
+    #[arg(long, global = true)]
+    pkcs11_pin_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 enum TufCommand {
     /// Make one key per role and a version-1 root in `--dir`, and publish
     /// the trust root and signing config as targets.
-    Init(PublishArgs),
+    Init {
+        #[command(flatten)]
+        publish: PublishArgs,
+        #[command(flatten)]
+        token: TokenArgs,
+    },
     /// Publish a new trust root and signing config (new versions of
     /// targets, snapshot and timestamp).
     Publish(PublishArgs),
@@ -98,6 +109,41 @@ impl From<RoleName> for RoleType {
     }
 }
 
+/// Role keys to keep in a PKCS#11 token instead of files.
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// Keep this role's key in the token, as the key pair labelled LABEL
+    /// (generated as ECDSA P-256 if the token has none): `ROLE=LABEL`,
+    /// repeatable.
+    #[arg(long = "pkcs11-key", requires_all = ["pkcs11_module", "pkcs11_token"])]
+    keys: Vec<String>,
+    /// The vendor's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long)]
+    pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long)]
+    pkcs11_token: Option<String>,
+}
+
+impl TokenArgs {
+    fn token_keys(&self) -> anyhow::Result<HashMap<String, hsm::TokenKey>> {
+        let (Some(module), Some(token)) = (&self.pkcs11_module, &self.pkcs11_token) else {
+            return Ok(HashMap::new());
+        };
+        Ok(hsm::role_labels(&self.keys)?
+            .into_iter()
+            .map(|(role, key)| {
+                let at = hsm::TokenKey {
+                    module: module.clone(),
+                    token: token.clone(),
+                    key,
+                };
+                (role, at)
+            })
+            .collect())
+    }
+}
+
 #[derive(Debug, Args)]
 struct PublishArgs {
     /// The repository directory; serve its `repository/` folder as the
@@ -118,14 +164,19 @@ pub(crate) fn run(args: TufArgs) -> anyhow::Result<()> {
         Some(path) => Some(Secret::from_file(path)?),
         None => Secret::from_env(keys::PASSWORD_ENV),
     };
+    let pin = match &args.pkcs11_pin_file {
+        Some(path) => Some(Secret::from_file(path)?),
+        None => Secret::from_env(hsm::PIN_ENV),
+    };
+    let open = |dir: &Path| TufRepo::unlocked(dir, password.clone(), pin.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         match args.command {
-            TufCommand::Init(a) => {
+            TufCommand::Init { publish: a, token } => {
                 let (root, config) = a.read()?;
-                let repo = TufRepo::with_password(&a.dir, password);
+                let repo = open(&a.dir).with_token_keys(token.token_keys()?);
                 repo.init(&root, &config).await?;
                 println!("bootstrap root: {}", repo.bootstrap_root().display());
                 println!("serve: {}", repo.served_dir().display());
@@ -133,15 +184,11 @@ pub(crate) fn run(args: TufArgs) -> anyhow::Result<()> {
             }
             TufCommand::Publish(a) => {
                 let (root, config) = a.read()?;
-                TufRepo::with_password(&a.dir, password)
-                    .publish(&root, &config)
-                    .await
+                open(&a.dir).publish(&root, &config).await
             }
-            TufCommand::Refresh { dir } => TufRepo::with_password(&dir, password).refresh().await,
+            TufCommand::Refresh { dir } => open(&dir).refresh().await,
             TufCommand::Rotate { dir, role } => {
-                let version = TufRepo::with_password(&dir, password)
-                    .rotate(role.into())
-                    .await?;
+                let version = open(&dir).rotate(role.into()).await?;
                 println!("published root version {version} with a new {role:?} key");
                 Ok(())
             }
@@ -181,20 +228,30 @@ const ROLES: [(RoleType, &str); 4] = [
 pub(crate) struct TufRepo {
     dir: PathBuf,
     keys: RoleKeys,
+    /// Roles whose key `init` puts in a PKCS#11 token.
+    token_keys: HashMap<String, hsm::TokenKey>,
 }
 
 impl TufRepo {
     /// The repository in `dir`, its keys in the clear (`sigil dev`'s).
     pub(crate) fn at(dir: &Path) -> Self {
-        Self::with_password(dir, None)
+        Self::unlocked(dir, None, None)
     }
 
-    /// The repository in `dir`, its keys encrypted with `password`.
-    pub(crate) fn with_password(dir: &Path, password: Option<Secret>) -> Self {
+    /// The repository in `dir`, its key files encrypted with `password`
+    /// and its token keys opened with `pin`.
+    pub(crate) fn unlocked(dir: &Path, password: Option<Secret>, pin: Option<Secret>) -> Self {
         Self {
             dir: dir.to_path_buf(),
-            keys: RoleKeys::new(dir.join("keys"), password),
+            keys: RoleKeys::new(dir.join("keys"), password, pin),
+            token_keys: HashMap::new(),
         }
+    }
+
+    /// `init` puts these roles' keys in a PKCS#11 token.
+    fn with_token_keys(mut self, keys: HashMap<String, hsm::TokenKey>) -> Self {
+        self.token_keys = keys;
+        self
     }
 
     /// Where the served files are: the mirror's base URL maps here.
@@ -224,7 +281,10 @@ impl TufRepo {
             self.dir.display()
         );
         for (_, name) in ROLES {
-            self.keys.create(name)?;
+            match self.token_keys.get(name) {
+                Some(at) => self.keys.create_in_token(name, at)?,
+                None => self.keys.create(name)?,
+            }
         }
 
         let mut root = Root {
@@ -556,7 +616,7 @@ mod tests {
     async fn encrypted_keys_publish_with_the_root_key_offline() {
         let dir = tempfile::tempdir().unwrap();
         let password = || Some(Secret::new("tuf pass".into()));
-        let repo = TufRepo::with_password(dir.path(), password());
+        let repo = TufRepo::unlocked(dir.path(), password(), None);
         repo.init(b"{\"root\":1}", b"{}").await.unwrap();
         let keys = dir.path().join("keys");
         for role in ["root", "targets", "snapshot", "timestamp"] {
