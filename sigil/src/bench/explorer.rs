@@ -17,13 +17,14 @@ use super::driver::get_random;
 use super::report::{Ceiling, Percentiles, Report};
 use super::LoadArgs;
 
-/// Distinct random entries the load cycles through.
-const SAMPLE: usize = 10_000;
-
 #[derive(Debug, Args)]
 pub(crate) struct ExplorerArgs {
     #[command(flatten)]
     pub(crate) load: LoadArgs,
+    /// Distinct random entries the load cycles through: few stay in the
+    /// server's caches, many (up to the whole log) mostly do not.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) distinct: usize,
 }
 
 pub(crate) async fn run(args: ExplorerArgs) -> anyhow::Result<()> {
@@ -44,7 +45,9 @@ pub(crate) async fn run(args: ExplorerArgs) -> anyhow::Result<()> {
     );
     let mut rng = XorShift::seeded();
     // Entry 0 is the genesis entry; pages of real entries start at 1.
-    let indexes: Vec<u64> = (0..SAMPLE).map(|_| 1 + rng.below(size - 1)).collect();
+    let indexes: Vec<u64> = (0..args.distinct)
+        .map(|_| 1 + rng.below(size - 1))
+        .collect();
     let pages: Vec<String> = indexes.iter().map(|i| format!("ui/entry/{i}")).collect();
     let api: Vec<String> = indexes
         .iter()
@@ -95,6 +98,7 @@ pub(crate) async fn run(args: ExplorerArgs) -> anyhow::Result<()> {
     let mut extra = Map::new();
     extra.insert("tree_size".into(), json!(size));
     extra.insert("json_read_p99_ms".into(), json!(api_latency.p99));
+    extra.insert("distinct_entries".into(), json!(args.distinct));
     Report {
         target: "explorer",
         unit: "pages",
