@@ -1,5 +1,5 @@
-//! End to end: `sigil audit` against `sigil dev`'s Rekor v1 log. A bundle
-//! sigstore-python made is proven still in the log after the log has grown;
+//! End to end: `sigil audit` against `sigil dev`'s Rekor v1 and v2 logs. A
+//! bundle sigstore-python made is proven still in the log after the log has grown;
 //! a bundle whose body or checkpoint was altered is refused with the
 //! reason; the whole tree recomputes to its checkpoint, and only with the
 //! log's own key.
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sigil_tests::clients::{start, Workspace};
+use sigil_tests::clients::{start, start_with, Workspace};
 use sigil_tests::sigil_bin;
 use sigil_tests::tlog::EntryMaker;
 
@@ -113,4 +113,53 @@ fn the_whole_tree_recomputes_to_its_checkpoint_with_the_logs_key_only() {
         String::from_utf8_lossy(&out.stderr).contains("does not verify with the log key"),
         "{out:?}"
     );
+}
+
+/// The same proofs over the v2 log's tiles: a bundle sigstore-python made on
+/// Rekor v2 is still in the grown log, one whose body was swapped is not in
+/// its own checkpoint, and the whole tree recomputes to its checkpoint.
+#[test]
+fn a_v2_bundle_and_the_v2_tree_are_proven_through_tiles() {
+    let w = start_with(&["--rekor-api", "2"]);
+    let key = w.dev.rekor_v2_public_key_file(&w.dir).unwrap();
+    let bundle = w.dir.join("v2.sigstore.json");
+    w.py_sign(&w.file("v2.txt", b"audited on v2"), &bundle);
+    let other = w.dir.join("v2-other.sigstore.json");
+    w.py_sign(&w.file("v2-other.txt", b"grown after"), &other);
+    w.py_sign(
+        &w.file("v2-third.txt", b"grown more"),
+        &w.dir.join("v2-third.sigstore.json"),
+    );
+    let v2 = |args: &[&str], bundle: Option<&Path>| {
+        let mut all = args.to_vec();
+        all.extend(["--rekor-api", "2"]);
+        audit(&w, &key, &all, bundle)
+    };
+
+    let ok = v2(&["bundle"], Some(&bundle));
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(
+        String::from_utf8_lossy(&ok.stdout).starts_with("OK: entry "),
+        "{ok:?}"
+    );
+
+    let other_body: Value = serde_json::from_slice(&std::fs::read(&other).unwrap()).unwrap();
+    let swapped = altered(&w, &bundle, "v2-swapped.json", |e| {
+        e["canonicalizedBody"] =
+            other_body["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"].clone();
+    });
+    let out = v2(&["bundle"], Some(&swapped));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not in its own checkpoint"),
+        "{out:?}"
+    );
+
+    let log = v2(&["log"], None);
+    assert!(log.status.success(), "{log:?}");
+    assert!(String::from_utf8_lossy(&log.stdout).contains("recompute to the signed root"));
+    // The v1 key is not the v2 log's.
+    let v1_key = w.dev.rekor_public_key_file(&w.dir).unwrap();
+    let out = audit(&w, &v1_key, &["log", "--rekor-api", "2"], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
 }

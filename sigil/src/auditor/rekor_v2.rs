@@ -121,7 +121,13 @@ impl RekorV2 {
     pub(crate) async fn head(&self) -> anyhow::Result<Checkpoint> {
         let bytes = self.get("/checkpoint", MAX_CHECKPOINT_BYTES).await?;
         let text = String::from_utf8(bytes).context("the checkpoint is not UTF-8")?;
-        let note = SignedNote::parse(&text)
+        self.verify_checkpoint(&text)
+    }
+
+    /// A checkpoint (the log's, or a bundle's `checkpoint.envelope`) whose
+    /// signature verifies with the log key, for this log's origin.
+    pub(crate) fn verify_checkpoint(&self, text: &str) -> anyhow::Result<Checkpoint> {
+        let note = SignedNote::parse(text)
             .map_err(|e| anyhow!("the checkpoint is not a signed note: {e}"))?;
         self.verifier
             .verify(&note)
