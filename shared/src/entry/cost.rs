@@ -80,6 +80,82 @@ pub fn v2_request_checks(json: &[u8]) -> usize {
     }
 }
 
+/// Whether every key and certificate in a request is one whose signature
+/// checks are fast (Ed25519, ECDSA P-256, RSA: tens of µs each), read by
+/// looking for the named-curve OIDs of P-384 and P-521 (RFC 5480 §2.1.1.1;
+/// their checks take milliseconds) in every base64 value of the body and,
+/// when that value is a PEM document, in its blocks. Conservative: a value
+/// that looks encoded but does not decode, or any JSON escape (which could
+/// hide one), answers false; a false answer only means "not known fast".
+pub fn only_fast_keys(json: &[u8]) -> bool {
+    if json.contains(&b'\\') {
+        return false;
+    }
+    json.split(|&b| b == b'"')
+        .all(|segment| match decoded_if_base64(segment) {
+            Decoded::NotBase64 => true,
+            Decoded::Undecodable => false,
+            Decoded::Bytes(bytes) => !holds_slow_curve(&bytes) && pem_blocks_fast(&bytes),
+        })
+}
+
+/// The DER of the named curves secp384r1 and secp521r1 (OID 1.3.132.0.34
+/// and .35), as they appear in a SubjectPublicKeyInfo.
+const SLOW_CURVE_OIDS: [[u8; 7]; 2] = [
+    [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22],
+    [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23],
+];
+
+/// Base64 values shorter than this hold no key (a P-256 SPKI is 91 bytes).
+const MIN_ENCODED_KEY_CHARS: usize = 64;
+
+enum Decoded {
+    NotBase64,
+    Undecodable,
+    Bytes(Vec<u8>),
+}
+
+fn decoded_if_base64(segment: &[u8]) -> Decoded {
+    use base64::Engine as _;
+    let base64_char =
+        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+    if segment.len() < MIN_ENCODED_KEY_CHARS || !segment.iter().all(base64_char) {
+        return Decoded::NotBase64;
+    }
+    let trimmed = segment
+        .strip_suffix(b"==")
+        .or_else(|| segment.strip_suffix(b"="))
+        .unwrap_or(segment);
+    let lenient = |alphabet: &base64::alphabet::Alphabet| {
+        base64::engine::GeneralPurpose::new(
+            alphabet,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+                .with_decode_allow_trailing_bits(true),
+        )
+        .decode(trimmed)
+    };
+    match lenient(&base64::alphabet::STANDARD).or_else(|_| lenient(&base64::alphabet::URL_SAFE)) {
+        Ok(bytes) => Decoded::Bytes(bytes),
+        Err(_) => Decoded::Undecodable,
+    }
+}
+
+fn holds_slow_curve(bytes: &[u8]) -> bool {
+    SLOW_CURVE_OIDS
+        .iter()
+        .any(|oid| bytes.windows(oid.len()).any(|w| w == oid))
+}
+
+/// A decoded value that is PEM text: every block's body is looked at too.
+fn pem_blocks_fast(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(b"-----BEGIN") {
+        return true;
+    }
+    crate::keys::pem_blocks(bytes)
+        .is_ok_and(|blocks| blocks.iter().all(|(_, der)| !holds_slow_curve(der)))
+}
+
 /// An absent, null or empty list still costs the one check that fails it.
 fn count(items: &Option<Vec<IgnoredAny>>) -> usize {
     items.as_ref().map_or(1, |v| v.len().max(1))
@@ -217,5 +293,54 @@ mod tests {
         assert_eq!(v2_request_checks(hashed.as_bytes()), 1);
         let both = json!({"dsseRequestV002": dsse, "dsse_request_v002": dsse}).to_string();
         assert_eq!(v2_request_checks(both.as_bytes()), UNREADABLE);
+    }
+
+    fn hashedrekord_with(pem: &str) -> Vec<u8> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
+        json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+            "signature": {"content": "MEUCIQ", "publicKey": {"content": b64}},
+            "data": {"hash": {"algorithm": "sha256", "value": "ab".repeat(32)}}}})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn p384_pem() -> String {
+        use p384::pkcs8::EncodePublicKey as _;
+        let key = p384::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        key.verifying_key()
+            .to_public_key_pem(pkcs8::LineEnding::LF)
+            .unwrap()
+    }
+
+    #[test]
+    fn p256_keys_are_fast_and_p384_keys_in_any_spelling_are_not() {
+        use base64::Engine as _;
+        let p256 = crate::keys::EcdsaP256Signer::generate().public_pem();
+        assert!(only_fast_keys(&hashedrekord_with(&p256)));
+        let p384 = p384_pem();
+        assert!(!only_fast_keys(&hashedrekord_with(&p384)));
+
+        // v2: the DER itself, standard or URL-safe, padded or not.
+        let der = crate::keys::pem_blocks(p384.as_bytes()).unwrap()[0]
+            .1
+            .clone();
+        for engine in [
+            base64::engine::general_purpose::STANDARD,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            let body = json!({"hashedRekordRequestV002": {"signature": {"verifier": {
+                "publicKey": {"rawBytes": engine.encode(&der)}}}}})
+            .to_string();
+            assert!(!only_fast_keys(body.as_bytes()), "{body}");
+        }
+        // An escape could hide the curve from this reader: not known fast.
+        let escaped = String::from_utf8(hashedrekord_with(&p256))
+            .unwrap()
+            .replacen("sha256", "sha\\u003256", 1);
+        assert!(!only_fast_keys(escaped.as_bytes()));
+        // A long value that looks encoded but is not: not known fast.
+        let broken = json!({"key": format!("{}A", "A".repeat(64))}).to_string();
+        assert!(!only_fast_keys(broken.as_bytes()));
     }
 }

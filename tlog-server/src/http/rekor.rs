@@ -57,8 +57,10 @@ async fn create_entry(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body, MAX_ENTRY_BODY_BYTES)?;
+    let inline = verify_pool::verify_inline(&body, shared::entry::cost::proposed_entry_checks);
     let proposed = verify_pool::run_costed(
         body,
+        inline,
         |body| shared::entry::cost::proposed_entry_checks(body),
         |body| canonicalize_proposed(&body),
     )

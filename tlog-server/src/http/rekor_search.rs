@@ -92,6 +92,7 @@ async fn retrieve(
     // Verification is CPU work: off the async workers, one job per CPU.
     let leaves = verify_pool::run_costed(
         proposed,
+        false,
         |proposed| retrieve_checks(proposed),
         |proposed| proposed_leaves(&proposed),
     )

@@ -41,8 +41,10 @@ async fn create_entry(
 ) -> Result<Response, ApiError> {
     let v2 = state.rekor_v2.clone().ok_or(ApiError::NotFound)?;
     let body = body_bytes(body, MAX_REQUEST_BYTES)?;
+    let inline = verify_pool::verify_inline(&body, shared::entry::cost::v2_request_checks);
     let entry = verify_pool::run_costed(
         body,
+        inline,
         |body| shared::entry::cost::v2_request_checks(body),
         |body| canonicalize_v2_request(&body),
     )

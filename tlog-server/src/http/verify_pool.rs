@@ -21,6 +21,17 @@
 //! cheap lane, where it is a parse, and moves the job to the expensive lane
 //! when the count calls for it. Under a flood of every kind the OS shares
 //! the CPUs between the lanes.
+//!
+//! One exception, for throughput: an entry of at most
+//! [`INLINE_MAX_BYTES`] that needs one signature check by a fast key
+//! (Ed25519, P-256, RSA; [`shared::entry::cost::only_fast_keys`]) is
+//! verified on the async worker that received it. That is every entry a
+//! Sigstore client sends, about 60 µs of work, inside tokio's budget
+//! between two awaits; handing it to the blocking pool and back costs two
+//! thread wake-ups, which measured 18–22 % of log throughput at 64
+//! clients on two cores (README, "What bounds these figures"). An entry
+//! that is larger, needs more checks, or names a P-384 or P-521 key
+//! (milliseconds per check) still takes a lane.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, LazyLock};
@@ -94,12 +105,25 @@ where
     .map_err(|e| ApiError::Internal(format!("verification task failed: {e}")))
 }
 
-/// Runs `job(input)` on the entry lane its cost calls for: `checks(&input)`
-/// (an upper bound on its signature checks) is read first on the cheap lane;
+/// The largest entry body verified on the async worker (see the module
+/// header); a Sigstore client's hashedrekord is 2 to 4 KiB.
+pub(crate) const INLINE_MAX_BYTES: usize = 16 << 10;
+
+/// Whether an entry body may be verified inline: small, one signature
+/// check by `checks`, and only fast keys. Reading that costs a skim of at
+/// most [`INLINE_MAX_BYTES`], a few µs.
+pub(crate) fn verify_inline(body: &[u8], checks: fn(&[u8]) -> usize) -> bool {
+    body.len() <= INLINE_MAX_BYTES && checks(body) <= 1 && shared::entry::cost::only_fast_keys(body)
+}
+
+/// Runs `job(input)` where its cost calls for: at once on this task when
+/// `inline` (see [`verify_inline`]); otherwise `checks(&input)` (an upper
+/// bound on its signature checks) is read first on the cheap lane, and
 /// above [`CHEAP_CHECKS`] the job gives up that permit and queues on the
 /// expensive lane instead.
 pub(crate) async fn run_costed<I, T, F>(
     input: I,
+    inline: bool,
     checks: fn(&I) -> usize,
     job: F,
 ) -> Result<T, ApiError>
@@ -108,6 +132,9 @@ where
     F: FnOnce(I) -> T + Send + 'static,
     T: Send + 'static,
 {
+    if inline {
+        return Ok(job(input));
+    }
     let cheap = run(Lane::Entries, move || {
         if checks(&input) <= CHEAP_CHECKS {
             Ok(job(input))
@@ -211,13 +238,13 @@ mod tests {
         let mut gate = Gate::new();
         for _ in 0..capacity() {
             let job = gate.job();
-            let costly = run_costed(CHEAP_CHECKS + 1, |checks| *checks, move |_| job());
+            let costly = run_costed(CHEAP_CHECKS + 1, false, |checks| *checks, move |_| job());
             gate.held.push(tokio::spawn(costly));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         let cheap = tokio::time::timeout(
             Duration::from_secs(5),
-            run_costed(CHEAP_CHECKS, |checks| *checks, |checks| checks * 2),
+            run_costed(CHEAP_CHECKS, false, |checks| *checks, |checks| checks * 2),
         )
         .await;
         assert_eq!(
@@ -227,7 +254,7 @@ mod tests {
         );
         let expensive = tokio::time::timeout(
             Duration::from_millis(200),
-            run_costed(CHEAP_CHECKS + 1, |checks| *checks, |_| ()),
+            run_costed(CHEAP_CHECKS + 1, false, |checks| *checks, |_| ()),
         )
         .await;
         assert!(
@@ -235,6 +262,30 @@ mod tests {
             "an expensive entry ran past the held lane"
         );
         gate.open().await;
+    }
+
+    /// A client's hashedrekord is verified inline; a big body, a second
+    /// check, or a key the cost reader cannot vouch for is not.
+    #[test]
+    fn only_small_single_check_fast_key_entries_run_inline() {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let pem = shared::keys::EcdsaP256Signer::generate().public_pem();
+        let entry = |pem: &[u8], padding: usize| {
+            serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+                "signature": {"content": "MEUCIQ", "publicKey": {"content": b64(pem)}},
+                "data": {"hash": {"algorithm": "sha256", "value": "ab".repeat(32)}},
+                "padding": "x".repeat(padding)}})
+            .to_string()
+            .into_bytes()
+        };
+        let checks = shared::entry::cost::proposed_entry_checks;
+        assert!(verify_inline(&entry(pem.as_bytes(), 0), checks));
+        assert!(!verify_inline(
+            &entry(pem.as_bytes(), INLINE_MAX_BYTES),
+            checks
+        ));
+        assert!(!verify_inline(&entry(pem.as_bytes(), 0), |_| 2));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
