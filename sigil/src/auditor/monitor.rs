@@ -178,18 +178,24 @@ async fn check_v2(log: &RekorV2, args: &MonitorArgs, rules: &[Rule]) -> anyhow::
         }
     };
     let from = frontier.size();
-    let mut matched = false;
+    // Entries are only known to be the log's once the scan lands on the
+    // signed root, so what they match is held until then and printed after.
+    let mut found = Vec::new();
     let verified = log
         .scan(frontier, &head, |entry| {
-            matched |= report(
-                rules,
-                entry.index,
-                &entry.leaf_hash.to_hex(),
-                None,
-                &entry.body,
+            found.extend(
+                matches(rules, &entry.body)
+                    .into_iter()
+                    .map(|(rule, signer)| {
+                        match_line(entry.index, &entry.leaf_hash.to_hex(), None, rule, &signer)
+                    }),
             );
         })
         .await?;
+    let matched = !found.is_empty();
+    for line in found {
+        println!("{line}");
+    }
     write_state(&args.state, &verified)?;
     eprintln!(
         "sigil monitor: log {} verified at size {} (root {}), {} new entries read",
@@ -209,23 +215,39 @@ pub(crate) fn report(
     integrated_time: Option<i64>,
     body: &serde_json::Value,
 ) -> bool {
-    let mut matched = false;
+    let found = matches(rules, body);
+    for (rule, signer) in &found {
+        println!("{}", match_line(index, uuid, integrated_time, rule, signer));
+    }
+    !found.is_empty()
+}
+
+/// Every (rule, signer) of the entry that matches.
+fn matches<'r>(rules: &'r [Rule], body: &serde_json::Value) -> Vec<(&'r Rule, watch::Signer)> {
+    let mut found = Vec::new();
     for signer in watch::signers(body) {
         for rule in rules.iter().filter(|r| r.matches(&signer)) {
-            matched = true;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "logIndex": index,
-                    "uuid": uuid,
-                    "integratedTime": integrated_time,
-                    "rule": rule.name,
-                    "signer": signer,
-                })
-            );
+            found.push((rule, signer.clone()));
         }
     }
-    matched
+    found
+}
+
+/// The JSON line printed for a match.
+fn match_line(
+    index: u64,
+    uuid: &str,
+    integrated_time: Option<i64>,
+    rule: &Rule,
+    signer: &watch::Signer,
+) -> serde_json::Value {
+    serde_json::json!({
+        "logIndex": index,
+        "uuid": uuid,
+        "integratedTime": integrated_time,
+        "rule": rule.name,
+        "signer": signer,
+    })
 }
 
 /// A rule that reads every entry's signers and matches none (benchmarks).

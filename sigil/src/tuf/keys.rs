@@ -149,6 +149,57 @@ impl RoleKeys {
         Ok(())
     }
 
+    /// Whether `role` has a key here in any form.
+    pub(crate) fn exists(&self, role: &str) -> bool {
+        [
+            self.token_path(role),
+            self.plain_path(role),
+            self.encrypted_path(role),
+        ]
+        .iter()
+        .any(|p| p.is_file())
+    }
+
+    /// Where `role`'s key lives in a token, if it does.
+    pub(crate) fn token_key(&self, role: &str) -> anyhow::Result<Option<TokenKey>> {
+        let path = self.token_path(role);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let key = serde_json::from_slice(&std::fs::read(&path)?)
+            .with_context(|| format!("{} does not name a token key", path.display()))?;
+        Ok(Some(key))
+    }
+
+    /// Makes a key for `role` in the same form as `like`'s: sealed when
+    /// that one is (which needs the password), in the clear otherwise
+    /// unless a password is given.
+    pub(crate) fn create_like(&self, role: &str, like: &str) -> anyhow::Result<()> {
+        if self.encrypted_path(like).is_file() && self.password.is_none() {
+            anyhow::bail!(
+                "the {like} key is encrypted: set {PASSWORD_ENV} or --key-password-file, so \
+                 its successor is sealed too"
+            );
+        }
+        self.create(role)
+    }
+
+    /// Removes every form of `role`'s key: only for a successor key that no
+    /// published root names (an interrupted rotation's leftover).
+    pub(crate) fn discard(&self, role: &str) -> anyhow::Result<()> {
+        for path in [
+            self.token_path(role),
+            self.plain_path(role),
+            self.encrypted_path(role),
+        ] {
+            if path.is_file() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
     fn token_path(&self, role: &str) -> PathBuf {
         self.dir.join(format!("{role}.pkcs11.json"))
     }

@@ -86,6 +86,10 @@ enum TufCommand {
         /// The role whose key is replaced.
         #[arg(long, value_enum)]
         role: RoleName,
+        /// For a role whose key is in a PKCS#11 token: the label of its
+        /// successor there (generated if the token has none).
+        #[arg(long = "pkcs11-key")]
+        token_label: Option<String>,
     },
 }
 
@@ -186,9 +190,19 @@ pub(crate) fn run(args: TufArgs) -> anyhow::Result<()> {
                 let (root, config) = a.read()?;
                 open(&a.dir).publish(&root, &config).await
             }
-            TufCommand::Refresh { dir } => open(&dir).refresh().await,
-            TufCommand::Rotate { dir, role } => {
-                let version = open(&dir).rotate(role.into()).await?;
+            TufCommand::Refresh { dir } => {
+                let repo = open(&dir);
+                repo.finish_rotation().await?;
+                repo.refresh().await
+            }
+            TufCommand::Rotate {
+                dir,
+                role,
+                token_label,
+            } => {
+                let version = open(&dir)
+                    .rotate(role.into(), token_label.as_deref())
+                    .await?;
                 println!("published root version {version} with a new {role:?} key");
                 Ok(())
             }
@@ -372,6 +386,7 @@ impl TufRepo {
         if !self.exists() {
             return self.init(trusted_root, signing_config).await;
         }
+        self.finish_rotation().await?;
         let staged = self.dir.join("staged");
         let same =
             |name: &str, bytes: &[u8]| std::fs::read(staged.join(name)).is_ok_and(|b| b == bytes);
@@ -451,7 +466,30 @@ impl TufRepo {
         signed
             .copy_targets(&staged, self.served_dir().join("targets"), PathExists::Skip)
             .await?;
-        signed.write(self.served_dir()).await?;
+        // tough rewrites files in place; a reader (or a crash) must never
+        // see half of one. So: written aside on the same file system, then
+        // renamed in, versioned files first and `timestamp.json` last; the
+        // root, which refreshing does not change, is left alone when equal.
+        let pending = self.dir.join(".pending");
+        if pending.exists() {
+            std::fs::remove_dir_all(&pending)?;
+        }
+        std::fs::create_dir_all(&pending)?;
+        signed.write(&pending).await?;
+        let mut names: Vec<_> = std::fs::read_dir(&pending)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()?;
+        names.sort_by_key(|n| n == "timestamp.json");
+        for name in names {
+            let (from, to) = (pending.join(&name), self.served_dir().join(&name));
+            if std::fs::read(&to).is_ok_and(|old| std::fs::read(&from).is_ok_and(|new| new == old))
+            {
+                continue;
+            }
+            std::fs::File::open(&from)?.sync_all()?;
+            std::fs::rename(&from, &to).with_context(|| format!("publishing {}", to.display()))?;
+        }
+        std::fs::remove_dir_all(&pending)?;
         Ok(())
     }
 
