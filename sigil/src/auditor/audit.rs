@@ -148,6 +148,20 @@ async fn audit_bundle_v2(log: &RekorV2, file: &std::path::Path) -> anyhow::Resul
     )
     .map_err(|e| anyhow!("the bundle's entry is not in its own checkpoint: {e}"))?;
     let now = log.head().await?;
+    ensure!(
+        now.size >= then.size,
+        "the live log has {} entries, fewer than the bundle's checkpoint of {}: it rolled back",
+        now.size,
+        then.size
+    );
+    ensure!(
+        now.size != then.size || now.root == then.root,
+        "the log forked: two signed checkpoints of size {} with different roots (the bundle's \
+         {}, the live {})",
+        now.size,
+        then.root.to_hex(),
+        now.root.to_hex()
+    );
     let edge = log.frontier_at(then.size, &now).await?;
     ensure!(
         edge.root() == then.root,

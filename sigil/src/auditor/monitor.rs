@@ -27,7 +27,7 @@ use super::rekor_v2::{RekorV2, TiledHead};
 use super::watch::{self, Rule, SanMatch};
 
 /// Entries of a v1 log held in memory at once while catching up.
-const ENTRIES_PER_READ: u64 = 10_000;
+pub(crate) const ENTRIES_PER_READ: u64 = 10_000;
 
 /// Exit status when a watched signer appeared.
 const EXIT_MATCH: i32 = 1;

@@ -25,14 +25,23 @@ use super::http::get_capped;
 
 /// The largest checkpoint read (a note with a few dozen cosignatures).
 const MAX_CHECKPOINT_BYTES: usize = 64 << 10;
-/// The largest entry bundle: 256 entries of at most 65,535 bytes, each with
-/// its two-byte length.
-const MAX_BUNDLE_BYTES: usize = 256 * (65_535 + 2);
 /// Entry bundles fetched at once while scanning.
 pub(crate) const BUNDLES_IN_FLIGHT: usize = 8;
 
 /// An entry bundle being fetched: its index and bytes once done.
 type BundleFetch = tokio::task::JoinHandle<anyhow::Result<(u64, Vec<u8>)>>;
+
+/// Fetches in flight, in order; those still running when a scan stops
+/// (on an error) are cancelled, not left to finish unread.
+struct InFlight(VecDeque<BundleFetch>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
 
 /// The state an auditor keeps of a v2 log: its last verified checkpoint
 /// and that tree's right edge, which recomputes to the checkpoint's root.
@@ -189,16 +198,23 @@ impl RekorV2 {
             "the log shrank from {start} to {} entries",
             head.size
         );
-        let first = start / 256;
+        // Nothing new: no bundle to read (the edge must still be the head's).
+        let first = if start == head.size {
+            head.size.div_ceil(256)
+        } else {
+            start / 256
+        };
         let end = head.size.div_ceil(256);
-        let mut pending = VecDeque::new();
+        let mut pending = InFlight(VecDeque::new());
         let mut next = first;
-        while next < end || !pending.is_empty() {
-            while next < end && pending.len() < BUNDLES_IN_FLIGHT {
-                pending.push_back(self.spawn_bundle_fetch(next, head.size)?);
+        while next < end || !pending.0.is_empty() {
+            while next < end && pending.0.len() < BUNDLES_IN_FLIGHT {
+                pending
+                    .0
+                    .push_back(self.spawn_bundle_fetch(next, head.size)?);
                 next += 1;
             }
-            let Some(task) = pending.pop_front() else {
+            let Some(task) = pending.0.pop_front() else {
                 break;
             };
             let (bundle_index, bytes) = task.await??;
@@ -245,8 +261,10 @@ impl RekorV2 {
         };
         let url = format!("{}/{}", self.base, path.path());
         let http = self.http.clone();
+        // Each entry is at most 65,535 bytes plus its two-byte length.
+        let cap = usize::from(fill.width()) * (65_535 + 2);
         Ok(tokio::spawn(async move {
-            Ok((index, get_capped(&http, &url, MAX_BUNDLE_BYTES).await?))
+            Ok((index, get_capped(&http, &url, cap).await?))
         }))
     }
 

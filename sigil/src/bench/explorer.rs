@@ -23,7 +23,8 @@ pub(crate) struct ExplorerArgs {
     pub(crate) load: LoadArgs,
     /// Distinct random entries the load cycles through: few stay in the
     /// server's caches, many (up to the whole log) mostly do not.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub(crate) distinct: usize,
 }
 
