@@ -41,6 +41,9 @@ command -v softhsm2-util >/dev/null || (apt-get update -qq && apt-get install -y
 # The log explorer's test renders its pages in Debian's headless Chromium.
 command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Formatting is a gate: it costs nothing and keeps diffs about behaviour.
+cargo fmt --all --check
+
 # The e2e tests start the `sigil` binary of this same build.
 cargo build --workspace --bins --locked
 cargo test --workspace --locked "$@"
