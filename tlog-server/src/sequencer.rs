@@ -43,7 +43,6 @@ use crate::store::{
     Batch, Leadership, LogStore, NewEntry, SignedHead, StoreError, StoredEntry, TreeId,
 };
 
-#[path = "sequencer_role.rs"]
 mod role;
 use role::{Role, SharedRole};
 
@@ -624,5 +623,4 @@ impl Worker {
 }
 
 #[cfg(test)]
-#[path = "sequencer_tests.rs"]
 mod tests;

@@ -233,5 +233,4 @@ fn value_template(value: &str) -> Result<ValueTemplate, String> {
 }
 
 #[cfg(test)]
-#[path = "file_tests.rs"]
 mod tests;

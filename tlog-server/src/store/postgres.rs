@@ -572,5 +572,4 @@ fn conflict_on_duplicate(e: sqlx::Error) -> StoreError {
 }
 
 #[cfg(test)]
-#[path = "postgres_tests.rs"]
 mod tests;

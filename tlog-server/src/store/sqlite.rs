@@ -522,5 +522,4 @@ fn entry_from_row(row: &SqliteRow) -> Result<StoredEntry, StoreError> {
 }
 
 #[cfg(test)]
-#[path = "sqlite_tests.rs"]
 mod tests;

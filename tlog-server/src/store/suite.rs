@@ -1,7 +1,7 @@
 //! The one behaviour suite of the [`LogStore`] contract, written once and
 //! run against every backend: `behaviour_suite!(Fixture)` expands to one
 //! `#[tokio::test]` per case in the module that invokes it (memory.rs's
-//! tests, sqlite.rs's, postgres_tests.rs). Each test gets a fresh store;
+//! tests, sqlite/tests.rs, postgres/tests.rs). Each test gets a fresh store;
 //! Postgres tests a fresh database ([`PgDatabase`]), dropped afterwards.
 
 use std::collections::HashMap;

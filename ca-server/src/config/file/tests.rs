@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::validate::meta_issuer_matches;
 
-const PUBLIC: &str = include_str!("../../tests/fixtures/fulcio-public-ci.yaml");
+const PUBLIC: &str = include_str!("../../../tests/fixtures/fulcio-public-ci.yaml");
 
 #[test]
 fn loads_fulcios_public_config_unchanged() {
