@@ -501,6 +501,44 @@ fn both_clients_take_a_trust_root_signed_by_token_keys() {
         "python verifies after the refresh",
         &w,
     );
+
+    // Rotating a token role keeps its key on the token, under a new label.
+    let refused = sigil_tuf(&["rotate", "--role", "timestamp"], Some("tuf-pin-1234"));
+    assert!(
+        !refused.status.success(),
+        "a token role needs the new label"
+    );
+    ok(
+        &sigil_tuf(
+            &[
+                "rotate",
+                "--role",
+                "timestamp",
+                "--pkcs11-key",
+                "tuf-timestamp-2",
+            ],
+            Some("tuf-pin-1234"),
+        ),
+        "rotate the token's timestamp key",
+        &w,
+    );
+    let descriptor: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo.join("keys/timestamp.pkcs11.json")).unwrap())
+            .unwrap();
+    assert_eq!(descriptor["key"], "tuf-timestamp-2");
+    assert!(repo
+        .join("keys/retired/timestamp.until-root-v2.pkcs11.json")
+        .is_file());
+    ok(
+        &py_at(&mirror, &home, &verify_args, &[&bundle, &file]),
+        "python verifies after the token rotation",
+        &w,
+    );
+    ok(
+        &js_verify_at(&w, &mirror, &bootstrap, &js_cache, &file, &bundle),
+        "js verifies after the token rotation",
+        &w,
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 }
