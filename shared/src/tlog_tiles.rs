@@ -152,6 +152,14 @@ impl TileFill {
             Self::Partial(w) => u16::from(w.get()),
         }
     }
+
+    /// The `.p/<W>` a path to this tile carries: none for a full tile.
+    pub fn path_width(self) -> Option<TileWidth> {
+        match self {
+            Self::Full => None,
+            Self::Partial(w) => Some(w),
+        }
+    }
 }
 
 /// Whether tile `index` at `level` exists in a tree of `tree_size` leaves,

@@ -252,16 +252,7 @@ impl SigilDev {
             .as_str()
             .context("the trust config has no second tlog key")?;
         let der = base64::engine::general_purpose::STANDARD.decode(raw)?;
-        let body = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap_or_default())
-            .collect();
-        let pem = format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            lines.join("\n")
-        );
+        let pem = shared::keys::pem_encode("PUBLIC KEY", &der);
         let path = dir.join("rekor-v2.pub.pem");
         std::fs::write(&path, pem)?;
         Ok(path)

@@ -21,7 +21,7 @@ use shared::checkpoint::Checkpoint;
 use shared::keys::EcdsaP256Signer;
 use shared::merkle::{leaf_hash, verify_inclusion, Frontier, Hash};
 use shared::note::{Ed25519NoteKey, SignedNote};
-use shared::tlog_tiles::{decode_entry_bundle, entry_bundle_fill, TileFill, TilePath};
+use shared::tlog_tiles::{decode_entry_bundle, entry_bundle_fill, TilePath};
 use sigil_tests::postgres::PgDatabase;
 use sigil_tests::tlog::TlogServer;
 
@@ -119,11 +119,11 @@ fn sigkill_under_v2_load(dir: &std::path::Path, database_url: &str) {
         let Some(fill) = entry_bundle_fill(now.size, index) else {
             break;
         };
-        let width = match fill {
-            TileFill::Full => None,
-            TileFill::Partial(w) => Some(w),
-        };
-        let path = TilePath::Entries { index, width }.path();
+        let path = TilePath::Entries {
+            index,
+            width: fill.path_width(),
+        }
+        .path();
         let r = client.get(format!("{url}/{path}")).send().unwrap();
         assert_eq!(r.status(), 200, "{path}");
         let bytes = r.bytes().unwrap();

@@ -70,9 +70,17 @@ fn sign_over_tuf(w: &Workspace, file: &Path, bundle: &Path) {
 }
 
 fn verify(w: &Workspace, file: &Path, bundle: &Path) -> Output {
+    let (mirror, _) = w.dev.tuf();
+    verify_at(w, &mirror, &w.dir.join("home"), file, bundle)
+}
+
+/// sigstore-python verifies Alice's `bundle` with the trust it has from
+/// `mirror` (state under `home`).
+fn verify_at(w: &Workspace, mirror: &str, home: &Path, file: &Path, bundle: &Path) -> Output {
     let issuer = w.dev.oidc_url();
-    py(
-        w,
+    py_at(
+        mirror,
+        home,
         &[
             "verify",
             "identity",
@@ -462,19 +470,8 @@ fn both_clients_take_a_trust_root_signed_by_token_keys() {
         "python trust-instance",
         &w,
     );
-    let issuer = w.dev.oidc_url();
-    let verify_args = [
-        "verify",
-        "identity",
-        "--verbose",
-        "--cert-identity",
-        ALICE,
-        "--cert-oidc-issuer",
-        &issuer,
-        "--bundle",
-    ];
     ok(
-        &py_at(&mirror, &home, &verify_args, &[&bundle, &file]),
+        &verify_at(&w, &mirror, &home, &file, &bundle),
         "python verifies over token-signed TUF",
         &w,
     );
@@ -497,7 +494,7 @@ fn both_clients_take_a_trust_root_signed_by_token_keys() {
         &w,
     );
     ok(
-        &py_at(&mirror, &home, &verify_args, &[&bundle, &file]),
+        &verify_at(&w, &mirror, &home, &file, &bundle),
         "python verifies after the refresh",
         &w,
     );
@@ -530,7 +527,7 @@ fn both_clients_take_a_trust_root_signed_by_token_keys() {
         .join("keys/retired/timestamp.until-root-v2.pkcs11.json")
         .is_file());
     ok(
-        &py_at(&mirror, &home, &verify_args, &[&bundle, &file]),
+        &verify_at(&w, &mirror, &home, &file, &bundle),
         "python verifies after the token rotation",
         &w,
     );

@@ -16,7 +16,7 @@ use shared::keys::PublicKey;
 use shared::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use shared::note::SignedNote;
 
-use super::http::{get_capped, read_capped};
+use super::http::read_capped;
 
 /// Entries asked for per `entries/retrieve` (Rekor's maximum).
 const RETRIEVE_BATCH: u64 = 10;
@@ -346,8 +346,13 @@ impl RekorV1 {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let url = format!("{}{path}", self.base);
-        let bytes = get_capped(&self.http, &url, MAX_ANSWER_BYTES).await?;
-        serde_json::from_slice(&bytes).with_context(|| format!("{url} answered malformed JSON"))
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        read_json(response, &url).await
     }
 }
 

@@ -17,9 +17,7 @@ use anyhow::{anyhow, bail, ensure, Context as _};
 use shared::checkpoint::Checkpoint;
 use shared::merkle::{leaf_hash, node_hash, Frontier, Hash, NodeId};
 use shared::note::{CheckpointVerifier, SignedNote};
-use shared::tlog_tiles::{
-    decode_entry_bundle, entry_bundle_fill, tile_fill, TileFill, TilePath, TileWidth,
-};
+use shared::tlog_tiles::{decode_entry_bundle, entry_bundle_fill, tile_fill, TileFill, TilePath};
 
 use super::http::get_capped;
 
@@ -257,7 +255,7 @@ impl RekorV2 {
             .ok_or_else(|| anyhow!("no entry bundle {index} in a tree of {tree_size}"))?;
         let path = TilePath::Entries {
             index,
-            width: partial_width(fill),
+            width: fill.path_width(),
         };
         let url = format!("{}/{}", self.base, path.path());
         let http = self.http.clone();
@@ -301,7 +299,7 @@ impl RekorV2 {
         let path = TilePath::Hashes {
             level,
             index,
-            width: partial_width(fill),
+            width: fill.path_width(),
         };
         let want = usize::from(fill.width()) * 32;
         let bytes = self.get(&format!("/{}", path.path()), want).await?;
@@ -319,13 +317,6 @@ impl RekorV2 {
 
     async fn get(&self, path: &str, cap: usize) -> anyhow::Result<Vec<u8>> {
         get_capped(&self.http, &format!("{}{path}", self.base), cap).await
-    }
-}
-
-fn partial_width(fill: TileFill) -> Option<TileWidth> {
-    match fill {
-        TileFill::Full => None,
-        TileFill::Partial(w) => Some(w),
     }
 }
 

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use clap::Args;
 use serde_json::{json, Map};
 use shared::merkle::Frontier;
@@ -134,17 +135,18 @@ async fn fetch_only(
     let mut next = 0;
     while next < requests || !pending.is_empty() {
         while next < requests && pending.len() < in_flight {
-            let first = next * per_request;
-            let last = (first + per_request).min(size);
             let request = if api == 2 {
-                // A full bundle (256) has no width in its path: `None`.
-                let width = u8::try_from(last - first)
-                    .ok()
-                    .and_then(shared::tlog_tiles::TileWidth::new);
-                let path = shared::tlog_tiles::TilePath::Entries { index: next, width }.path();
+                let fill = shared::tlog_tiles::entry_bundle_fill(size, next)
+                    .context("an entry bundle past the tree")?;
+                let path = shared::tlog_tiles::TilePath::Entries {
+                    index: next,
+                    width: fill.path_width(),
+                }
+                .path();
                 http.get(format!("{base}/{path}"))
             } else {
-                let indexes: Vec<u64> = (first..last).collect();
+                let first = next * per_request;
+                let indexes: Vec<u64> = (first..(first + per_request).min(size)).collect();
                 http.post(format!("{base}/api/v1/log/entries/retrieve"))
                     .json(&json!({ "logIndexes": indexes }))
             };

@@ -599,14 +599,22 @@ mod tests {
 
     use super::*;
 
-    async fn load(repo: &TufRepo) -> tough::Repository {
-        let root = std::fs::read(repo.bootstrap_root()).unwrap();
+    /// What a TUF client (tough's own) that trusts `root` loads from the
+    /// repository's served files.
+    pub(super) async fn load_trusting(
+        repo: &TufRepo,
+        root: &[u8],
+    ) -> Result<tough::Repository, tough::error::Error> {
         let base = url::Url::from_directory_path(repo.served_dir()).unwrap();
         let targets = base.join("targets/").unwrap();
         tough::RepositoryLoader::new(&root, base, targets)
             .load()
             .await
-            .unwrap()
+    }
+
+    async fn load(repo: &TufRepo) -> tough::Repository {
+        let root = std::fs::read(repo.bootstrap_root()).unwrap();
+        load_trusting(repo, &root).await.unwrap()
     }
 
     async fn target(repo: &tough::Repository, name: &str) -> Vec<u8> {

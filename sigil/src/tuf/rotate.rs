@@ -201,15 +201,11 @@ mod tests {
     // Test code: a failed step should panic with its error.
     #![allow(clippy::unwrap_used)]
 
+    use super::super::tests::load_trusting;
     use super::*;
 
     async fn load(repo: &TufRepo, root: &[u8]) -> tough::Repository {
-        let base = url::Url::from_directory_path(repo.served_dir()).unwrap();
-        let targets = base.join("targets/").unwrap();
-        tough::RepositoryLoader::new(&root, base, targets)
-            .load()
-            .await
-            .unwrap()
+        load_trusting(repo, root).await.unwrap()
     }
 
     /// A client that trusts only version 1 follows two rotations (the
@@ -292,11 +288,7 @@ mod tests {
             .unwrap()
             .retain(|s| s["keyid"] != old_id);
         std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
-        let base = url::Url::from_directory_path(repo.served_dir()).unwrap();
-        let loaded =
-            tough::RepositoryLoader::new(&first_root, base.clone(), base.join("targets/").unwrap())
-                .load()
-                .await;
+        let loaded = load_trusting(&repo, &first_root).await;
         assert!(loaded.is_err(), "a root without the old key's signature");
     }
 }
