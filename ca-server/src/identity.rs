@@ -10,11 +10,9 @@ mod ciprovider;
 mod claims;
 mod extensions;
 mod gourl;
-mod template;
 
-pub use claims::JsonPath;
-pub use extensions::{fulcio_oid, ExtensionField, Extensions, FulcioExtension};
-pub use template::{Template, TemplateError};
+pub use crate::config::{ExtensionField, JsonPath, Template, TemplateError};
+pub use extensions::{fulcio_oid, Extensions, FulcioExtension};
 
 use crate::config::IssuerType;
 use crate::oidc::VerifiedToken;

@@ -22,11 +22,34 @@ use std::sync::Arc;
 use anyhow::Context;
 
 pub use config::{load_issuer_config, parse_issuer_config, ConfigError};
-pub use config::{CaConfig, IssuerType, OidcIssuerConfig};
+pub use config::{IssuerType, OidcIssuerConfig};
 pub use http::subject_limit::DEFAULT_CERTS_PER_SUBJECT_PER_SEC;
 pub use http::ApiError;
 
 use ca::{CaChain, CaSigner, IssuingCa};
+use shared::keys::PublicKey;
+
+/// Everything `Ca::new` needs.
+#[derive(Clone, Debug)]
+pub struct CaConfig {
+    /// The issuing CA key (any backend: file, PKCS#11, ephemeral).
+    pub signer: Arc<dyn CaSigner>,
+    /// DER certificates, issuing CA first, root last (root-only: one cert).
+    pub chain_der: Vec<Vec<u8>>,
+    /// Base URL of the RFC 6962 log, e.g. "http://localhost:3000".
+    pub ct_log_url: String,
+    /// PEM CA certificates for an `https` CT log URL; when set, only these
+    /// are trusted for it (a private PKI), not the built-in roots.
+    pub ct_log_ca_pem: Option<String>,
+    /// When set, every SCT must verify against this key before a certificate is returned.
+    pub ct_log_public_key: Option<PublicKey>,
+    pub issuers: Vec<OidcIssuerConfig>,
+    /// An RFC 3161 time-stamp authority served beside the CA (`/api/v1/timestamp`).
+    pub tsa: Option<tsa::TsaConfig>,
+    /// Certificates per second one identity (issuer, subject) may get; 0:
+    /// no limit. See `DEFAULT_CERTS_PER_SUBJECT_PER_SEC`.
+    pub certs_per_subject_per_sec: u32,
+}
 
 /// A configured CA, ready to serve.
 #[derive(Clone)]

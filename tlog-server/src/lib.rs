@@ -19,7 +19,7 @@ mod tree;
 mod witness;
 
 #[cfg(test)]
-mod replica_tests;
+mod tests;
 
 use std::sync::Arc;
 

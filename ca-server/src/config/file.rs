@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::issuer::{CiIssuerMetadata, IssuerType, OidcIssuerConfig, ValueTemplate};
 use super::{validate_issuers, ConfigError};
-use crate::identity::{ExtensionField, Template};
+use super::{ExtensionField, Template};
 
 /// Reads and checks a Fulcio config file.
 pub fn load_issuer_config(path: &Path) -> Result<Vec<OidcIssuerConfig>, ConfigError> {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::identity::{ExtensionField, Template};
+use super::{ExtensionField, Template};
 
 /// How an issuer's token becomes a certificate identity (Fulcio's `Type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

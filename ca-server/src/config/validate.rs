@@ -101,7 +101,7 @@ fn validate_issuer(issuer: &OidcIssuerConfig, domain_ownership: bool) -> Result<
         return Err("only email issuers can use IssuerClaim".into());
     }
     if let Some(path) = &issuer.issuer_claim {
-        crate::identity::JsonPath::parse(path).map_err(|e| format!("IssuerClaim: {e}"))?;
+        super::JsonPath::parse(path).map_err(|e| format!("IssuerClaim: {e}"))?;
     }
     if let Some(pem) = &issuer.ca_cert_pem {
         check_ca_cert(pem)?;

@@ -1,11 +1,11 @@
 //! Identity types of people and workloads (Fulcio `pkg/identity/{email,
 //! username,uri,spiffe,kubernetes,chainguard}`, docs/fulcio-wire.md §4 table).
 
-use super::claims::{email_verified, required_claim, string_claim, JsonPath};
+use super::claims::{email_verified, required_claim, string_claim};
 use super::extensions::Extensions;
 use super::gourl::join_path;
 use super::{IdentityError, Principal, SubjectName};
-use crate::config::{valid_trust_domain, OidcIssuerConfig};
+use crate::config::{valid_trust_domain, JsonPath, OidcIssuerConfig};
 use crate::oidc::VerifiedToken;
 
 /// `email`: SAN rfc822Name; `email_verified` must be true unless the issuer

@@ -5,9 +5,10 @@
 use serde_json::Value;
 
 use super::claims::{required_claim, string_claim};
-use super::extensions::{ExtensionField as F, Extensions};
+use super::extensions::Extensions;
 use super::gourl::{https_from_schemeless, join_path};
 use super::{IdentityError, Principal, SubjectName};
+use crate::config::ExtensionField as F;
 use crate::oidc::VerifiedToken;
 
 const GITHUB: &str = "https://github.com/";
