@@ -153,11 +153,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    serving::startup::init_tracing();
     let args = Args::parse();
     if args.print_public_key {
         let signer = load_signer(&backend(&args)?)?;
@@ -177,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
         listener,
         ca.router(),
         &args.connections,
-        serving::shutdown_signal(),
+        serving::startup::shutdown_signal(),
     )
     .await?;
     Ok(())

@@ -7,8 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-#[path = "common/softhsm.rs"]
-mod softhsm;
+use test_support::softhsm;
 
 use std::sync::Arc;
 
@@ -55,9 +54,7 @@ impl Stack {
         })
         .await
         .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let ca_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, ca.router()).await.unwrap() });
+        let ca_url = format!("http://{}", test_support::net::serve(ca.router()).await);
         Self {
             ca_url,
             email_issuer,

@@ -39,9 +39,7 @@ async fn ca_with_ct(
     })
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, ca.router()).await.unwrap() });
+    let url = format!("http://{}", test_support::net::serve(ca.router()).await);
     url
 }
 

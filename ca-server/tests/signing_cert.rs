@@ -357,9 +357,7 @@ async fn ct_log_failure_is_internal() {
     })
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, ca.router()).await.unwrap() });
+    let url = format!("http://{}", test_support::net::serve(ca.router()).await);
     let client = EcdsaP256Signer::generate();
     let body = public_key_request(Some(&iss.es256(&iss.claims(EMAIL))), &client, EMAIL);
     let resp = reqwest::Client::new()
@@ -439,9 +437,7 @@ async fn an_identity_over_its_certificate_rate_gets_429() {
     })
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, ca.router()).await.unwrap() });
+    let url = format!("http://{}", test_support::net::serve(ca.router()).await);
     let http = reqwest::Client::new();
     let request = |email: &'static str| {
         let client = EcdsaP256Signer::generate();

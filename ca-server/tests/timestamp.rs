@@ -4,8 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "common/softhsm.rs"]
-mod softhsm;
+use test_support::softhsm;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,10 +59,7 @@ async fn serve_with(tsa_key: Arc<dyn CaSigner>, with_tsa: bool) -> Served {
     })
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = ca.router();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let addr = test_support::net::serve(ca.router()).await;
     Served {
         url: format!("http://{addr}"),
         chain,

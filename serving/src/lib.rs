@@ -15,6 +15,9 @@
 //!   accepted, requests in flight finish, and connections still open after
 //!   the drain period are dropped.
 //!
+//! [`startup`] is the rest of what every binary does alike: its logs and
+//! its stop signals.
+//!
 //! Handlers may read the peer address as `ConnectInfo<SocketAddr>`, as
 //! with axum's own `into_make_service_with_connect_info`.
 
@@ -35,6 +38,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 mod rate_limit;
 mod stalled_body;
+pub mod startup;
 pub mod tls;
 
 /// Connection limits and timeouts; the same flags on every binary.
@@ -232,35 +236,6 @@ pub async fn serve(
         );
     }
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutting down");
 }
 
 /// The peer address type handlers extract.

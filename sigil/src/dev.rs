@@ -7,20 +7,15 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use anyhow::Context as _;
 use axum::Router;
+use test_support::oidc::{DevIssuer, AUDIENCE};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::DevArgs;
 use crate::data_dir::{write_atomic, DataDir, Material, ROOT_COMMON_NAME, ROOT_ORGANIZATION};
-use crate::oidc_issuer::{DevIssuer, AUDIENCE};
 
 pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    serving::startup::init_tracing();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -151,7 +146,7 @@ Or take the trust root over TUF ({tuf_url}, bootstrap root {root}):
     );
 
     tokio::select! {
-        _ = serving::shutdown_signal() => tracing::info!("shutting down"),
+        () = serving::startup::shutdown_signal() => {}
         Some(result) = servers.join_next() => {
             result.context("server task")?.context("server")?;
         }

@@ -9,7 +9,6 @@ mod cli;
 mod data_dir;
 mod dev;
 mod keygen;
-mod oidc_issuer;
 mod token;
 mod trust_root;
 mod tuf;

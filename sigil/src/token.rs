@@ -2,10 +2,10 @@
 //! `sigil dev` data directory.
 
 use anyhow::bail;
+use test_support::oidc::{DevIssuer, Identity};
 
 use crate::cli::TokenArgs;
 use crate::data_dir::DataDir;
-use crate::oidc_issuer::{DevIssuer, Identity};
 
 pub(crate) fn run(args: &TokenArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data_dir)?;

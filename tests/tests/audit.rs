@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sigil_tests::clients::{start, start_with, Workspace};
-use sigil_tests::sigil_bin;
-use sigil_tests::tlog::EntryMaker;
+use test_support::clients::{start, start_with, Workspace};
+use test_support::sigil_bin;
+use test_support::tlog::EntryMaker;
 
 fn audit(w: &Workspace, key: &Path, args: &[&str], bundle: Option<&Path>) -> Output {
     let mut cmd = Command::new(sigil_bin());

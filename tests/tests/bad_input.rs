@@ -12,7 +12,8 @@ use p256::pkcs8::{EncodePublicKey as _, LineEnding};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
-use sigil_tests::{now, SigilDev};
+use test_support::jwt::now;
+use test_support::SigilDev;
 
 struct Sizes {
     rekor: u64,

@@ -8,7 +8,7 @@
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]
 
-use sigil_tests::clients::{start, JsApi, ALICE, JS5};
+use test_support::clients::{start, JsApi, ALICE, JS5};
 
 #[test]
 fn sigstore_python_signs_and_verifies_a_blob() {

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use sigil_tests::clients::{start_with, JsApi, Workspace, ALICE, JS4, JS5};
+use test_support::clients::{start_with, JsApi, Workspace, ALICE, JS4, JS5};
 
 fn start_v2() -> Workspace {
     start_with(&["--rekor-api", "2"])
@@ -166,7 +166,7 @@ fn bundles_made_on_rekor_v1_still_verify_on_a_v2_deployment() {
     let file = w.file("old.txt", b"signed before the move to v2\n");
     let bundle = w.dir.join("py-v1.json");
     let token = w.dev.email_token(ALICE).unwrap();
-    let out = sigil_tests::sigstore_python()
+    let out = test_support::sigstore_python()
         .arg("--trust-config")
         .arg(&v1_config_path)
         .args(["sign", "--identity-token", &token, "--bundle"])
@@ -174,7 +174,7 @@ fn bundles_made_on_rekor_v1_still_verify_on_a_v2_deployment() {
         .arg(&file)
         .output()
         .unwrap();
-    sigil_tests::check(&out, "sigstore-python sign (v1)").unwrap();
+    test_support::check(&out, "sigstore-python sign (v1)").unwrap();
     let entry = &json(&bundle)["verificationMaterial"]["tlogEntries"][0];
     assert!(
         entry.get("inclusionPromise").is_some(),

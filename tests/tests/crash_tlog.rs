@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sigil_tests::postgres::{PgDatabase, PrivatePostgres};
-use sigil_tests::tlog::{
+use test_support::postgres::{PgDatabase, PrivatePostgres};
+use test_support::tlog::{
     check_consistent, check_present, checkpoint, parse_log_entry, Acked, Checkpoint, EntryMaker,
     TlogServer,
 };

@@ -22,8 +22,8 @@ use shared::keys::EcdsaP256Signer;
 use shared::merkle::{leaf_hash, verify_inclusion, Frontier, Hash};
 use shared::note::{Ed25519NoteKey, SignedNote};
 use shared::tlog_tiles::{decode_entry_bundle, entry_bundle_fill, TilePath};
-use sigil_tests::postgres::PgDatabase;
-use sigil_tests::tlog::TlogServer;
+use test_support::postgres::PgDatabase;
+use test_support::tlog::TlogServer;
 
 const WRITERS: usize = 6;
 const SEQUENCER_FLAGS: [&str; 4] = ["--batch-size", "32", "--flush-interval-ms", "5"];

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use sigil_tests::{check, free_port, sigil_bin, workspace_root};
+use test_support::{check, free_port, sigil_bin, workspace_root};
 
 /// A YAML file as JSON, through PyYAML (YAML 1.1, merge keys: what Compose
 /// accepts too).

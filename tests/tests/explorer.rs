@@ -15,8 +15,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use p256::pkcs8::EncodePrivateKey as _;
 use sha2::{Digest as _, Sha256};
-use sigil_tests::clients::{start, ALICE};
-use sigil_tests::workspace_root;
+use test_support::clients::{start, ALICE};
+use test_support::workspace_root;
 
 /// Chromium's binary: `$SIGIL_CHROMIUM`, else Debian's.
 fn chromium() -> Command {

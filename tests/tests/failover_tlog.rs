@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sigil_tests::postgres::PgDatabase;
-use sigil_tests::tlog::{
+use test_support::postgres::PgDatabase;
+use test_support::tlog::{
     check_consistent, check_present, checkpoint, parse_log_entry, Acked, Checkpoint, EntryMaker,
     TlogServer,
 };

@@ -6,7 +6,7 @@
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]
 
-use sigil_tests::tlog::TlogServer;
+use test_support::tlog::TlogServer;
 
 #[test]
 fn a_32_mib_array_body_is_refused_without_building_it() {

@@ -13,11 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::{json, Value};
 use shared::keys::EcdsaP256Signer;
-use sigil_tests::{check, free_port, now, sigil_bin, sign_jwt, sigstore_python};
+use test_support::jwt::{self, now};
+use test_support::{check, free_port, sigil_bin, sigstore_python};
 
 /// Several OIDC issuers (`<base>/<name>`) on one port with one ES256 key.
 struct Provider {
@@ -30,11 +29,7 @@ impl Provider {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
         let key = EcdsaP256Signer::generate();
-        let (x, y) = key.public_xy();
-        // sign_jwt's kid: the first 8 bytes of the key's log ID, in hex.
-        let kid = hex::encode(&key.log_id().0[..8]);
-        let jwks = json!({"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","use":"sig","kid":kid,
-            "x":URL_SAFE_NO_PAD.encode(x),"y":URL_SAFE_NO_PAD.encode(y)}]});
+        let jwks = json!({"keys": [jwt::es256_jwk(&key, &jwt::dev_key_id(&key))]});
         let served = base.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -55,7 +50,7 @@ impl Provider {
         for (k, v) in extra.as_object().unwrap() {
             claims[k] = v.clone();
         }
-        sign_jwt(&self.key, &claims)
+        jwt::es256(&self.key, &jwt::dev_key_id(&self.key), &claims)
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use sigil_tests::{check, model_signing, sigstore_python, SigilDev};
+use test_support::{check, model_signing, sigstore_python, SigilDev};
 
 const ALICE: &str = "alice@example.com";
 

@@ -12,9 +12,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sigil_tests::clients::{start, start_with, ALICE};
-use sigil_tests::tlog::EntryMaker;
-use sigil_tests::{free_port, sigil_bin, SigilDev};
+use test_support::clients::{start, start_with, ALICE};
+use test_support::tlog::EntryMaker;
+use test_support::{free_port, sigil_bin, SigilDev};
 
 fn monitor(url: &str, key: &Path, state: &Path, rules: &[&str]) -> Output {
     Command::new(sigil_bin())

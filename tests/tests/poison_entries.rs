@@ -17,8 +17,8 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use shared::entry::dsse::pae;
 use shared::keys::EcdsaP256Signer;
-use sigil_tests::postgres::PgDatabase;
-use sigil_tests::tlog::{EntryMaker, TlogServer};
+use test_support::postgres::PgDatabase;
+use test_support::tlog::{EntryMaker, TlogServer};
 
 const GOOD: usize = 20;
 const IN_TOTO: &str = "application/vnd.in-toto+json";

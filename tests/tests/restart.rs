@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 use shared::merkle::{verify_consistency, Hash};
-use sigil_tests::{check, sigstore_python, SigilDev};
+use test_support::{check, sigstore_python, SigilDev};
 
 const ALICE: &str = "alice@example.com";
 

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sigil_tests::check;
-use sigil_tests::tlog::TlogServer;
+use test_support::check;
+use test_support::tlog::TlogServer;
 
 /// A self-signed end-entity certificate for `localhost` and its key.
 /// (Not `openssl req -x509`: it marks the certificate as a CA, which

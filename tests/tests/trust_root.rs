@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use shared::keys::EcdsaP256Signer;
-use sigil_tests::{check, sigil_bin, sigstore_python, SigilDev};
+use test_support::{check, sigil_bin, sigstore_python, SigilDev};
 
 struct Fixture {
     _tmp: tempfile::TempDir,

@@ -13,8 +13,8 @@
 use std::path::Path;
 use std::process::Output;
 
-use sigil_tests::clients::{start, Workspace, ALICE};
-use sigil_tests::{sigstore_js_generation, sigstore_python};
+use test_support::clients::{start, Workspace, ALICE};
+use test_support::{sigstore_js_generation, sigstore_python};
 
 /// sigstore-python with `--instance` the stack's TUF mirror, and its TUF
 /// cache and trusted roots kept in the test's directory.
@@ -186,7 +186,7 @@ signature = key.sign(encode_canonical(doc["signed"]).encode())
 doc["signatures"] = [{"keyid": doc["signatures"][0]["keyid"], "sig": signature.hex()}]
 json.dump(doc, open(path, "w"), indent=2)
 "#;
-    let python = sigil_tests::workspace_root().join("target/e2e-venv/bin/python");
+    let python = test_support::workspace_root().join("target/e2e-venv/bin/python");
     let tuf = w.dev.data_dir.join("tuf");
     let out = std::process::Command::new(python)
         .args(["-c", RESIGN])
@@ -280,7 +280,7 @@ fn after_tuf_key_rotations_both_clients_follow_the_root_chain() {
     ok(&js_verify_over_tuf(&w, &file, &bundle), "js before", &w);
     let tuf_dir = w.dev.data_dir.join("tuf");
     for role in ["timestamp", "root"] {
-        let out = std::process::Command::new(sigil_tests::sigil_bin())
+        let out = std::process::Command::new(test_support::sigil_bin())
             .args(["tuf", "rotate", "--role", role, "--dir"])
             .arg(&tuf_dir)
             .output()
@@ -340,30 +340,6 @@ fn a_tampered_timestamp_is_refused_by_the_client() {
     );
 }
 
-/// A SoftHSM2 token of its own under `dir` (the module finds it through
-/// `SOFTHSM2_CONF`, set on each command that opens it); answers that path.
-fn softhsm_token(dir: &Path, label: &str, pin: &str) -> std::path::PathBuf {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let out = std::process::Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args(["--init-token", "--free", "--label", label, "--pin", pin])
-        .args(["--so-pin", "so-pin-5678"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "softhsm2-util: {out:?}");
-    conf
-}
-
 /// A TUF repository whose root, targets and timestamp keys live in a
 /// PKCS#11 token (ECDSA P-256, as Sigstore's own root signers use): both
 /// clients bootstrap from it and verify, and it refreshes only with the PIN.
@@ -375,11 +351,11 @@ fn both_clients_take_a_trust_root_signed_by_token_keys() {
     w.py_sign(&file, &bundle);
 
     let hsm_dir = w.dir.join("hsm");
-    let conf = softhsm_token(&hsm_dir, "tuf-token", "tuf-pin-1234");
+    let conf = test_support::softhsm::init_token(&hsm_dir, "tuf-token", "tuf-pin-1234");
     let repo = w.dir.join("hsm-tuf");
     let staged = w.dev.data_dir.join("tuf/staged");
     let sigil_tuf = |args: &[&str], pin: Option<&str>| {
-        let mut command = std::process::Command::new(sigil_tests::sigil_bin());
+        let mut command = std::process::Command::new(test_support::sigil_bin());
         command
             .arg("tuf")
             .args(args)
@@ -402,7 +378,7 @@ fn both_clients_take_a_trust_root_signed_by_token_keys() {
             "--signing-config",
             signing_config.to_str().unwrap(),
             "--pkcs11-module",
-            "/usr/lib/softhsm/libsofthsm2.so",
+            test_support::softhsm::MODULE,
             "--pkcs11-token",
             "tuf-token",
             "--pkcs11-key",
@@ -437,8 +413,8 @@ fn both_clients_take_a_trust_root_signed_by_token_keys() {
     );
 
     // Serve it as static files, as a deployment would.
-    let port = sigil_tests::free_port();
-    let python = sigil_tests::workspace_root().join("target/e2e-venv/bin/python");
+    let port = test_support::free_port();
+    let python = test_support::workspace_root().join("target/e2e-venv/bin/python");
     let mut server = std::process::Command::new(python)
         .args([
             "-m",

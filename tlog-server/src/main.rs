@@ -114,12 +114,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    serving::startup::init_tracing();
     let args = Args::parse();
 
     let config = TlogConfig {
@@ -157,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
         listener,
         tlog.router(),
         &args.connections,
-        serving::shutdown_signal(),
+        serving::startup::shutdown_signal(),
     )
     .await?;
     tlog.shutdown().await;

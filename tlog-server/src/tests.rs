@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use shared::keys::EcdsaP256Signer;
 use shared::merkle::{leaf_hash, verify_inclusion};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
@@ -84,7 +84,7 @@ async fn eventually(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_one_sequencer_and_a_standby_takes_over() {
-    let db = PgDatabase::create().await;
+    let db = PgDatabase::create().unwrap();
     let (rekor_key, ct_key) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
     // Replica A runs on a runtime of its own, so that it can "crash": shutting
     // that runtime down drops its tasks and sockets as a killed process would.
@@ -94,11 +94,11 @@ async fn replicas_share_one_sequencer_and_a_standby_takes_over() {
         .build()
         .unwrap();
     let a = runtime_a
-        .spawn(Tlog::open(config(&db.url, &rekor_key, &ct_key)))
+        .spawn(Tlog::open(config(&db.url(), &rekor_key, &ct_key)))
         .await
         .unwrap()
         .unwrap();
-    let b = Tlog::open(config(&db.url, &rekor_key, &ct_key))
+    let b = Tlog::open(config(&db.url(), &rekor_key, &ct_key))
         .await
         .unwrap();
     assert_eq!(
@@ -199,8 +199,8 @@ struct Proxy {
 
 impl Proxy {
     async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let (listener, addr) = test_support::net::listener().await;
+        let port = addr.port();
         let down = Arc::new(AtomicBool::new(false));
         let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let accept = tokio::spawn({
@@ -250,9 +250,9 @@ impl Drop for Proxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_fail_fast_while_the_database_is_down_and_resume_after() {
-    let db = PgDatabase::create().await;
+    let db = PgDatabase::create().unwrap();
     let proxy = Proxy::start().await;
-    let name = db.url.rsplit('/').next().unwrap();
+    let name = db.name();
     let url = format!("postgres://postgres@127.0.0.1:{}/{name}", proxy.port);
     let (rekor_key, ct_key) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
     let tlog = Tlog::open(config(&url, &rekor_key, &ct_key)).await.unwrap();
@@ -342,16 +342,14 @@ async fn cosigning_witness(
             }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{}", test_support::net::serve(app).await);
     (format!("{url},{vkey}").parse().unwrap(), hits)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_leader_asks_witnesses_and_followers_publish_what_it_stored() {
     use crate::witness::Published;
-    let db = PgDatabase::create().await;
+    let db = PgDatabase::create().unwrap();
     let (rekor_key, ct_key) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
     let v2_key = shared::note::CheckpointKey::generate(
         shared::note::CheckpointAlgorithm::Ed25519,
@@ -368,7 +366,7 @@ async fn only_the_leader_asks_witnesses_and_followers_publish_what_it_stored() {
             },
             served_tile_cache_bytes: 0,
         }),
-        ..config(&db.url, &rekor_key, &ct_key)
+        ..config(&db.url(), &rekor_key, &ct_key)
     };
     let (witness_a, hits_a) = cosigning_witness("witness.example/a").await;
     let (witness_b, hits_b) = cosigning_witness("witness.example/b").await;

@@ -71,9 +71,7 @@ impl TestWitness {
         let router = Router::new()
             .route("/w/add-checkpoint", post(add_checkpoint))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let addr = test_support::net::serve(router).await;
         Self {
             url: format!("http://{addr}/w"),
             key,

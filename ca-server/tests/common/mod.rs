@@ -6,7 +6,6 @@
 // Test helpers: panicking on a broken fixture is the point.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,6 +28,7 @@ use sha2::{Digest, Sha256};
 use shared::keys::EcdsaP256Signer;
 use shared::sct::SignedCertificateTimestamp;
 use spki::SubjectPublicKeyInfoOwned;
+use test_support::jwt;
 use x509_cert::certificate::{TbsCertificate, Version};
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
@@ -40,19 +40,8 @@ use x509_cert::time::Validity;
 pub const EC_KID: &str = "ec-1";
 pub const RSA_KID: &str = "rsa-1";
 
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    addr
-}
-
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+pub use test_support::jwt::now;
+use test_support::net::serve;
 
 // ---------------------------------------------------------------- OIDC issuer
 
@@ -70,17 +59,15 @@ impl TestIssuer {
         // A fixed test-only key: generating RSA keys in debug builds is slow.
         let rsa =
             rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../fixtures/rsa2048.pem")).unwrap();
-        let (x, y) = ec.public_xy();
         let public = rsa.to_public_key();
         let jwks = json!({"keys": [
-            {"kty":"EC","crv":"P-256","kid":EC_KID,"use":"sig","alg":"ES256",
-             "x":URL_SAFE_NO_PAD.encode(x),"y":URL_SAFE_NO_PAD.encode(y)},
+            jwt::es256_jwk(&ec, EC_KID),
             {"kty":"RSA","kid":RSA_KID,"use":"sig","alg":"RS256",
              "n":URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
              "e":URL_SAFE_NO_PAD.encode(public.e().to_bytes_be())},
         ]});
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, addr) = test_support::net::listener().await;
+        let url = format!("http://{addr}");
         let fetches = Arc::new(AtomicUsize::new(0));
         let discovery = json!({"issuer": url, "jwks_uri": format!("{url}/keys"),
             "id_token_signing_alg_values_supported": ["ES256", "RS256"]});
@@ -97,7 +84,7 @@ impl TestIssuer {
                     Json(jwks)
                 }),
             );
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        test_support::net::serve_on(listener, router);
         Self {
             url,
             ec,
@@ -114,11 +101,7 @@ impl TestIssuer {
     }
 
     pub fn es256(&self, claims: &Value) -> String {
-        self.sign_with(
-            &json!({"alg":"ES256","kid":EC_KID,"typ":"JWT"}),
-            claims,
-            |input| self.ec.sign_fixed(input).to_vec(),
-        )
+        jwt::es256(&self.ec, EC_KID, claims)
     }
 
     pub fn rs256(&self, claims: &Value) -> String {
@@ -136,13 +119,7 @@ impl TestIssuer {
         claims: &Value,
         sign: impl FnOnce(&[u8]) -> Vec<u8>,
     ) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let sig = sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+        jwt::encode(header, claims, sign)
     }
 }
 
@@ -209,8 +186,8 @@ impl FakeCtLog {
         let url = match tls {
             None => format!("http://{}", serve(router).await),
             Some(tls) => {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let port = listener.local_addr().unwrap().port();
+                let (listener, addr) = test_support::net::listener().await;
+                let port = addr.port();
                 let limits = serving::ConnectionLimits {
                     tls_cert: Some(tls.cert),
                     tls_key: Some(tls.key),

@@ -8,29 +8,25 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use der::{Decode, Encode};
 use serde_json::{json, Value};
 use shared::keys::{pem_blocks, EcdsaP256Signer};
+use test_support::jwt;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::Certificate;
 
 use crate::common::{public_key_request, FakeCtLog};
 
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+pub use test_support::jwt::now;
 
 // ---------------------------------------------------------------- issuers
 
@@ -49,19 +45,13 @@ pub struct Idp {
     state: IdpState,
 }
 
-fn jwk(key: &EcdsaP256Signer, kid: &str) -> Value {
-    let (x, y) = key.public_xy();
-    json!({"kty":"EC","crv":"P-256","kid":kid,"use":"sig","alg":"ES256",
-           "x":URL_SAFE_NO_PAD.encode(x),"y":URL_SAFE_NO_PAD.encode(y)})
-}
-
 impl Idp {
     fn new(base: String) -> Self {
         let key = EcdsaP256Signer::generate();
         let kid = "k1".to_owned();
         let state = IdpState {
             base: base.clone(),
-            jwks: Arc::new(RwLock::new(json!({"keys": [jwk(&key, &kid)]}))),
+            jwks: Arc::new(RwLock::new(json!({"keys": [jwt::es256_jwk(&key, &kid)]}))),
             jwks_fetches: Arc::new(AtomicUsize::new(0)),
         };
         Self {
@@ -74,22 +64,22 @@ impl Idp {
 
     /// Serves over plain HTTP on `http://localhost:<port>`.
     pub async fn start_http() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let (listener, addr) = test_support::net::listener().await;
+        let port = addr.port();
         let idp = Self::new(format!("http://localhost:{port}"));
         let router = Router::new()
             .route("/keys", get(keys))
             .fallback(discovery)
             .with_state(idp.state.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        test_support::net::serve_on(listener, router);
         idp
     }
 
     /// Serves over HTTPS on `https://localhost:<port>` with a fresh
     /// self-signed certificate for `localhost`, returned as PEM.
     pub async fn start_https() -> (Self, String) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let (listener, addr) = test_support::net::listener().await;
+        let port = addr.port();
         let idp = Self::new(format!("https://localhost:{port}"));
         let (cert_der, key) = self_signed_localhost();
         let cert_pem = shared::keys::pem_encode("CERTIFICATE", &cert_der);
@@ -155,21 +145,15 @@ impl Idp {
         let key = EcdsaP256Signer::generate();
         let kid = "k2".to_owned();
         let mut jwks = self.state.jwks.write().unwrap();
-        jwks["keys"].as_array_mut().unwrap().push(jwk(&key, &kid));
+        jwks["keys"]
+            .as_array_mut()
+            .unwrap()
+            .push(jwt::es256_jwk(&key, &kid));
         (key, kid)
     }
 }
 
-pub fn sign_jwt(key: &EcdsaP256Signer, kid: &str, claims: &Value) -> String {
-    let header = json!({"alg":"ES256","typ":"JWT","kid":kid});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let sig = key.sign_fixed(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
-}
+pub use test_support::jwt::es256 as sign_jwt;
 
 async fn keys(State(state): State<IdpState>) -> Json<Value> {
     state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
@@ -333,10 +317,7 @@ impl Stack {
         })
         .await
         .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = ca.router();
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let addr = test_support::net::serve(ca.router()).await;
         Self {
             ca_url: format!("http://{addr}"),
             ct,

@@ -22,13 +22,13 @@ use base64::Engine as _;
 use clap::Args;
 use serde_json::{json, Map, Value};
 use shared::keys::{EcdsaP256Signer, PublicKey};
+use test_support::oidc::{DevIssuer, Identity};
 
 use super::ceiling;
 use super::driver::{drive, Expect};
 use super::report::{Ceiling, Percentiles, Report};
 use super::LoadArgs;
 use crate::data_dir::DataDir;
-use crate::oidc_issuer::{DevIssuer, Identity};
 
 /// Typical DER sizes of what the CA signs: a leaf TBS with an email SAN and
 /// the Sigstore extensions, and an SCT's signed input over it.

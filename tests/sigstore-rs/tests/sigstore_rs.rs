@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sigil_tests::{check, sigstore_python, SigilDev};
+use test_support::{check, sigstore_python, SigilDev};
 
 const ALICE: &str = "alice@example.com";
 const MALLORY: &str = "mallory@example.com";

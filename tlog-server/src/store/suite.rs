@@ -14,6 +14,8 @@ use super::{
     StoredEntry, TreeId,
 };
 
+pub(crate) use test_support::postgres::PgDatabase;
+
 /// A backend under test: a fresh, empty database per fixture, which
 /// [`StoreFixture::open`] may open several times (to test reopening).
 pub(crate) trait StoreFixture: Sized {
@@ -51,74 +53,11 @@ pub(crate) struct PgFixture(pub(crate) PgDatabase);
 
 impl StoreFixture for PgFixture {
     async fn create() -> Self {
-        Self(PgDatabase::create().await)
+        Self(PgDatabase::create().expect("Postgres on 127.0.0.1:5432 (scripts/test.sh starts it)"))
     }
     async fn open(&self) -> Arc<dyn LogStore> {
-        Arc::new(super::postgres::PgStore::open(&self.0.url).await.unwrap())
+        Arc::new(super::postgres::PgStore::open(&self.0.url()).await.unwrap())
     }
-}
-
-/// The maintenance database test databases are created through; override
-/// with `SIGIL_TEST_POSTGRES_URL`.
-const MAINTENANCE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// A randomly named database on the machine's Postgres, dropped (with any
-/// connections still open) when this value is dropped, even on panic.
-pub(crate) struct PgDatabase {
-    pub(crate) url: String,
-    name: String,
-}
-
-impl PgDatabase {
-    pub(crate) async fn create() -> Self {
-        use rand_core::RngCore;
-        use sqlx::Connection as _;
-        let name = format!("sigil_test_{:016x}", rand_core::OsRng.next_u64());
-        let mut admin = sqlx::PgConnection::connect(&maintenance_url())
-            .await
-            .expect("Postgres on 127.0.0.1:5432 (scripts/test.sh starts it)");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let base = maintenance_url();
-        let server = base.rsplit_once('/').map_or(base.as_str(), |(s, _)| s);
-        Self {
-            url: format!("{server}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside (or outside) a runtime; a thread with its own
-        // runtime works in both cases.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                use sqlx::Connection as _;
-                let mut admin = sqlx::PgConnection::connect(&maintenance_url()).await?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
-
-fn maintenance_url() -> String {
-    std::env::var("SIGIL_TEST_POSTGRES_URL").unwrap_or_else(|_| MAINTENANCE_URL.to_owned())
 }
 
 /// Builds real batches for one tree: consecutive entries, the nodes they

@@ -2,12 +2,10 @@
 //! converted to DER, verified with the token's public key), refusals.
 
 use shared::keys::PublicKey;
+use test_support::softhsm;
 
 use super::*;
 use crate::ca::signer::self_test;
-
-#[path = "../../../tests/common/softhsm.rs"]
-mod softhsm;
 
 /// The login state is per process: the test that logs out runs alone.
 static LOGIN: std::sync::RwLock<()> = std::sync::RwLock::new(());

@@ -17,8 +17,8 @@ struct Provider {
 
 impl Provider {
     async fn start(algs: Option<Value>, jwks: Value) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, addr) = test_support::net::listener().await;
+        let url = format!("http://{addr}");
         let mut doc = json!({"issuer": url, "jwks_uri": format!("{url}/keys")});
         if let Some(algs) = algs {
             doc["id_token_signing_alg_values_supported"] = algs;
@@ -74,13 +74,7 @@ fn b64(bytes: &[u8]) -> String {
 
 fn signed(alg: &str, kid: &str, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
     let header = json!({"alg": alg, "kid": kid, "typ": "JWT"});
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let sig = sign(input.as_bytes());
-    format!("{input}.{}", b64(&sig))
+    test_support::jwt::encode(&header, claims, sign)
 }
 
 fn ec_key(seed: u8, kid: &str) -> (p256::ecdsa::SigningKey, Value) {

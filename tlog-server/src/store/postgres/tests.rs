@@ -125,8 +125,8 @@ async fn one_leader_per_tree_and_a_standby_takes_over() {
 /// could not use the primary key.
 #[tokio::test]
 async fn lookups_are_index_scans() {
-    let db = PgDatabase::create().await;
-    let store = PgStore::open(&db.url).await.unwrap();
+    let db = PgDatabase::create().unwrap();
+    let store = PgStore::open(&db.url()).await.unwrap();
     let tree = store.tree("rekor").await.unwrap();
     let pool = store.pool.clone();
     // 200,000 tiles, entries and heads of another tree, then fresh statistics.
@@ -206,7 +206,7 @@ async fn explain(
 
 /// A direct pool on a test database, for assertions on raw rows.
 async fn store_pool(db: &PgDatabase) -> PgPool {
-    let pool = PgPool::connect(&db.url).await.unwrap();
+    let pool = PgPool::connect(&db.url()).await.unwrap();
     // One ping proves the database is there.
     pool.acquire().await.unwrap().ping().await.unwrap();
     pool

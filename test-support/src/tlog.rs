@@ -15,6 +15,7 @@ use sha2::{Digest as _, Sha256};
 use shared::keys::EcdsaP256Signer;
 use shared::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 
+use crate::process::{self, Signal};
 use crate::{check, free_port};
 
 /// The `tlog-server` binary of the same build as this test, or `$TLOG_SERVER_BIN`.
@@ -193,6 +194,21 @@ impl TlogServer {
             .trim()
             .parse()?;
         Ok(kib * 1024)
+    }
+
+    /// Stops the process with `signal` and fails unless it drains, closes
+    /// its store and exits cleanly.
+    pub fn stop(&mut self, signal: Signal) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let status = process::stop(&mut child, signal)?;
+            if !status.success() {
+                bail!(
+                    "tlog-server exited with {status} on {signal:?}:\n{}",
+                    self.log()
+                );
+            }
+        }
+        Ok(())
     }
 
     /// SIGKILL: no shutdown hook runs, like a power cut of the process.

@@ -10,19 +10,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::{json, Value};
 use shared::keys::EcdsaP256Signer;
 
+use crate::jwt;
+
 /// The audience every Sigstore client asks for.
-pub(crate) const AUDIENCE: &str = "sigstore";
+pub const AUDIENCE: &str = "sigstore";
 /// How long a minted token is valid.
-pub(crate) const TOKEN_LIFETIME_SECS: i64 = 600;
+pub const TOKEN_LIFETIME_SECS: i64 = 600;
 
 /// One development issuer: its URL and signing key.
 #[derive(Clone)]
-pub(crate) struct DevIssuer {
+pub struct DevIssuer {
     inner: Arc<Inner>,
 }
 
@@ -33,15 +33,14 @@ struct Inner {
 }
 
 /// Whom a token names.
-pub(crate) enum Identity<'a> {
+pub enum Identity<'a> {
     Email(&'a str),
     Subject(&'a str),
 }
 
 impl DevIssuer {
-    pub(crate) fn new(url: &str, key: EcdsaP256Signer) -> Self {
-        // A stable key ID: the first 8 bytes of the Rekor-style key ID.
-        let kid = hex_prefix(&key.log_id().0[..8]);
+    pub fn new(url: &str, key: EcdsaP256Signer) -> Self {
+        let kid = jwt::dev_key_id(&key);
         Self {
             inner: Arc::new(Inner {
                 url: url.trim_end_matches('/').to_owned(),
@@ -52,7 +51,7 @@ impl DevIssuer {
     }
 
     /// Discovery document, JWKS, the login endpoints' refusals and `/healthz`.
-    pub(crate) fn router(&self) -> Router {
+    pub fn router(&self) -> Router {
         Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/.well-known/jwks.json", get(jwks))
@@ -63,8 +62,7 @@ impl DevIssuer {
     }
 
     /// A signed ES256 JWT for `identity`, valid from `now` for ten minutes.
-    pub(crate) fn mint(&self, identity: &Identity<'_>, now: i64) -> String {
-        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.inner.kid});
+    pub fn mint(&self, identity: &Identity<'_>, now: i64) -> String {
         let mut claims = json!({
             "iss": self.inner.url,
             "aud": AUDIENCE,
@@ -80,22 +78,11 @@ impl DevIssuer {
             }
             Identity::Subject(subject) => claims["sub"] = json!(subject),
         }
-        let signing_input = format!("{}.{}", b64_json(&header), b64_json(&claims));
-        let signature = self.inner.key.sign_fixed(signing_input.as_bytes());
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        jwt::es256(&self.inner.key, &self.inner.kid, &claims)
     }
 
     fn jwk(&self) -> Value {
-        let (x, y) = self.inner.key.public_xy();
-        json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(x),
-            "y": URL_SAFE_NO_PAD.encode(y),
-            "kid": self.inner.kid,
-            "alg": "ES256",
-            "use": "sig",
-        })
+        jwt::es256_jwk(&self.inner.key, &self.inner.kid)
     }
 }
 
@@ -140,16 +127,11 @@ async fn jwks(State(issuer): State<DevIssuer>) -> Json<Value> {
     Json(json!({ "keys": [issuer.jwk()] }))
 }
 
-fn b64_json(value: &Value) -> String {
-    URL_SAFE_NO_PAD.encode(value.to_string())
-}
-
-fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
     use super::*;
 
     fn decode(part: &str) -> Value {

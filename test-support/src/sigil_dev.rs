@@ -1,73 +1,18 @@
-//! Test support for Sigil's end-to-end tests: a `sigil dev` process on free
-//! ports over a fresh data directory, development tokens (good and
-//! deliberately bad), and runners for the real Sigstore clients —
-//! sigstore-python and OpenSSF model-signing from PyPI, sigstore-js (4.x and
-//! 5.x) from npm, installed by `scripts/test.sh` at the versions it pins.
+//! A `sigil dev` process for end-to-end tests: the whole stack on free ports
+//! over a fresh data directory, its tokens (good, and deliberately bad ones
+//! signed by the development issuer's key), and its public keys as files.
 
-pub mod clients;
-pub mod postgres;
-pub mod tlog;
-
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 use shared::keys::EcdsaP256Signer;
 
-/// The workspace root (this crate lives in `<root>/tests`).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-/// The `sigil` binary of the same build as this test (`target/<profile>/sigil`),
-/// or `$SIGIL_BIN`.
-pub fn sigil_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("SIGIL_BIN") {
-        return bin.into();
-    }
-    // The test executable is target/<profile>/deps/<name>-<hash>.
-    let exe = std::env::current_exe().unwrap_or_default();
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    profile_dir.join("sigil")
-}
-
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::OnceLock;
-    // Ports below Linux's ephemeral range (32768-60999): a port the kernel
-    // hands out for port 0 can be taken by any outgoing connection (a
-    // client, a Postgres pool) before the server binds it, which failed
-    // tests with "Address already in use". Here each call takes the next
-    // port of a per-process sequence from a random start, so parallel tests
-    // in one binary never get the same one, and checks that it is free.
-    const FIRST: u32 = 20_000;
-    const SPAN: u32 = 12_000;
-    static START: OnceLock<u32> = OnceLock::new();
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let start = *START.get_or_init(|| rand_core::RngCore::next_u32(&mut rand_core::OsRng) % SPAN);
-    for _ in 0..SPAN {
-        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
-        // FIRST + SPAN < 65536, so the conversion cannot fail.
-        let port = u16::try_from(FIRST + offset).unwrap_or(0);
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    0
-}
+use crate::process::{self, Signal};
+use crate::{check, free_port, sigil_bin};
 
 /// A running `sigil dev`, killed when dropped.
 pub struct SigilDev {
@@ -304,23 +249,29 @@ impl SigilDev {
     /// (for tokens that must be refused: expired, wrong audience, …).
     pub fn custom_token(&self, claims: &Value) -> anyhow::Result<String> {
         let pem = std::fs::read_to_string(self.data_dir.join("keys/oidc.key.pem"))?;
-        Ok(sign_jwt(&EcdsaP256Signer::from_pem(&pem)?, claims))
+        let key = EcdsaP256Signer::from_pem(&pem)?;
+        Ok(crate::jwt::es256(
+            &key,
+            &crate::jwt::dev_key_id(&key),
+            claims,
+        ))
     }
 
-    /// Stops the process the way Ctrl-C would (SIGTERM) and waits for it.
+    /// Stops the process with SIGTERM, as a container runtime would, and
+    /// fails unless it drains and exits cleanly.
     pub fn stop(&mut self) -> anyhow::Result<()> {
+        self.stop_with(Signal::Term)
+    }
+
+    /// Stops the process with `signal` and fails unless it exits cleanly.
+    pub fn stop_with(&mut self, signal: Signal) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while child.try_wait()?.is_none() {
-                if Instant::now() > deadline {
-                    child.kill()?;
-                    bail!("sigil dev did not stop on SIGTERM");
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            let status = process::stop(&mut child, signal)?;
+            if !status.success() {
+                bail!(
+                    "sigil dev exited with {status} on {signal:?}:\n{}",
+                    self.log()
+                );
             }
         }
         Ok(())
@@ -334,74 +285,4 @@ impl Drop for SigilDev {
             let _ = child.wait();
         }
     }
-}
-
-/// An ES256 JWT over `claims`, with the `kid` the development issuer publishes.
-pub fn sign_jwt(key: &EcdsaP256Signer, claims: &Value) -> String {
-    let kid = hex::encode(&key.log_id().0[..8]);
-    let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let sig = key.sign_fixed(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
-}
-
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// Fails with the command's output unless it succeeded.
-pub fn check(out: &Output, what: &str) -> anyhow::Result<()> {
-    if !out.status.success() {
-        bail!(
-            "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// The sigstore-python CLI (`$SIGIL_SIGSTORE_PYTHON`, default the venv
-/// `scripts/test.sh` makes in `target/e2e-venv`).
-pub fn sigstore_python() -> Command {
-    let bin = std::env::var_os("SIGIL_SIGSTORE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/e2e-venv/bin/sigstore"));
-    Command::new(bin)
-}
-
-/// The sigstore-js driver (`tests/e2e/sigstore-js.js`) on the 4.x libraries
-/// (`tests/e2e/package.json`, node_modules from `npm ci`).
-pub fn sigstore_js() -> Command {
-    sigstore_js_generation(4)
-}
-
-/// The sigstore-js driver on the given generation of the libraries: 4
-/// (`tests/e2e/package.json`: `@sigstore/sign` 4.1.1, `@sigstore/verify` 3.1.1)
-/// or 5 (`tests/e2e/js5/package.json`: `sigstore` 5.0.1, `@sigstore/sign`
-/// 5.1.0, `@sigstore/verify` 4.1.3).
-pub fn sigstore_js_generation(generation: u8) -> Command {
-    let mut cmd = Command::new("node");
-    cmd.arg(workspace_root().join("tests/e2e/sigstore-js.js"))
-        .env("SIGIL_SIGSTORE_JS_GENERATION", generation.to_string());
-    cmd
-}
-
-/// OpenSSF model-signing's CLI (`$SIGIL_MODEL_SIGNING`, default the
-/// `model_signing` that `scripts/test.sh` installs into `target/e2e-venv`
-/// beside sigstore-python, from `tests/e2e/requirements-model-signing.txt`).
-pub fn model_signing() -> Command {
-    let bin = std::env::var_os("SIGIL_MODEL_SIGNING")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/e2e-venv/bin/model_signing"));
-    Command::new(bin)
 }

@@ -55,6 +55,11 @@ impl PgDatabase {
         )
     }
 
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Runs SQL in this database; the rows, one per line, columns `|`-separated.
     pub fn query(&self, sql: &str) -> anyhow::Result<String> {
         psql(&self.host, self.port, &self.name, sql)
