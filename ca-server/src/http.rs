@@ -6,6 +6,7 @@ mod configuration;
 mod error;
 mod health;
 mod legacy;
+pub(crate) mod metrics;
 mod signing_cert;
 pub(crate) mod subject_limit;
 mod timestamp;
@@ -49,6 +50,8 @@ pub(crate) struct State {
     pub(crate) tsa: Option<Arc<crate::tsa::TimestampAuthority>>,
     /// Certificates per identity per second, when limited.
     pub(crate) subject_limit: Option<subject_limit::SubjectLimiter>,
+    /// What `/metrics` exports.
+    pub(crate) metrics: Arc<metrics::Metrics>,
 }
 
 /// `{"certificates":[PEM…]}`, shared by signingCert and trustBundle.
@@ -65,10 +68,15 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .merge(health::router())
         .merge(legacy::router())
         .merge(timestamp::router())
+        .merge(metrics::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::cors::CorsLayer::permissive())
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            serving::metrics::track::<metrics::Metrics>,
+        ))
         .with_state(AppState(state))
 }
 

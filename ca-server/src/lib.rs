@@ -93,6 +93,7 @@ impl Ca {
             subject_limit: http::subject_limit::SubjectLimiter::new(
                 config.certs_per_subject_per_sec,
             ),
+            metrics: Arc::new(http::metrics::Metrics::new()),
         };
         Ok(Self {
             state: Arc::new(state),
@@ -100,7 +101,7 @@ impl Ca {
     }
 
     /// All endpoints (`/api/v2/signingCert`, `/api/v2/trustBundle`,
-    /// `/api/v2/configuration`, `/healthz`) with the state applied.
+    /// `/api/v2/configuration`, `/healthz`, `/metrics`) with the state applied.
     pub fn router(&self) -> axum::Router {
         http::router(self.state.clone())
     }

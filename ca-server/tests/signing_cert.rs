@@ -467,3 +467,45 @@ async fn an_identity_over_its_certificate_rate_gets_429() {
     );
     assert_eq!(request("bob@example.com").await.unwrap().status(), 200);
 }
+
+/// `/metrics` parses as the Prometheus text format and counts what happened
+/// under Fulcio's names: one certificate issued, one request refused.
+#[tokio::test]
+async fn metrics_count_issued_certificates_under_fulcios_names() {
+    let stack = Stack::start(ChainShape::RootOnly).await;
+    let iss = &stack.email_issuer;
+    let client = EcdsaP256Signer::generate();
+    let token = iss.es256(&iss.claims(EMAIL));
+    let body = public_key_request(Some(&token), &client, EMAIL);
+    assert_eq!(stack.signing_cert(&body, None).await.0, 200);
+    let refused = public_key_request(Some("not-a-token"), &client, EMAIL);
+    assert_eq!(stack.signing_cert(&refused, None).await.0, 400);
+
+    let response = reqwest::get(format!("{}/metrics", stack.ca_url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    let scrape = test_support::scrape::Scrape::parse(&text).unwrap();
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        scrape
+            .value(name, labels)
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in\n{text}"))
+    };
+    assert_eq!(value("fulcio_new_certs", &[]), 1.0);
+    assert_eq!(scrape.kind("fulcio_new_certs"), Some("counter"));
+    let ok = [("code", "200"), ("method", "post")];
+    assert_eq!(value("http_requests_total", &ok), 1.0);
+    assert_eq!(value("fulcio_api_latency_count", &ok), 1.0);
+    let refused = [("code", "400"), ("method", "post")];
+    assert_eq!(value("http_requests_total", &refused), 1.0);
+    assert_eq!(scrape.kind("fulcio_api_latency"), Some("histogram"));
+    let route = [
+        ("route", "/api/v2/signingCert"),
+        ("method", "POST"),
+        ("status", "400"),
+    ];
+    assert_eq!(value("sigil_http_requests_total", &route), 1.0);
+}

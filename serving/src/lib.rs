@@ -16,7 +16,7 @@
 //!   the drain period are dropped.
 //!
 //! [`startup`] is the rest of what every binary does alike: its logs and
-//! its stop signals.
+//! its stop signals; [`metrics`], the request metrics both servers export.
 //!
 //! Handlers may read the peer address as `ConnectInfo<SocketAddr>`, as
 //! with axum's own `into_make_service_with_connect_info`.
@@ -36,6 +36,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
+pub mod metrics;
 mod rate_limit;
 mod stalled_body;
 pub mod startup;

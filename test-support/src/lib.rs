@@ -6,6 +6,8 @@
 //! - `postgres`: a fresh database on the machine's server, or a private
 //!   cluster a test may stop;
 //! - `softhsm`: a SoftHSM2 token for PKCS#11 keys;
+//! - `scrape` (feature `scrape`): `/metrics` read through a Prometheus
+//!   text-format parser;
 //! - `sigil_dev` and `tlog`: `sigil dev` and `tlog-server` processes on free
 //!   ports over fresh directories, stopped by signal through `process`;
 //! - `clients` and the commands below: the real Sigstore clients —
@@ -19,6 +21,8 @@ pub mod net;
 pub mod oidc;
 pub mod postgres;
 pub mod process;
+#[cfg(feature = "scrape")]
+pub mod scrape;
 pub mod sigil_dev;
 pub mod softhsm;
 pub mod tlog;

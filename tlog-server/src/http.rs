@@ -31,7 +31,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Router};
 use shared::keys::{EcdsaP256Signer, LogId};
 
-use crate::metrics::HttpMetrics;
+use crate::metrics::Metrics;
 use crate::store::LogStore;
 use crate::tree::LogTree;
 use error::ApiError;
@@ -58,7 +58,7 @@ pub(crate) struct AppState {
     pub(crate) rekor_v2: Option<Arc<RekorV2Log>>,
     /// For reads no [`LogTree`] method covers (search, ranges, readiness).
     pub(crate) store: Arc<dyn LogStore>,
-    pub(crate) metrics: Arc<HttpMetrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// Request bodies held at once ([`body_budget`]).
     pub(crate) body_budget: body_budget::BodyBudget,
 }
@@ -190,7 +190,7 @@ pub(crate) fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
-            health::track,
+            serving::metrics::track::<Metrics>,
         ))
         .with_state(state)
 }

@@ -146,6 +146,7 @@ impl Tlog {
             .await
             .context("opening the Rekor tree")?;
         let ct_id = store.tree(CT_TREE).await.context("opening the CT tree")?;
+        let metrics = Arc::new(metrics::Metrics::new());
 
         let rekor_heads = RekorCheckpointSigner {
             hostname: config.hostname.clone(),
@@ -158,6 +159,7 @@ impl Tlog {
             Arc::new(rekor_heads),
             clock.clone(),
             config.sequencer.clone(),
+            Arc::new(metrics.sequencer_stats("rekor", true)),
             Some(
                 genesis::rekor_genesis(rekor_id, &config.rekor_signer)
                     .context("building the Rekor genesis entry")?,
@@ -174,6 +176,7 @@ impl Tlog {
             Arc::new(ct_heads),
             clock.clone(),
             config.sequencer.clone(),
+            Arc::new(metrics.sequencer_stats("ct", false)),
             // SCTs carry no index: a CT tree needs no genesis entry.
             None,
         )
@@ -195,6 +198,7 @@ impl Tlog {
                     }),
                     clock.clone(),
                     config.sequencer.clone(),
+                    Arc::new(metrics.sequencer_stats("rekor-v2", true)),
                     Some(
                         genesis::rekor_v2_genesis(id, &v2.key)
                             .context("building the Rekor v2 genesis entry")?,
@@ -265,7 +269,7 @@ impl Tlog {
             }),
             rekor_v2,
             store: store.clone(),
-            metrics: Arc::default(),
+            metrics,
             body_budget: http::body_budget::BodyBudget::new(
                 http::body_budget::MAX_BUFFERED_BODY_BYTES,
             ),

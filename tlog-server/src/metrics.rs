@@ -1,29 +1,34 @@
-//! Prometheus metrics of the log server (docs/design.md "Observability"), written
-//! by hand in the text exposition format 0.0.4
-//! (<https://prometheus.io/docs/instrumenting/exposition_formats/>):
+//! Prometheus metrics of the log server (docs/design.md "Observability"),
+//! kept with the `prometheus` crate and served as text by `/metrics`:
 //!
-//! * `sigil_http_requests_total{route,method,status}` and
-//!   `sigil_http_request_duration_seconds{route,method,status}`: every answer,
-//!   labelled by the matched route *template* (`/api/v1/log/entries/{id}`,
-//!   never the raw URL, so label cardinality stays bounded);
-//! * per tree (`tree="rekor"|"ct"`): `sigil_tlog_pool_depth`,
-//!   `sigil_tlog_pool_capacity`, `sigil_tlog_sequencer_running`,
-//!   `sigil_tlog_tree_size`, and the histograms `sigil_tlog_batch_size`
-//!   (entries per committed batch) and `sigil_tlog_flush_duration_seconds`
-//!   (sequencing plus the durable commit of one batch).
+//! * Rekor's own families under Rekor's names (`pkg/api/metrics.go` in
+//!   sigstore/rekor), so dashboards built for Rekor read this log too:
+//!   `rekor_new_entries` (entries appended to the Rekor v1 and v2 trees),
+//!   `rekor_qps_by_api{path,method,code}` and
+//!   `rekor_latency_by_api{path,method}`, the latter in nanoseconds over
+//!   Rekor's buckets (1 ms to 4 s, ten of them), as Rekor records it;
+//! * Sigil's request families, the same on both servers (see
+//!   `serving::metrics`): `sigil_http_requests_total` and
+//!   `sigil_http_request_duration_seconds`, by route template, method and
+//!   status;
+//! * per tree (`tree="rekor"|"ct"|"rekor-v2"`): the gauges
+//!   `sigil_tlog_tree_size`, `sigil_tlog_pool_depth`,
+//!   `sigil_tlog_pool_capacity` and `sigil_tlog_sequencer_running`, read at
+//!   scrape time, and the histograms `sigil_tlog_batch_size` (entries per
+//!   committed batch) and `sigil_tlog_flush_duration_seconds` (sequencing
+//!   plus the durable commit of one batch).
 //!
-//! Recording takes a short uncontended mutex per request or batch; nothing
-//! is allocated per request beyond the first time a label set is seen.
+//! A label set is allocated the first time it is seen; after that a request
+//! costs a few atomic additions.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Upper bounds (seconds) of the HTTP latency buckets: 1 ms to 10 s.
-const LATENCY_BOUNDS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+use prometheus::{
+    exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGaugeVec, Opts, Registry,
+};
+use serving::metrics::{Answered, HttpFamilies, ObserveRequests};
 
 /// Upper bounds of the batch-size buckets (entries); the default batch is 256.
 const BATCH_BOUNDS: &[f64] = &[
@@ -35,168 +40,181 @@ const FLUSH_BOUNDS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-/// A cumulative histogram's state.
-#[derive(Clone, Debug)]
-struct Histogram {
-    bounds: &'static [f64],
-    /// Non-cumulative counts per bucket; the last one is `+Inf`.
-    counts: Vec<u64>,
-    sum: f64,
+/// A per-tree gauge and how a scrape reads its value.
+type TreeGauge = (IntGaugeVec, fn(&TreeSnapshot<'_>) -> i64);
+
+/// Every family of one log server.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    registry: Registry,
+    http: HttpFamilies,
+    rekor_qps: IntCounterVec,
+    rekor_latency: HistogramVec,
+    rekor_new_entries: IntCounter,
+    batch_size: HistogramVec,
+    flush_seconds: HistogramVec,
+    tree_gauges: [TreeGauge; 4],
 }
 
-impl Histogram {
-    fn new(bounds: &'static [f64]) -> Self {
-        Self {
-            bounds,
-            counts: vec![0; bounds.len() + 1],
-            sum: 0.0,
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        // Every name below is a distinct constant in a fresh registry, which
+        // is all `register` checks: a failure is a bug the tests catch.
+        Self::build().expect("the log server's metric families are distinct and valid")
+    }
+
+    fn build() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let http = HttpFamilies::register(&registry)?;
+        let rekor_qps = IntCounterVec::new(
+            Opts::new(
+                "rekor_qps_by_api",
+                "Api QPS by path, method, and response code",
+            ),
+            &["path", "method", "code"],
+        )?;
+        // Rekor's buckets: ten from 1 ms to 4 s, spaced by a constant factor,
+        // in nanoseconds (Rekor observes a Go time.Duration as a float).
+        let factor = (4_000.0_f64).powf(1.0 / 9.0);
+        let rekor_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "rekor_latency_by_api",
+                "Api Latency (in ns) by path and method",
+            )
+            .buckets(exponential_buckets(1e6, factor, 10)?),
+            &["path", "method"],
+        )?;
+        let rekor_new_entries =
+            IntCounter::new("rekor_new_entries", "The total number of new log entries")?;
+        let batch_size = HistogramVec::new(
+            HistogramOpts::new("sigil_tlog_batch_size", "New entries per committed batch.")
+                .buckets(BATCH_BOUNDS.to_vec()),
+            &["tree"],
+        )?;
+        let flush_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "sigil_tlog_flush_duration_seconds",
+                "Time to sequence and durably commit one batch.",
+            )
+            .buckets(FLUSH_BOUNDS.to_vec()),
+            &["tree"],
+        )?;
+        let gauge = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["tree"]);
+        let tree_gauges: [TreeGauge; 4] = [
+            (
+                gauge(
+                    "sigil_tlog_tree_size",
+                    "Entries in the latest committed tree head.",
+                )?,
+                |t| i64::try_from(t.size).unwrap_or(i64::MAX),
+            ),
+            (
+                gauge(
+                    "sigil_tlog_pool_depth",
+                    "Submissions waiting in the sequencer pool.",
+                )?,
+                |t| i64::try_from(t.pool_depth).unwrap_or(i64::MAX),
+            ),
+            (
+                gauge(
+                    "sigil_tlog_pool_capacity",
+                    "Submissions the pool holds before answering 503.",
+                )?,
+                |t| i64::try_from(t.pool_capacity).unwrap_or(i64::MAX),
+            ),
+            (
+                gauge(
+                    "sigil_tlog_sequencer_running",
+                    "1 while the tree's sequencer accepts submissions.",
+                )?,
+                |t| i64::from(t.running),
+            ),
+        ];
+        registry.register(Box::new(rekor_qps.clone()))?;
+        registry.register(Box::new(rekor_latency.clone()))?;
+        registry.register(Box::new(rekor_new_entries.clone()))?;
+        registry.register(Box::new(batch_size.clone()))?;
+        registry.register(Box::new(flush_seconds.clone()))?;
+        for (gauge, _) in &tree_gauges {
+            registry.register(Box::new(gauge.clone()))?;
+        }
+        Ok(Self {
+            registry,
+            http,
+            rekor_qps,
+            rekor_latency,
+            rekor_new_entries,
+            batch_size,
+            flush_seconds,
+            tree_gauges,
+        })
+    }
+
+    /// What the sequencer of tree `tree` records into; its new entries
+    /// count as `rekor_new_entries` when it is a Rekor tree.
+    pub(crate) fn sequencer_stats(&self, tree: &str, rekor: bool) -> SequencerStats {
+        SequencerStats {
+            batch_size: self.batch_size.with_label_values(&[tree]),
+            flush_seconds: self.flush_seconds.with_label_values(&[tree]),
+            new_entries: rekor.then(|| self.rekor_new_entries.clone()),
+            failed_in_a_row: AtomicU64::new(0),
         }
     }
 
-    fn observe(&mut self, value: f64) {
-        let bucket = self
-            .bounds
-            .iter()
-            .position(|b| value <= *b)
-            .unwrap_or(self.bounds.len());
-        self.counts[bucket] += 1;
-        self.sum += value;
-    }
-
-    fn count(&self) -> u64 {
-        self.counts.iter().sum()
-    }
-
-    /// The `_bucket`, `_sum` and `_count` lines; `labels` is `k="v",…` or empty.
-    /// (Here and below, `writeln!` into a `String` cannot fail; its `Result` is dropped.)
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        let mut cumulative = 0;
-        for (bound, count) in self.bounds.iter().zip(&self.counts) {
-            cumulative += count;
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
-            );
+    /// The whole exposition, with the tree gauges read now.
+    pub(crate) fn exposition(&self, trees: &[TreeSnapshot<'_>]) -> axum::response::Response {
+        for (gauge, value) in &self.tree_gauges {
+            for tree in trees {
+                gauge.with_label_values(&[tree.name]).set(value(tree));
+            }
         }
-        let total = self.count();
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {total}");
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {total}");
+        serving::metrics::exposition(&self.registry)
     }
 }
 
-/// Locks a metrics mutex; a panic elsewhere cannot leave a counter
-/// half-written in a way that matters, so a poisoned lock is used as is.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// What one HTTP series is keyed by.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct RouteKey {
-    route: String,
-    method: String,
-    status: u16,
-}
-
-/// Request counts and latencies of one server.
-#[derive(Debug, Default)]
-pub(crate) struct HttpMetrics {
-    series: Mutex<BTreeMap<RouteKey, Histogram>>,
-}
-
-impl HttpMetrics {
-    /// Records one answered request.
-    pub(crate) fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        let key = RouteKey {
-            route: route.to_owned(),
-            method: method.to_owned(),
-            status,
-        };
-        lock(&self.series)
-            .entry(key)
-            .or_insert_with(|| Histogram::new(LATENCY_BOUNDS))
-            .observe(elapsed.as_secs_f64());
-    }
-
-    /// Appends both HTTP metric families.
-    pub(crate) fn render(&self, out: &mut String) {
-        let series = lock(&self.series).clone();
-        out.push_str(
-            "# HELP sigil_http_requests_total HTTP requests answered, by route template, method and status.\n\
-             # TYPE sigil_http_requests_total counter\n",
-        );
-        for (key, h) in &series {
-            let _ = writeln!(
-                out,
-                "sigil_http_requests_total{{{}}} {}",
-                route_labels(key),
-                h.count()
-            );
-        }
-        out.push_str(
-            "# HELP sigil_http_request_duration_seconds Time to answer an HTTP request, by route template, method and status.\n\
-             # TYPE sigil_http_request_duration_seconds histogram\n",
-        );
-        for (key, h) in &series {
-            h.render(
-                out,
-                "sigil_http_request_duration_seconds",
-                &route_labels(key),
-            );
-        }
+impl ObserveRequests for Metrics {
+    fn observe(&self, answered: &Answered<'_>) {
+        self.http.observe(answered);
+        self.rekor_qps
+            .with_label_values(&[answered.route, answered.method, answered.status.as_str()])
+            .inc();
+        let nanos = answered.elapsed.as_nanos() as f64;
+        self.rekor_latency
+            .with_label_values(&[answered.route, answered.method])
+            .observe(nanos);
     }
 }
 
-fn route_labels(key: &RouteKey) -> String {
-    format!(
-        "route=\"{}\",method=\"{}\",status=\"{}\"",
-        escape(&key.route),
-        escape(&key.method),
-        key.status
-    )
-}
-
-/// What a sequencer records per committed batch.
+/// What one sequencer records per committed batch.
 #[derive(Debug)]
 pub(crate) struct SequencerStats {
-    batch_size: Mutex<Histogram>,
-    flush_seconds: Mutex<Histogram>,
+    batch_size: Histogram,
+    flush_seconds: Histogram,
+    new_entries: Option<IntCounter>,
     /// Commits that failed since the last one that succeeded.
-    failed_in_a_row: std::sync::atomic::AtomicU64,
-}
-
-impl Default for SequencerStats {
-    fn default() -> Self {
-        Self {
-            batch_size: Mutex::new(Histogram::new(BATCH_BOUNDS)),
-            flush_seconds: Mutex::new(Histogram::new(FLUSH_BOUNDS)),
-            failed_in_a_row: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
+    failed_in_a_row: AtomicU64,
 }
 
 impl SequencerStats {
     /// One committed batch of `entries` new entries that took `elapsed` to
     /// sequence and commit.
     pub(crate) fn observe_batch(&self, entries: usize, elapsed: Duration) {
-        lock(&self.batch_size).observe(entries as f64);
-        lock(&self.flush_seconds).observe(elapsed.as_secs_f64());
-        self.failed_in_a_row
-            .store(0, std::sync::atomic::Ordering::Relaxed);
+        self.batch_size.observe(entries as f64);
+        self.flush_seconds.observe(elapsed.as_secs_f64());
+        if let Some(counter) = &self.new_entries {
+            counter.inc_by(entries as u64);
+        }
+        self.failed_in_a_row.store(0, Ordering::Relaxed);
     }
 
     /// A commit that failed (the database refused or could not be reached).
     pub(crate) fn observe_failure(&self) {
-        self.failed_in_a_row
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.failed_in_a_row.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Commits that failed since the last one that succeeded.
     pub(crate) fn failed_in_a_row(&self) -> u64 {
-        self.failed_in_a_row
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.failed_in_a_row.load(Ordering::Relaxed)
     }
 }
 
@@ -207,129 +225,109 @@ pub(crate) struct TreeSnapshot<'a> {
     pub(crate) pool_depth: usize,
     pub(crate) pool_capacity: usize,
     pub(crate) running: bool,
-    pub(crate) stats: &'a SequencerStats,
-}
-
-/// The whole exposition: HTTP families, then the per-tree ones.
-pub(crate) fn render(http: &HttpMetrics, trees: &[TreeSnapshot<'_>]) -> String {
-    let mut out = String::new();
-    http.render(&mut out);
-    type Gauge = fn(&TreeSnapshot<'_>) -> u64;
-    let gauges: [(&str, &str, Gauge); 4] = [
-        (
-            "sigil_tlog_tree_size",
-            "Entries in the latest committed tree head.",
-            |t| t.size,
-        ),
-        (
-            "sigil_tlog_pool_depth",
-            "Submissions waiting in the sequencer pool.",
-            |t| t.pool_depth as u64,
-        ),
-        (
-            "sigil_tlog_pool_capacity",
-            "Submissions the pool holds before answering 503.",
-            |t| t.pool_capacity as u64,
-        ),
-        (
-            "sigil_tlog_sequencer_running",
-            "1 while the tree's sequencer accepts submissions.",
-            |t| u64::from(t.running),
-        ),
-    ];
-    for (name, help, value) in gauges {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for t in trees {
-            let _ = writeln!(out, "{name}{{tree=\"{}\"}} {}", escape(t.name), value(t));
-        }
-    }
-    type Pick = fn(&SequencerStats) -> &Mutex<Histogram>;
-    let histograms: [(&str, &str, Pick); 2] = [
-        (
-            "sigil_tlog_batch_size",
-            "New entries per committed batch.",
-            |s| &s.batch_size,
-        ),
-        (
-            "sigil_tlog_flush_duration_seconds",
-            "Time to sequence and durably commit one batch.",
-            |s| &s.flush_seconds,
-        ),
-    ];
-    for (name, help, pick) in histograms {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        for t in trees {
-            let h = lock(pick(t.stats)).clone();
-            h.render(&mut out, name, &format!("tree=\"{}\"", escape(t.name)));
-        }
-    }
-    out
-}
-
-/// Label-value escaping of the text format: backslash, quote, newline.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
     use super::*;
 
-    #[test]
-    fn histogram_buckets_are_cumulative() {
-        let mut h = Histogram::new(&[1.0, 2.0]);
-        for v in [0.5, 1.0, 1.5, 3.0] {
-            h.observe(v);
-        }
-        let mut out = String::new();
-        h.render(&mut out, "x", "a=\"b\"");
+    async fn scrape(metrics: &Metrics, trees: &[TreeSnapshot<'_>]) -> String {
+        let body = metrics.exposition(trees).into_body();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_scrape_parses_and_holds_rekors_families_and_the_trees() {
+        let metrics = Metrics::new();
+        let answered = |route, status, millis| Answered {
+            route,
+            method: "POST",
+            status,
+            elapsed: Duration::from_millis(millis),
+        };
+        metrics.observe(&answered("/api/v1/log/entries", StatusCode::CREATED, 3));
+        metrics.observe(&answered("/api/v1/log/entries", StatusCode::CREATED, 30));
+        metrics.observe(&answered("/weird\"route", StatusCode::NOT_FOUND, 1));
+        let rekor = metrics.sequencer_stats("rekor", true);
+        rekor.observe_batch(3, Duration::from_millis(2));
+        let ct = metrics.sequencer_stats("ct", false);
+        ct.observe_batch(5, Duration::from_millis(2));
+        let trees = [TreeSnapshot {
+            name: "rekor",
+            size: 7,
+            pool_depth: 1,
+            pool_capacity: 10,
+            running: true,
+        }];
+        let text = scrape(&metrics, &trees).await;
+
+        let scrape = test_support::scrape::Scrape::parse(&text).unwrap();
+        let value = |name: &str, labels: &[(&str, &str)]| {
+            scrape
+                .value(name, labels)
+                .unwrap_or_else(|| panic!("no {name} {labels:?} in\n{text}"))
+        };
+        // CT entries are not Rekor entries.
+        assert_eq!((value("rekor_new_entries", &[])), 3.0);
+        let created = [("path", "/api/v1/log/entries"), ("method", "POST")];
         assert_eq!(
-            out,
-            "x_bucket{a=\"b\",le=\"1\"} 2\n\
-             x_bucket{a=\"b\",le=\"2\"} 3\n\
-             x_bucket{a=\"b\",le=\"+Inf\"} 4\n\
-             x_sum{a=\"b\"} 6\n\
-             x_count{a=\"b\"} 4\n"
+            (value(
+                "rekor_qps_by_api",
+                &[created[0], created[1], ("code", "201")]
+            )),
+            2.0
         );
+        assert_eq!((value("rekor_latency_by_api_count", &created)), 2.0);
+        assert_eq!(
+            (value("rekor_latency_by_api_sum", &created)),
+            33e6,
+            "nanoseconds, as Rekor records them"
+        );
+        // The parser does not unescape label values; the exposition must.
+        let escaped =
+            r#"sigil_http_requests_total{method="POST",route="/weird\"route",status="404"} 1"#;
+        assert!(text.lines().any(|l| l == escaped), "{text}");
+        assert_eq!((value("sigil_tlog_tree_size", &[("tree", "rekor")])), 7.0);
+        assert_eq!(
+            (value("sigil_tlog_pool_capacity", &[("tree", "rekor")])),
+            10.0
+        );
+        assert_eq!(
+            (value("sigil_tlog_sequencer_running", &[("tree", "rekor")])),
+            1.0
+        );
+        assert_eq!((value("sigil_tlog_batch_size_sum", &[("tree", "ct")])), 5.0);
+        assert!(text.contains("# TYPE sigil_tlog_flush_duration_seconds histogram"));
+        assert!(text.contains("# TYPE rekor_new_entries counter"));
     }
 
     #[test]
-    fn exposition_has_every_family_with_its_labels() {
-        let http = HttpMetrics::default();
-        http.observe("/api/v1/log", "GET", 200, Duration::from_millis(3));
-        http.observe("/api/v1/log", "GET", 200, Duration::from_millis(30));
-        http.observe("/weird\"route", "GET", 404, Duration::from_millis(1));
-        let stats = SequencerStats::default();
-        stats.observe_batch(3, Duration::from_millis(2));
-        let text = render(
-            &http,
-            &[TreeSnapshot {
-                name: "rekor",
-                size: 7,
-                pool_depth: 1,
-                pool_capacity: 10,
-                running: true,
-                stats: &stats,
-            }],
+    fn rekors_latency_buckets_run_from_one_millisecond_to_four_seconds() {
+        let metrics = Metrics::new();
+        metrics.observe(&Answered {
+            route: "/",
+            method: "GET",
+            status: StatusCode::OK,
+            elapsed: Duration::from_secs(3),
+        });
+        let families = metrics.registry.gather();
+        let latency = families
+            .iter()
+            .find(|f| f.name() == "rekor_latency_by_api")
+            .unwrap();
+        let buckets = latency.get_metric()[0].get_histogram().get_bucket();
+        let bounds: Vec<f64> = buckets.iter().map(|b| b.upper_bound()).collect();
+        assert_eq!(bounds.len(), 10);
+        assert!((bounds[0] - 1e6).abs() < 1.0, "{bounds:?}");
+        assert!((bounds[9] - 4e9).abs() / 4e9 < 1e-9, "{bounds:?}");
+        assert_eq!(
+            buckets[8].cumulative_count(),
+            0,
+            "3 s is above the ninth bound"
         );
-        for line in [
-            "sigil_http_requests_total{route=\"/api/v1/log\",method=\"GET\",status=\"200\"} 2",
-            "sigil_http_request_duration_seconds_bucket{route=\"/api/v1/log\",method=\"GET\",status=\"200\",le=\"0.005\"} 1",
-            "sigil_http_request_duration_seconds_count{route=\"/api/v1/log\",method=\"GET\",status=\"200\"} 2",
-            "sigil_http_requests_total{route=\"/weird\\\"route\",method=\"GET\",status=\"404\"} 1",
-            "sigil_tlog_tree_size{tree=\"rekor\"} 7",
-            "sigil_tlog_pool_depth{tree=\"rekor\"} 1",
-            "sigil_tlog_pool_capacity{tree=\"rekor\"} 10",
-            "sigil_tlog_sequencer_running{tree=\"rekor\"} 1",
-            "sigil_tlog_batch_size_bucket{tree=\"rekor\",le=\"2\"} 0",
-            "sigil_tlog_batch_size_bucket{tree=\"rekor\",le=\"4\"} 1",
-            "sigil_tlog_batch_size_sum{tree=\"rekor\"} 3",
-            "sigil_tlog_flush_duration_seconds_count{tree=\"rekor\"} 1",
-            "# TYPE sigil_tlog_flush_duration_seconds histogram",
-        ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
-        }
+        assert_eq!(buckets[9].cumulative_count(), 1);
     }
 }

@@ -250,6 +250,7 @@ pub(crate) async fn start(
     signer: Arc<dyn HeadSigner>,
     clock: Arc<dyn Clock>,
     config: SequencerConfig,
+    stats: Arc<SequencerStats>,
     genesis: Option<Submission>,
 ) -> Result<(SequencerHandle, SequencerTask), StoreError> {
     let leadership = store.lead(tree).await?;
@@ -302,7 +303,6 @@ pub(crate) async fn start(
     let (pool, rx) = mpsc::channel(config.pool_size.max(1));
     let (publish, heads) = watch::channel(Arc::new(head));
     let (shutdown, shutdown_rx) = oneshot::channel();
-    let stats = Arc::new(SequencerStats::default());
     let handle = SequencerHandle {
         pool,
         heads,

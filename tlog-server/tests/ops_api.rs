@@ -9,15 +9,16 @@
 mod common;
 
 use common::{hashedrekord, Fixture};
+use test_support::scrape::Scrape;
 use tlog_server::Tlog;
 
-/// The value of the sample whose series (name and labels) is exactly `series`.
-fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no sample {series} in\n{text}"))
-        .parse()
+/// The value of the sample named `name` whose labels are exactly `labels`,
+/// read through a Prometheus text-format parser.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    Scrape::parse(text)
         .unwrap()
+        .value(name, labels)
+        .unwrap_or_else(|| panic!("no {name} {labels:?} in\n{text}"))
 }
 
 #[tokio::test]
@@ -52,59 +53,84 @@ async fn metrics_count_requests_by_route_template_and_show_the_sequencer() {
         .starts_with("text/plain; version=0.0.4"));
     let text = r.text().await.unwrap();
 
-    let requests = |route: &str, method: &str, status: u16| {
-        sample(
-            &text,
-            &format!(
-                "sigil_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}}"
-            ),
-        )
+    let requests = |route: &str, method: &str, status: &str| {
+        let labels = [("route", route), ("method", method), ("status", status)];
+        sample(&text, "sigil_http_requests_total", &labels)
     };
-    assert_eq!(requests("/api/v1/log/entries", "POST", 201), 5.0);
-    assert_eq!(requests("/api/v1/log/entries", "POST", 400), 1.0);
+    assert_eq!(requests("/api/v1/log/entries", "POST", "201"), 5.0);
+    assert_eq!(requests("/api/v1/log/entries", "POST", "400"), 1.0);
     // The template, not the three different URLs.
-    assert_eq!(requests("/api/v1/log/entries/{id}", "GET", 200), 3.0);
-    assert_eq!(requests("unmatched", "GET", 404), 1.0);
+    assert_eq!(requests("/api/v1/log/entries/{id}", "GET", "200"), 3.0);
+    assert_eq!(requests("unmatched", "GET", "404"), 1.0);
     assert!(!text.contains(&ids[0]), "raw URLs never become labels");
     let latency = "sigil_http_request_duration_seconds";
-    let labels = "route=\"/api/v1/log/entries\",method=\"POST\",status=\"201\"";
-    assert_eq!(sample(&text, &format!("{latency}_count{{{labels}}}")), 5.0);
-    assert_eq!(
-        sample(&text, &format!("{latency}_bucket{{{labels},le=\"+Inf\"}}")),
-        5.0
-    );
-    let sum = sample(&text, &format!("{latency}_sum{{{labels}}}"));
+    let labels = [
+        ("route", "/api/v1/log/entries"),
+        ("method", "POST"),
+        ("status", "201"),
+    ];
+    assert_eq!(sample(&text, &format!("{latency}_count"), &labels), 5.0);
+    let sum = sample(&text, &format!("{latency}_sum"), &labels);
     assert!(sum > 0.0 && sum < 30.0, "{sum}");
 
+    // Rekor's own families, under Rekor's names: every entry appended to a
+    // Rekor tree counts, each tree's genesis entry too (v1 and v2 here);
+    // latency in nanoseconds, for the 201s and the 400 alike.
+    assert_eq!(sample(&text, "rekor_new_entries", &[]), 7.0);
+    let created = [
+        ("path", "/api/v1/log/entries"),
+        ("method", "POST"),
+        ("code", "201"),
+    ];
+    assert_eq!(sample(&text, "rekor_qps_by_api", &created), 5.0);
+    let by_api = [("path", "/api/v1/log/entries"), ("method", "POST")];
+    assert_eq!(sample(&text, "rekor_latency_by_api_count", &by_api), 6.0);
+    let nanos = sample(&text, "rekor_latency_by_api_sum", &by_api);
+    assert!(
+        nanos >= sum * 1e9 * 0.99 && nanos < 30e9,
+        "{nanos} ns, {sum} s"
+    );
+
     // Sequencer series per tree: five entries after the genesis entry.
-    assert_eq!(sample(&text, "sigil_tlog_tree_size{tree=\"rekor\"}"), 6.0);
-    assert_eq!(sample(&text, "sigil_tlog_tree_size{tree=\"ct\"}"), 0.0);
-    assert_eq!(sample(&text, "sigil_tlog_pool_depth{tree=\"rekor\"}"), 0.0);
     assert_eq!(
-        sample(&text, "sigil_tlog_pool_capacity{tree=\"rekor\"}"),
+        sample(&text, "sigil_tlog_tree_size", &[("tree", "rekor")]),
+        6.0
+    );
+    assert_eq!(
+        sample(&text, "sigil_tlog_tree_size", &[("tree", "ct")]),
+        0.0
+    );
+    assert_eq!(
+        sample(&text, "sigil_tlog_pool_depth", &[("tree", "rekor")]),
+        0.0
+    );
+    assert_eq!(
+        sample(&text, "sigil_tlog_pool_capacity", &[("tree", "rekor")]),
         4096.0
     );
     assert_eq!(
-        sample(&text, "sigil_tlog_sequencer_running{tree=\"ct\"}"),
+        sample(&text, "sigil_tlog_sequencer_running", &[("tree", "ct")]),
         1.0
     );
     // Every entry, the genesis entry too, was in exactly one committed batch.
     assert_eq!(
-        sample(&text, "sigil_tlog_batch_size_sum{tree=\"rekor\"}"),
+        sample(&text, "sigil_tlog_batch_size_sum", &[("tree", "rekor")]),
         6.0
     );
-    let batches = sample(&text, "sigil_tlog_batch_size_count{tree=\"rekor\"}");
+    let batches = sample(&text, "sigil_tlog_batch_size_count", &[("tree", "rekor")]);
     assert!((2.0..=6.0).contains(&batches), "{batches}");
     assert_eq!(
         sample(
             &text,
-            "sigil_tlog_flush_duration_seconds_count{tree=\"rekor\"}"
+            "sigil_tlog_flush_duration_seconds_count",
+            &[("tree", "rekor")]
         ),
         batches
     );
     let flush = sample(
         &text,
-        "sigil_tlog_flush_duration_seconds_sum{tree=\"rekor\"}",
+        "sigil_tlog_flush_duration_seconds_sum",
+        &[("tree", "rekor")],
     );
     assert!(flush > 0.0 && flush < 30.0, "{flush}");
     for family in [

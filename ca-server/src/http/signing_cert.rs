@@ -112,6 +112,7 @@ pub(super) async fn issue(
     }
     let key = proof()?.verify(&principal)?;
     let leaf = state.ca.issue(&principal, key).await?;
+    state.metrics.issued();
 
     tracing::info!(
         issuer = principal.issuer(),

@@ -1,68 +1,28 @@
 //! Operations endpoints (docs/design.md "Observability"): `/healthz` (the process
 //! answers), `/readyz` (the database answers a trivial query and both
 //! sequencers take submissions; 503 with the reasons otherwise) and the
-//! Prometheus `/metrics` exposition, plus the middleware that counts and
-//! times every request by its matched route template.
+//! Prometheus `/metrics` exposition (crate::metrics).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, Method, StatusCode};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use tokio::time::Instant;
 
 use super::AppState;
-use crate::metrics::{self, HttpMetrics, TreeSnapshot};
+use crate::metrics::TreeSnapshot;
 use crate::tree::LogTree;
 
 /// How long `/readyz` waits for the database before calling it unreachable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The text exposition's content type.
-const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-}
-
-/// Counts and times one request under its route template; requests that
-/// match no route share the label `unmatched`, and unusual methods `other`,
-/// so no client can grow the label set.
-pub(super) async fn track(
-    State(metrics): State<Arc<HttpMetrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let method = match *request.method() {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::HEAD => "HEAD",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    };
-    let response = next.run(request).await;
-    metrics.observe(
-        &route,
-        method,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
 }
 
 /// Failed commits in a row after which `/readyz` says the log is not ready.
@@ -131,12 +91,10 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
                 pool_depth: sequencer.pool_depth(),
                 pool_capacity: sequencer.pool_capacity(),
                 running: sequencer.is_running(),
-                stats: sequencer.stats(),
             }
         })
         .collect();
-    let text = metrics::render(&state.metrics, &snapshots);
-    ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], text).into_response()
+    state.metrics.exposition(&snapshots)
 }
 
 /// The trees with their metric label names.

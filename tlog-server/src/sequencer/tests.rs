@@ -3,6 +3,7 @@
 use super::*;
 use crate::clock::FixedClock;
 use crate::heads::HeadError;
+use crate::metrics::Metrics;
 use crate::store::memory::MemoryStore;
 
 /// Signs nothing: the "signature" is the size, so tests can see which head they got.
@@ -44,6 +45,7 @@ async fn start_on(
         Arc::new(SizeSigner),
         Arc::new(FixedClock(1_700_000_000_123)),
         config,
+        Arc::new(Metrics::new().sequencer_stats("rekor", true)),
         None,
     )
     .await
@@ -320,6 +322,7 @@ async fn a_new_tree_opens_with_its_genesis_entry_once() {
             Arc::new(SizeSigner),
             Arc::new(FixedClock(1_700_000_000_123)),
             config(4, 100),
+            Arc::new(Metrics::new().sequencer_stats("rekor", true)),
             genesis,
         )
     };
