@@ -2,8 +2,9 @@
 # Runs Sigil's whole test suite on a fresh machine: installs the real Sigstore
 # clients the end-to-end tests drive (sigstore-python and OpenSSF
 # model-signing from PyPI, sigstore-js 4.x and 5.x from npm, all pinned),
-# builds the binaries the tests start, and runs every test in the workspace in
-# the dev profile.
+# makes the source gates (fmt, import loops, unused dependencies, cargo-deny),
+# builds the binaries the tests start, runs every test in the workspace in the
+# dev profile, and lints with clippy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,9 +42,27 @@ command -v softhsm2-util >/dev/null || (apt-get update -qq && apt-get install -y
 # The log explorer's test renders its pages in Debian's headless Chromium.
 command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-# Formatting is a gate: it costs nothing and keeps diffs about behaviour.
+# Gates on the source, cheapest first; each fails the run.
+# - formatting: keeps diffs about behaviour;
 cargo fmt --all --check
+# - no import loop between the modules of any crate;
+python3 scripts/import_loops.py
+# - no dependency a crate declares but does not use (a source scan);
+cargo_tool() { # NAME VERSION: installs the pinned cargo subcommand if missing
+  cargo "${1#cargo-}" --version 2>/dev/null | grep -qF "$2" ||
+    cargo install --quiet --locked "$1@$2"
+}
+cargo_tool cargo-machete 0.9.2
+cargo machete
+# - licences, banned crates and registries (deny.toml; no advisory database).
+cargo_tool cargo-deny 0.20.2
+cargo fetch --locked --quiet
+cargo deny --offline --log-level error check bans licenses sources
 
 # The e2e tests start the `sigil` binary of this same build.
 cargo build --workspace --bins --locked
 cargo test --workspace --locked "$@"
+
+# Lints last: clippy checks in its own mode, so it shares no build with the
+# tests; run after them, a lint never hides a test failure.
+cargo clippy --workspace --all-targets --locked -- -D warnings
