@@ -11,11 +11,11 @@ mod clock;
 mod genesis;
 mod heads;
 mod http;
-mod lru;
 mod metrics;
 mod sequencer;
 pub mod store;
 mod tree;
+mod weighted_cache;
 mod witness;
 
 #[cfg(test)]

@@ -347,6 +347,13 @@ fn pem_blocks_reports_errors() {
         pem_blocks(b"-----BEGIN A-----\n!!!!\n-----END A-----\n"),
         Err(KeyError::MalformedPem(m)) if m.contains("base64")
     ));
+    // A good block followed by an unterminated one is refused, not cut
+    // short to the good block (what the `pem` crate does).
+    let truncated = format!("{}-----BEGIN B-----\nAAAA\n", pem_encode("A", b"1"));
+    assert!(matches!(
+        pem_blocks(truncated.as_bytes()),
+        Err(KeyError::MalformedPem(m)) if m.contains("BEGIN B without END")
+    ));
     let two = format!("{}{}", pem_encode("A", b"1"), pem_encode("B", b"22"));
     assert_eq!(
         pem_blocks(two.as_bytes()).unwrap(),

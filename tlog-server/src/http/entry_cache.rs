@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use shared::merkle::Hash;
 
-use crate::lru::Lru;
+use crate::weighted_cache::WeightedCache;
 
 /// Default memory for the cache: about 200,000 typical hashedrekord
 /// entries (≈ 1.3 KiB each with the SET). It fills only as entries are
@@ -40,10 +40,17 @@ impl SignedEntry {
     }
 }
 
+/// What a typical hashedrekord entry weighs here (body, proof, SET); the
+/// cache is sized by it.
+const TYPICAL_ENTRY_WEIGHT: usize = 2 << 10;
+
+/// What one leaf-to-index slot weighs.
+const LEAF_SLOT_WEIGHT: usize = 64;
+
 /// Signed entries by index and by leaf hash.
 pub(crate) struct EntryCache {
-    by_index: Lru<u64, Arc<SignedEntry>>,
-    by_leaf: Lru<Hash, u64>,
+    by_index: WeightedCache<u64, Arc<SignedEntry>>,
+    by_leaf: WeightedCache<Hash, u64>,
     /// Heaviest entry cached: a 32 MiB attestation would otherwise push
     /// out hundreds of thousands of ordinary entries.
     max_entry_weight: usize,
@@ -55,8 +62,8 @@ impl EntryCache {
         // The leaf map's slots are small; a twentieth of the budget holds
         // one per cached entry for entries of ~1 KiB.
         Self {
-            by_index: Lru::new(budget),
-            by_leaf: Lru::new(budget / 20),
+            by_index: WeightedCache::new(budget, TYPICAL_ENTRY_WEIGHT),
+            by_leaf: WeightedCache::new(budget / 20, LEAF_SLOT_WEIGHT),
             max_entry_weight: budget / 256,
         }
     }
@@ -77,7 +84,8 @@ impl EntryCache {
         if weight > self.max_entry_weight {
             return;
         }
-        self.by_leaf.insert(entry.leaf, entry.index, 64);
+        self.by_leaf
+            .insert(entry.leaf, entry.index, LEAF_SLOT_WEIGHT);
         self.by_index.insert(entry.index, entry, weight);
     }
 }

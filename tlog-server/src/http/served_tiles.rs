@@ -10,11 +10,15 @@
 
 use axum::body::Bytes;
 
-use crate::lru::Lru;
+use crate::weighted_cache::WeightedCache;
 
 /// Default memory for served tiles: a few hundred full entry bundles of
 /// typical hashedrekord entries (≈ 250 KiB each) or thousands of hash tiles.
 pub const DEFAULT_SERVED_TILE_CACHE_BYTES: usize = 64 << 20;
+
+/// What a full hash tile weighs (256 hashes of 32 bytes, and the slot); the
+/// cache is sized by it. Entry bundles weigh more and are fewer.
+const HASH_TILE_WEIGHT: usize = (8 << 10) + 64;
 
 /// Which full tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,9 +27,9 @@ pub(crate) enum FullTile {
     Entries { index: u64 },
 }
 
-/// Full tiles by position, least recently used first out.
+/// Full tiles by position.
 pub(crate) struct ServedTiles {
-    tiles: Lru<FullTile, Bytes>,
+    tiles: WeightedCache<FullTile, Bytes>,
     /// Heaviest tile kept: a bundle of large attestations (up to 16 MiB)
     /// would otherwise push out hundreds of ordinary ones.
     max_tile_bytes: usize,
@@ -35,7 +39,7 @@ impl ServedTiles {
     /// A cache of about `budget` bytes (0 keeps nothing).
     pub(crate) fn new(budget: usize) -> Self {
         Self {
-            tiles: Lru::new(budget),
+            tiles: WeightedCache::new(budget, HASH_TILE_WEIGHT),
             max_tile_bytes: budget / 8,
         }
     }

@@ -23,7 +23,7 @@ use shared::merkle::{node_hash, Hash, NodeId};
 
 use super::tiles::{check_tile, span, NodeSpan, TileId};
 use super::{StoreError, TreeId};
-use crate::lru::Lru;
+use crate::weighted_cache::WeightedCache;
 
 /// Default memory a store gives its tile cache: a full tile with its
 /// interior levels is 16 KiB, so 64 MiB holds about 4,000 of them: the
@@ -103,9 +103,13 @@ impl Tile {
     }
 }
 
+/// What a full tile with its interior rows weighs, about; the cache is
+/// sized by it.
+const TYPICAL_TILE_WEIGHT: usize = 16 << 10;
+
 /// The tiles of all trees of one store, shared by its readers and writer.
 pub(crate) struct TileCache {
-    tiles: Lru<(TreeId, TileId), Arc<Tile>>,
+    tiles: WeightedCache<(TreeId, TileId), Arc<Tile>>,
 }
 
 impl std::fmt::Debug for TileCache {
@@ -118,7 +122,7 @@ impl TileCache {
     /// A cache of at most about `budget` bytes.
     pub(crate) fn new(budget: usize) -> Self {
         Self {
-            tiles: Lru::new(budget),
+            tiles: WeightedCache::new(budget, TYPICAL_TILE_WEIGHT),
         }
     }
 
