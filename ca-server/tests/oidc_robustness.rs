@@ -8,8 +8,9 @@
 mod common;
 mod idp;
 
-use idp::{san, sign_jwt, uri_san, Idp, Stack};
+use idp::{san, uri_san, Idp, Stack};
 use serde_json::json;
+use test_support::jwt::es256 as sign_jwt;
 
 fn indent(pem: &str) -> String {
     pem.lines().map(|l| format!("      {l}\n")).collect()

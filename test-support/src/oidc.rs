@@ -3,6 +3,9 @@
 //! of ES256 JWTs (RFC 7515/7519) shaped like the tokens real issuers give CI
 //! systems and users. The CA trusts it through discovery and JWKS over HTTP
 //! like any other issuer; nothing here is a shortcut.
+//!
+//! [`Issuers`] is the tests' counterpart: many issuers on one server, the
+//! shape of a company IdP, a CI system and a cluster side by side.
 
 use std::sync::Arc;
 
@@ -127,6 +130,127 @@ async fn jwks(State(issuer): State<DevIssuer>) -> Json<Value> {
     Json(json!({ "keys": [issuer.jwk()] }))
 }
 
+/// Several test OIDC issuers on one server, `<base>/<name>` each, sharing
+/// one ES256 key: a discovery document for any path prefix and one JWKS at
+/// `/keys`, which counts its fetches and can gain a second key (a rotation).
+/// Tests mint their tokens with [`Issuers::sign`].
+#[derive(Clone)]
+pub struct Issuers {
+    inner: Arc<IssuersInner>,
+}
+
+struct IssuersInner {
+    base: String,
+    key: EcdsaP256Signer,
+    kid: String,
+    jwks: std::sync::RwLock<Value>,
+    jwks_fetches: std::sync::atomic::AtomicUsize,
+}
+
+impl Issuers {
+    /// Issuers under `base` (e.g. `http://localhost:PORT`), not yet served.
+    pub fn new(base: impl Into<String>) -> Self {
+        let key = EcdsaP256Signer::generate();
+        let kid = "k1".to_owned();
+        let jwks = json!({"keys": [jwt::es256_jwk(&key, &kid)]});
+        Self {
+            inner: Arc::new(IssuersInner {
+                base: base.into(),
+                key,
+                kid,
+                jwks: std::sync::RwLock::new(jwks),
+                jwks_fetches: std::sync::atomic::AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// The issuer URL `<base>/<name>`.
+    pub fn url(&self, name: &str) -> String {
+        format!("{}/{name}", self.inner.base)
+    }
+
+    /// The discovery document at `path` (`<prefix>/.well-known/openid-configuration`,
+    /// naming issuer `<base><prefix>`), or `None` for any other path.
+    pub fn discovery(&self, path: &str) -> Option<Value> {
+        let prefix = path.strip_suffix("/.well-known/openid-configuration")?;
+        let base = &self.inner.base;
+        Some(json!({
+            "issuer": format!("{base}{prefix}"),
+            "jwks_uri": format!("{base}/keys"),
+            "id_token_signing_alg_values_supported": ["ES256"],
+        }))
+    }
+
+    /// The JWKS, counted as one fetch.
+    pub fn jwks(&self) -> Value {
+        self.inner
+            .jwks_fetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner
+            .jwks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How often the JWKS was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.inner
+            .jwks_fetches
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `/keys` and every discovery document; 404 elsewhere.
+    pub fn router(&self) -> Router {
+        let keys = self.clone();
+        let documents = self.clone();
+        Router::new()
+            .route("/keys", get(move || async move { Json(keys.jwks()) }))
+            .fallback(move |uri: axum::http::Uri| async move {
+                documents
+                    .discovery(uri.path())
+                    .map(Json)
+                    .ok_or(StatusCode::NOT_FOUND)
+            })
+    }
+
+    /// Claims for issuer `iss` (audience `sigstore`, valid for ten minutes
+    /// from now) and `extra` on top.
+    pub fn claims(&self, iss: &str, extra: Value) -> Value {
+        let now = jwt::now();
+        let mut claims = json!({"iss": iss, "aud": AUDIENCE, "iat": now, "nbf": now,
+                                "exp": now + TOKEN_LIFETIME_SECS});
+        if let (Some(claims), Value::Object(extra)) = (claims.as_object_mut(), extra) {
+            claims.extend(extra);
+        }
+        claims
+    }
+
+    /// An ES256 JWT over `claims` with the first key.
+    pub fn sign(&self, claims: &Value) -> String {
+        jwt::es256(&self.inner.key, &self.inner.kid, claims)
+    }
+
+    /// Publishes a second key (a rotation) and answers its signer and `kid`.
+    pub fn rotate(&self) -> (EcdsaP256Signer, String) {
+        let key = EcdsaP256Signer::generate();
+        let kid = "k2".to_owned();
+        let mut jwks = self
+            .inner
+            .jwks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(keys) = jwks["keys"].as_array_mut() {
+            keys.push(jwt::es256_jwk(&key, &kid));
+        }
+        (key, kid)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -212,6 +336,27 @@ mod tests {
             doc["id_token_signing_alg_values_supported"],
             json!(["ES256"])
         );
+    }
+
+    #[tokio::test]
+    async fn issuers_serve_discovery_for_any_prefix_and_one_counted_jwks() {
+        let issuers = Issuers::new("http://localhost:1");
+        let doc = issuers
+            .discovery("/corp/.well-known/openid-configuration")
+            .unwrap();
+        assert_eq!(doc["issuer"], "http://localhost:1/corp");
+        assert_eq!(doc["jwks_uri"], "http://localhost:1/keys");
+        assert!(issuers.discovery("/corp/other").is_none());
+        assert_eq!(issuers.jwks()["keys"].as_array().unwrap().len(), 1);
+        issuers.rotate();
+        assert_eq!(issuers.jwks()["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(issuers.jwks_fetches(), 2);
+        let claims = issuers.claims(&issuers.url("corp"), json!({"sub": "x"}));
+        assert_eq!(claims["iss"], "http://localhost:1/corp");
+        assert_eq!(claims["sub"], "x");
+        let (header, signed, _) = jwt::decode(&issuers.sign(&claims)).unwrap();
+        assert_eq!(header["kid"], "k1");
+        assert_eq!(signed, claims);
     }
 
     #[tokio::test]

@@ -7,85 +7,43 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use shared::keys::EcdsaP256Signer;
-use test_support::jwt::{self, now};
+use test_support::oidc::Issuers;
 use test_support::{check, free_port, sigil_bin, sigstore_python};
 
-/// Several OIDC issuers (`<base>/<name>`) on one port with one ES256 key.
+/// Several OIDC issuers (`<base>/<name>`) on one port with one ES256 key
+/// (`test_support::oidc::Issuers`), served by a runtime of their own.
 struct Provider {
-    base: String,
-    key: EcdsaP256Signer,
+    issuers: Issuers,
+    _runtime: tokio::runtime::Runtime,
 }
 
 impl Provider {
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-        let key = EcdsaP256Signer::generate();
-        let jwks = json!({"keys": [jwt::es256_jwk(&key, &jwt::dev_key_id(&key))]});
-        let served = base.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = answer(stream, &served, &jwks);
-            }
-        });
-        Self { base, key }
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (listener, addr) = runtime.block_on(test_support::net::listener());
+        let issuers = Issuers::new(format!("http://localhost:{}", addr.port()));
+        {
+            let _inside = runtime.enter();
+            test_support::net::serve_on(listener, issuers.router());
+        }
+        Self {
+            issuers,
+            _runtime: runtime,
+        }
     }
 
     fn url(&self, name: &str) -> String {
-        format!("{}/{name}", self.base)
+        self.issuers.url(name)
     }
 
     fn token(&self, iss: &str, extra: Value) -> String {
-        let now = now();
-        let mut claims = json!({"iss": iss, "aud": "sigstore", "iat": now - 5, "nbf": now - 5,
-                                "exp": now + 600});
-        for (k, v) in extra.as_object().unwrap() {
-            claims[k] = v.clone();
-        }
-        jwt::es256(&self.key, &jwt::dev_key_id(&self.key), &claims)
+        self.issuers.sign(&self.issuers.claims(iss, extra))
     }
-}
-
-/// One HTTP/1.1 GET: `/keys` is the JWKS, `<prefix>/.well-known/openid-configuration`
-/// the discovery document of issuer `<base><prefix>`.
-fn answer(stream: std::net::TcpStream, base: &str, jwks: &Value) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
-        }
-    }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-    let body = if path == "/keys" {
-        Some(jwks.clone())
-    } else {
-        path.strip_suffix("/.well-known/openid-configuration")
-            .map(|prefix| {
-                json!({"issuer": format!("{base}{prefix}"), "jwks_uri": format!("{base}/keys"),
-                       "id_token_signing_alg_values_supported": ["ES256"]})
-            })
-    };
-    let (status, body) = match body {
-        Some(v) => ("200 OK", v.to_string()),
-        None => ("404 Not Found", String::new()),
-    };
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
 }
 
 /// `sigil dev --config FILE` on fresh ports; killed when dropped.

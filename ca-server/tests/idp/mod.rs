@@ -6,8 +6,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::extract::{Request, State};
@@ -17,60 +17,43 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use der::{Decode, Encode};
-use serde_json::{json, Value};
+use serde_json::Value;
 use shared::keys::{pem_blocks, EcdsaP256Signer};
-use test_support::jwt;
+use test_support::oidc::Issuers;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::Certificate;
 
 use crate::common::{public_key_request, FakeCtLog};
 
-pub use test_support::jwt::now;
-
 // ---------------------------------------------------------------- issuers
 
-#[derive(Clone)]
-struct IdpState {
-    base: String,
-    jwks: Arc<RwLock<Value>>,
-    jwks_fetches: Arc<AtomicUsize>,
-}
-
-/// Many OIDC issuers on one port, sharing one signing key.
+/// Many OIDC issuers on one port, sharing one signing key
+/// (`test_support::oidc::Issuers`), with two redirecting discovery paths:
+/// `/same/…` redirects within the host, `/cross/…` to another host name
+/// (127.0.0.1 instead of localhost) for the same server.
 pub struct Idp {
     pub base: String,
-    key: EcdsaP256Signer,
-    kid: String,
-    state: IdpState,
+    issuers: Issuers,
 }
 
 impl Idp {
     fn new(base: String) -> Self {
-        let key = EcdsaP256Signer::generate();
-        let kid = "k1".to_owned();
-        let state = IdpState {
-            base: base.clone(),
-            jwks: Arc::new(RwLock::new(json!({"keys": [jwt::es256_jwk(&key, &kid)]}))),
-            jwks_fetches: Arc::new(AtomicUsize::new(0)),
-        };
         Self {
+            issuers: Issuers::new(base.clone()),
             base,
-            key,
-            kid,
-            state,
         }
     }
 
     /// Serves over plain HTTP on `http://localhost:<port>`.
     pub async fn start_http() -> Self {
         let (listener, addr) = test_support::net::listener().await;
-        let port = addr.port();
-        let idp = Self::new(format!("http://localhost:{port}"));
+        let idp = Self::new(format!("http://localhost:{}", addr.port()));
+        let issuers = idp.issuers.clone();
         let router = Router::new()
             .route("/keys", get(keys))
             .fallback(discovery)
-            .with_state(idp.state.clone());
+            .with_state(issuers);
         test_support::net::serve_on(listener, router);
         idp
     }
@@ -79,8 +62,7 @@ impl Idp {
     /// self-signed certificate for `localhost`, returned as PEM.
     pub async fn start_https() -> (Self, String) {
         let (listener, addr) = test_support::net::listener().await;
-        let port = addr.port();
-        let idp = Self::new(format!("https://localhost:{port}"));
+        let idp = Self::new(format!("https://localhost:{}", addr.port()));
         let (cert_der, key) = self_signed_localhost();
         let cert_pem = shared::keys::pem_encode("CERTIFICATE", &cert_der);
         let key_der = pem_blocks(key.to_pkcs8_pem().as_bytes()).unwrap()[0]
@@ -97,17 +79,17 @@ impl Idp {
             )
             .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let state = idp.state.clone();
+        let issuers = idp.issuers.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
                     return;
                 };
                 let acceptor = acceptor.clone();
-                let state = state.clone();
+                let issuers = issuers.clone();
                 tokio::spawn(async move {
                     if let Ok(tls) = acceptor.accept(tcp).await {
-                        let _ = serve_one_https(tls, &state).await;
+                        let _ = serve_one_https(tls, &issuers).await;
                     }
                 });
             }
@@ -117,62 +99,42 @@ impl Idp {
 
     /// The issuer URL `<base>/<name>`.
     pub fn url(&self, name: &str) -> String {
-        format!("{}/{name}", self.base)
+        self.issuers.url(name)
     }
 
     pub fn jwks_fetches(&self) -> usize {
-        self.state.jwks_fetches.load(Ordering::SeqCst)
+        self.issuers.jwks_fetches()
     }
 
     /// Standard claims for `iss` (aud sigstore, valid for ten minutes) plus `extra`.
     pub fn claims(&self, iss: &str, extra: Value) -> Value {
-        let now = now();
-        let mut claims = json!({"iss": iss, "aud": "sigstore", "iat": now, "nbf": now,
-                                "exp": now + 600});
-        for (k, v) in extra.as_object().unwrap() {
-            claims[k] = v.clone();
-        }
-        claims
+        self.issuers.claims(iss, extra)
     }
 
     /// An ES256 JWT over `claims` with the current key.
     pub fn sign(&self, claims: &Value) -> String {
-        sign_jwt(&self.key, &self.kid, claims)
+        self.issuers.sign(claims)
     }
 
     /// Publishes a second key (a rotation) and returns a signer for it.
     pub fn rotate(&self) -> (EcdsaP256Signer, String) {
-        let key = EcdsaP256Signer::generate();
-        let kid = "k2".to_owned();
-        let mut jwks = self.state.jwks.write().unwrap();
-        jwks["keys"]
-            .as_array_mut()
-            .unwrap()
-            .push(jwt::es256_jwk(&key, &kid));
-        (key, kid)
+        self.issuers.rotate()
     }
 }
 
-pub use test_support::jwt::es256 as sign_jwt;
-
-async fn keys(State(state): State<IdpState>) -> Json<Value> {
-    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-    Json(state.jwks.read().unwrap().clone())
+async fn keys(State(issuers): State<Issuers>) -> Json<Value> {
+    Json(issuers.jwks())
 }
 
-/// `<prefix>/.well-known/openid-configuration` names issuer `<base><prefix>`;
-/// `/<x>-target/…` (where `/<x>/…` redirects to) names issuer `<base>/<x>`.
-fn discovery_for(state: &IdpState, path: &str) -> Option<Value> {
+/// A discovery document, where `/<x>-target/…` (where `/<x>/…` redirects
+/// to) names issuer `<base>/<x>`.
+fn discovery_for(issuers: &Issuers, path: &str) -> Option<Value> {
     let prefix = path.strip_suffix("/.well-known/openid-configuration")?;
     let prefix = prefix.strip_suffix("-target").unwrap_or(prefix);
-    Some(json!({"issuer": format!("{}{prefix}", state.base),
-                "jwks_uri": format!("{}/keys", state.base),
-                "id_token_signing_alg_values_supported": ["ES256"]}))
+    issuers.discovery(&format!("{prefix}/.well-known/openid-configuration"))
 }
 
-async fn discovery(State(state): State<IdpState>, req: Request) -> Response {
-    // `/same/…` redirects within the host, `/cross/…` to another host name
-    // (127.0.0.1 instead of localhost) for the same server.
+async fn discovery(State(issuers): State<Issuers>, req: Request) -> Response {
     let path = req.uri().path();
     let redirect = |to: String| {
         (
@@ -183,13 +145,13 @@ async fn discovery(State(state): State<IdpState>, req: Request) -> Response {
     };
     let well_known = "/.well-known/openid-configuration";
     if path == format!("/same{well_known}") {
-        return redirect(format!("{}/same-target{well_known}", state.base));
+        return redirect(format!("{}/same-target{well_known}", issuers.base()));
     }
     if path == format!("/cross{well_known}") {
-        let other = state.base.replace("localhost", "127.0.0.1");
+        let other = issuers.base().replace("localhost", "127.0.0.1");
         return redirect(format!("{other}/cross-target{well_known}"));
     }
-    match discovery_for(&state, path) {
+    match discovery_for(&issuers, path) {
         Some(doc) => Json(doc).into_response(),
         None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
@@ -198,7 +160,7 @@ async fn discovery(State(state): State<IdpState>, req: Request) -> Response {
 /// One HTTP/1.1 exchange over TLS, answered by hand (GET only).
 async fn serve_one_https(
     mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
-    state: &IdpState,
+    issuers: &Issuers,
 ) -> std::io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = Vec::new();
@@ -213,10 +175,9 @@ async fn serve_one_https(
     let head = String::from_utf8_lossy(&buf).to_string();
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let body = if path == "/keys" {
-        state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-        Some(state.jwks.read().unwrap().clone())
+        Some(issuers.jwks())
     } else {
-        discovery_for(state, &path)
+        discovery_for(issuers, &path)
     };
     let (status, body) = match body {
         Some(v) => ("200 OK", v.to_string()),
