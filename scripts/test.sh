@@ -49,8 +49,9 @@ cargo fmt --all --check
 python3 scripts/import_loops.py
 # - no dependency a crate declares but does not use (a source scan);
 cargo_tool() { # NAME VERSION: installs the pinned cargo subcommand if missing
-  cargo "${1#cargo-}" --version 2>/dev/null | grep -qF "$2" ||
-    cargo install --quiet --locked "$1@$2"
+  local have
+  have=$(cargo "${1#cargo-}" --version 2>/dev/null || true)
+  [[ " $have " == *" $2 "* ]] || cargo install --quiet --locked "$1@$2"
 }
 cargo_tool cargo-machete 0.9.2
 cargo machete

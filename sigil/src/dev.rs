@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use anyhow::Context as _;
 use axum::Router;
-use test_support::oidc::{DevIssuer, AUDIENCE};
+use dev_oidc::{DevIssuer, AUDIENCE};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 

@@ -2,7 +2,7 @@
 //! `sigil dev` data directory.
 
 use anyhow::bail;
-use test_support::oidc::{DevIssuer, Identity};
+use dev_oidc::{DevIssuer, Identity};
 
 use crate::cli::TokenArgs;
 use crate::data_dir::DataDir;

@@ -1,7 +1,8 @@
 //! What Sigil's test suites share, so that no suite writes it again:
 //!
 //! - `jwt` and `oidc`: compact JWS tokens, JWKs, and the development OIDC
-//!   issuer (which `sigil dev` serves too);
+//!   issuer (both from the `dev-oidc` crate, which `sigil dev` serves), and
+//!   many test issuers on one server;
 //! - `net`: free ports and in-process servers on 127.0.0.1;
 //! - `postgres`: a fresh database on the machine's server, or a private
 //!   cluster a test may stop;
@@ -16,7 +17,6 @@
 //!   pins.
 
 pub mod clients;
-pub mod jwt;
 pub mod net;
 pub mod oidc;
 pub mod postgres;
@@ -27,6 +27,7 @@ pub mod sigil_dev;
 pub mod softhsm;
 pub mod tlog;
 
+pub use dev_oidc::jwt;
 pub use net::free_port;
 pub use sigil_dev::SigilDev;
 

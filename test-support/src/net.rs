@@ -29,7 +29,9 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
-    0
+    // Port 0 would let the child bind any port, which the test would not
+    // know: a test that cannot get a port cannot go on.
+    panic!("no free port in 127.0.0.1:{FIRST}..{}", FIRST + SPAN)
 }
 
 /// A listener on 127.0.0.1 on a port of the kernel's choosing, and its

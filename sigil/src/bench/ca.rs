@@ -20,9 +20,9 @@ use axum::body::Bytes;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use clap::Args;
+use dev_oidc::{DevIssuer, Identity};
 use serde_json::{json, Map, Value};
 use shared::keys::{EcdsaP256Signer, PublicKey};
-use test_support::oidc::{DevIssuer, Identity};
 
 use super::ceiling;
 use super::driver::{drive, Expect};
