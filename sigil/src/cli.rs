@@ -29,18 +29,18 @@ pub(crate) enum Command {
     Keygen(KeygenArgs),
     /// Load-test a running service and compare with the ceilings measured in
     /// the same run; the last line of output is one JSON object.
-    Bench(crate::bench::BenchArgs),
+    Bench(bench::BenchArgs),
     /// Deliver the trust root over TUF: make, publish to and refresh a TUF
     /// repository of `trusted_root.json` and `signing_config.v0.2.json`.
     Tuf(crate::tuf::TufArgs),
     /// Watch a Rekor v1 log as an auditor: verify its checkpoint and
     /// consistency since the last run, and report entries by watched
     /// signers (exit 0 nothing, 1 a match, 2 not verified).
-    Monitor(crate::auditor::monitor::MonitorArgs),
+    Monitor(auditor::monitor::MonitorArgs),
     /// Check, against a live Rekor v1 log, that a bundle's entry is still in
     /// it (`bundle`), or that the whole tree recomputes to its checkpoint
     /// (`log`); exits non-zero with the reason when something does not hold.
-    Audit(crate::auditor::audit::AuditArgs),
+    Audit(auditor::audit::AuditArgs),
 }
 
 #[derive(Debug, Args)]

@@ -235,6 +235,13 @@ impl DataDir {
     }
 }
 
+/// The development issuer of the data directory at `root`, as `sigil token`
+/// mints with it; what `sigil bench ca` signs its tokens with.
+pub(crate) fn load_dev_issuer(root: &Path) -> anyhow::Result<dev_oidc::DevIssuer> {
+    let (instance, key) = DataDir::new(root)?.load_issuer()?;
+    Ok(dev_oidc::DevIssuer::new(&instance.oidc_issuer, key))
+}
+
 /// The first block of a PEM file, which must be a certificate.
 fn read_certificate(path: &Path) -> anyhow::Result<Vec<u8>> {
     let pem = fs::read(path).with_context(|| format!("reading {}", path.display()))?;

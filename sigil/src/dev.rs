@@ -46,7 +46,7 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
         hostname: "localhost".to_owned(),
         sequencer: Default::default(),
         entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
-        tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
+        tile_cache_bytes: tlog_server::DEFAULT_TILE_CACHE_BYTES,
         rekor_v2: Some(tlog_server::RekorV2Config {
             key: material.rekor_v2_key.clone(),
             witnesses: tlog_server::WitnessPolicy {

@@ -3,8 +3,6 @@
 
 use clap::Parser;
 
-mod auditor;
-mod bench;
 mod cli;
 mod data_dir;
 mod dev;
@@ -23,7 +21,9 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Dev(args) => dev::run(args),
         cli::Command::Token(args) => token::run(&args),
-        cli::Command::Bench(args) => bench::run(args),
+        cli::Command::Bench(args) => {
+            bench::run(args, bench::LoadDevIssuer(data_dir::load_dev_issuer))
+        }
         cli::Command::TrustRoot(args) => trust_root::run(args),
         cli::Command::Keygen(args) => keygen::run(&args),
         cli::Command::Tuf(args) => tuf::run(args),

@@ -7,13 +7,14 @@
 //! one sequencer (single writer, batched, one transaction per batch) per
 //! tree; [`Tlog::router`] serves them; [`Tlog::shutdown`] drains them.
 
+pub mod bulk;
 mod clock;
 mod genesis;
 mod heads;
 mod http;
 mod metrics;
 mod sequencer;
-pub mod store;
+mod store;
 mod tree;
 mod weighted_cache;
 mod witness;
@@ -29,7 +30,7 @@ use shared::keys::EcdsaP256Signer;
 pub use http::entry_cache::DEFAULT_ENTRY_CACHE_BYTES;
 pub use http::served_tiles::DEFAULT_SERVED_TILE_CACHE_BYTES;
 pub use sequencer::SequencerConfig;
-pub use store::TreeId;
+pub use store::{TreeId, DEFAULT_TILE_CACHE_BYTES};
 pub use witness::{WitnessConfig, WitnessPolicy};
 
 use clock::{Clock, SystemClock};

@@ -71,7 +71,7 @@ struct Args {
     /// need no tile read: about 64 bytes per entry hold every tile of a
     /// log; beyond that, each proof of a leaf whose tile is not held reads
     /// and hashes one tile.
-    #[arg(long, env = "TLOG_TILE_CACHE_MIB", default_value_t = tlog_server::store::DEFAULT_TILE_CACHE_BYTES >> 20)]
+    #[arg(long, env = "TLOG_TILE_CACHE_MIB", default_value_t = tlog_server::DEFAULT_TILE_CACHE_BYTES >> 20)]
     tile_cache_mib: usize,
     /// Memory (MiB) for full tiles and entry bundles of the Rekor v2 log as
     /// `GET /tile/…` serves them; immutable, so a hit costs no store read.

@@ -16,8 +16,8 @@
 //! several processes may share a database, one sequencing each tree at a
 //! time, see [`LogStore::lead`]). [`open`] picks one from the URL.
 
-pub mod postgres;
-pub mod sqlite;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
 pub(crate) mod tile_cache;
 pub(crate) mod tiles;
 
@@ -36,7 +36,8 @@ pub use tile_cache::DEFAULT_TILE_CACHE_BYTES;
 /// A boxed, `Send` future. The trait returns these instead of using `async fn`
 /// so that it stays object safe: the backend is chosen at run time from the
 /// database URL and held as `Arc<dyn LogStore>`.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+pub(crate) type StoreFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// The store behind one or more logs.
 ///
@@ -58,7 +59,7 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 ///
 /// Reads return [`StoreError::MissingNode`] rather than a wrong answer when a
 /// node a proof needs is absent (which would mean a corrupt store).
-pub trait LogStore: Send + Sync + 'static {
+pub(crate) trait LogStore: Send + Sync + 'static {
     /// The id of the tree called `name`, creating it (with a fresh random
     /// positive id, persisted) the first time a name is seen.
     fn tree(&self, name: &str) -> StoreFuture<'_, TreeId>;
@@ -143,7 +144,7 @@ pub trait LogStore: Send + Sync + 'static {
 
 /// A checkpoint with the witness cosignatures collected for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CosignedCheckpoint {
+pub(crate) struct CosignedCheckpoint {
     pub size: u64,
     pub root: Hash,
     /// The log's signed note with the cosignature lines appended.
@@ -153,7 +154,7 @@ pub struct CosignedCheckpoint {
 
 /// The answer of [`LogStore::lead`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Leadership {
+pub(crate) enum Leadership {
     /// The store has a single writing process by construction (SQLite, the
     /// test store): always sequence, never re-check.
     Sole,
@@ -163,15 +164,11 @@ pub enum Leadership {
     Follower,
 }
 
-/// Opens the store a database URL names and applies its migrations:
+/// Opens the store a database URL names, with a tile cache of
+/// `tile_cache_bytes` (see [`tile_cache`]), and applies its migrations:
 /// `sqlite:...` gives [`sqlite::SqliteStore`], `postgres://...` or
 /// `postgresql://...` gives [`postgres::PgStore`].
-pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn LogStore>, StoreError> {
-    open_with(database_url, DEFAULT_TILE_CACHE_BYTES).await
-}
-
-/// [`open`] with a tile cache of `tile_cache_bytes` (see [`tile_cache`]).
-pub async fn open_with(
+pub(crate) async fn open_with(
     database_url: &str,
     tile_cache_bytes: usize,
 ) -> Result<std::sync::Arc<dyn LogStore>, StoreError> {
@@ -222,7 +219,7 @@ impl std::fmt::Display for TreeId {
 
 /// A committed log entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredEntry {
+pub(crate) struct StoredEntry {
     pub index: u64,
     /// What duplicates are detected by: the leaf hash for Rekor entries, the
     /// hash of the timestamp-free signed entry for CT.
@@ -235,7 +232,7 @@ pub struct StoredEntry {
 
 /// An entry to append, with its search-index keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewEntry {
+pub(crate) struct NewEntry {
     pub entry: StoredEntry,
     pub index_keys: Vec<String>,
     /// Bytes kept beside the entry but outside its leaf, committed in the
@@ -246,7 +243,7 @@ pub struct NewEntry {
 
 /// A committed entry read back with its [`NewEntry::extra_data`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EntryWithExtra {
+pub(crate) struct EntryWithExtra {
     pub entry: StoredEntry,
     pub extra_data: Vec<u8>,
 }
@@ -255,7 +252,7 @@ pub struct EntryWithExtra {
 /// signature bytes (a Rekor signed-note checkpoint, or a CT TLS
 /// `DigitallySigned` tree head signature).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignedHead {
+pub(crate) struct SignedHead {
     pub size: u64,
     pub root: Hash,
     pub timestamp_ms: u64,
@@ -265,7 +262,7 @@ pub struct SignedHead {
 /// One sequencing batch: entries at consecutive indices continuing the tree,
 /// the complete-subtree nodes they completed, and the head that covers them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Batch {
+pub(crate) struct Batch {
     pub tree: TreeId,
     pub entries: Vec<NewEntry>,
     pub nodes: Vec<(NodeId, Hash)>,
@@ -274,13 +271,13 @@ pub struct Batch {
 
 impl Batch {
     /// The tree size this batch expects to extend.
-    pub fn base_size(&self) -> u64 {
+    pub(crate) fn base_size(&self) -> u64 {
         self.head.size.saturating_sub(self.entries.len() as u64)
     }
 
     /// Checks the batch is internally consistent (indices consecutive from
     /// `base_size`) and continues a tree whose latest head is `latest`.
-    pub fn check_extends(&self, latest: Option<&SignedHead>) -> Result<(), StoreError> {
+    pub(crate) fn check_extends(&self, latest: Option<&SignedHead>) -> Result<(), StoreError> {
         let base = self.base_size();
         let expected = latest.map_or(0, |h| h.size);
         if base != expected || self.head.size < self.entries.len() as u64 {
@@ -311,7 +308,7 @@ impl Batch {
 /// answers 500 and logs the detail.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum StoreError {
+pub(crate) enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migrations: {0}")]
@@ -330,7 +327,7 @@ impl StoreError {
     /// The database could not be reached (connection refused or lost, pool
     /// timed out): a transient condition the API answers with 503, unlike
     /// a query that failed on a live database.
-    pub fn is_unavailable(&self) -> bool {
+    pub(crate) fn is_unavailable(&self) -> bool {
         match self {
             Self::Database(e) => {
                 matches!(

@@ -46,7 +46,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection as _, Row};
 use tokio::sync::Mutex;
 
-use super::tile_cache::{TileCache, DEFAULT_TILE_CACHE_BYTES};
+use super::tile_cache::TileCache;
 use super::tiles::{check_tile, extend_tiles, touched_tiles, TileId};
 use super::{
     from_sql_int, hash_from_sql, to_sql_int, Batch, CosignedCheckpoint, EntryWithExtra, Leadership,
@@ -55,14 +55,14 @@ use super::{
 
 /// Longest wait for a pooled connection (or a new lock connection) before a
 /// call fails with a "database unreachable" error, answered 503.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Pool size: the sequencers use one connection each at a time; the rest
 /// serve concurrent reads. Postgres' default limit is 100 connections.
 const MAX_CONNECTIONS: u32 = 16;
 
 /// A Postgres-backed log store.
-pub struct PgStore {
+pub(crate) struct PgStore {
     pool: PgPool,
     options: PgConnectOptions,
     /// The session that holds this process' sequencing locks.
@@ -80,12 +80,13 @@ struct LockSession {
 
 impl PgStore {
     /// Connects (`postgres://user@host:port/db`) and migrates the database.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        Self::open_with(url, DEFAULT_TILE_CACHE_BYTES).await
+    #[cfg(test)]
+    pub(crate) async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, super::DEFAULT_TILE_CACHE_BYTES).await
     }
 
     /// [`PgStore::open`] with a tile cache of `tile_cache_bytes`.
-    pub async fn open_with(url: &str, tile_cache_bytes: usize) -> Result<Self, StoreError> {
+    pub(crate) async fn open_with(url: &str, tile_cache_bytes: usize) -> Result<Self, StoreError> {
         let options =
             PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()

@@ -23,7 +23,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::tile_cache::{TileCache, DEFAULT_TILE_CACHE_BYTES};
+use super::tile_cache::TileCache;
 use super::tiles::{check_tile, extend_tiles, touched_tiles, TileId};
 use super::{
     from_sql_int, hash_from_sql, to_sql_int, Batch, CosignedCheckpoint, EntryWithExtra, LogStore,
@@ -39,7 +39,7 @@ const READ_CONNECTIONS: u32 = 4;
 
 /// A SQLite-backed log store.
 #[derive(Clone, Debug)]
-pub struct SqliteStore {
+pub(crate) struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     cache: Arc<TileCache>,
@@ -48,12 +48,13 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if the URL says `mode=rwc`) and migrates the database.
     /// `sqlite::memory:` gives a private in-memory store on one connection.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        Self::open_with(url, DEFAULT_TILE_CACHE_BYTES).await
+    #[cfg(test)]
+    pub(crate) async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, super::DEFAULT_TILE_CACHE_BYTES).await
     }
 
     /// [`SqliteStore::open`] with a tile cache of `tile_cache_bytes`.
-    pub async fn open_with(url: &str, tile_cache_bytes: usize) -> Result<Self, StoreError> {
+    pub(crate) async fn open_with(url: &str, tile_cache_bytes: usize) -> Result<Self, StoreError> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)?
             .busy_timeout(Duration::from_secs(10))

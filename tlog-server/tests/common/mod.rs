@@ -84,7 +84,7 @@ impl Fixture {
                 ..SequencerConfig::default()
             },
             entry_cache_bytes: tlog_server::DEFAULT_ENTRY_CACHE_BYTES,
-            tile_cache_bytes: tlog_server::store::DEFAULT_TILE_CACHE_BYTES,
+            tile_cache_bytes: tlog_server::DEFAULT_TILE_CACHE_BYTES,
             rekor_v2: Some(tlog_server::RekorV2Config {
                 key: self.rekor_v2_key.clone(),
                 witnesses: self.witnesses.clone(),

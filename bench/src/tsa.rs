@@ -20,13 +20,13 @@ use super::report::{Percentiles, Report};
 use super::{ceiling, LoadArgs};
 
 #[derive(Debug, Args)]
-pub(crate) struct TsaArgs {
+pub struct TsaArgs {
     /// The CA's base URL (the TSA is served beside it).
     #[command(flatten)]
-    pub(crate) load: LoadArgs,
+    pub load: LoadArgs,
     /// Requests are pre-generated for this rate over warm-up + duration.
     #[arg(long, default_value_t = 10_000)]
-    pub(crate) max_rate: u64,
+    pub max_rate: u64,
 }
 
 pub(crate) async fn run(args: TsaArgs) -> anyhow::Result<()> {

@@ -20,7 +20,7 @@ const ENTRIES_PER_KEY: usize = 16;
 
 /// Which Rekor API the entries are for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Api {
+pub enum Api {
     #[value(name = "v1")]
     V1,
     #[value(name = "v2")]
@@ -29,7 +29,7 @@ pub(crate) enum Api {
 
 impl Api {
     /// The path entries are posted to.
-    pub(crate) fn entries_path(self) -> &'static str {
+    pub fn entries_path(self) -> &'static str {
         match self {
             Self::V1 => "/api/v1/log/entries",
             Self::V2 => "/api/v2/log/entries",
@@ -37,7 +37,7 @@ impl Api {
     }
 
     /// What the server does to a body before sequencing it.
-    pub(crate) fn canonicalize(
+    pub fn canonicalize(
         self,
         body: &[u8],
     ) -> Result<shared::entry::CanonicalEntry, shared::entry::EntryError> {

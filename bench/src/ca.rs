@@ -28,7 +28,7 @@ use super::ceiling;
 use super::driver::{drive, Expect};
 use super::report::{Ceiling, Percentiles, Report};
 use super::LoadArgs;
-use crate::data_dir::DataDir;
+use super::LoadDevIssuer;
 
 /// Typical DER sizes of what the CA signs: a leaf TBS with an email SAN and
 /// the Sigstore extensions, and an SCT's signed input over it.
@@ -40,30 +40,30 @@ const CLOCK_EVERY: u64 = 8;
 const CEILING_SAMPLE: usize = 64;
 
 #[derive(Debug, Args)]
-pub(crate) struct CaArgs {
+pub struct CaArgs {
     #[command(flatten)]
-    pub(crate) load: LoadArgs,
+    pub load: LoadArgs,
     /// The `sigil dev` data directory whose development issuer signs the
     /// tokens (its key and URL); overridden by --issuer-key/--issuer-url.
     #[arg(long, env = "SIGIL_DATA_DIR", default_value = "./sigil-data")]
-    pub(crate) data_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// PKCS#8 PEM P-256 key of an issuer the CA trusts (its JWKS must
     /// publish this key with kid = hex of the first 8 bytes of SHA-256(SPKI),
     /// as `sigil dev`'s issuer does).
     #[arg(long, requires = "issuer_url")]
-    pub(crate) issuer_key: Option<PathBuf>,
+    pub issuer_key: Option<PathBuf>,
     /// That issuer's URL (the tokens' `iss`).
     #[arg(long, requires = "issuer_key")]
-    pub(crate) issuer_url: Option<String>,
+    pub issuer_url: Option<String>,
     /// Requests are pre-generated for this rate over warm-up + duration; set
     /// it above what the CA can take (running out is reported).
     #[arg(long, default_value_t = 3000)]
-    pub(crate) max_rate: u64,
+    pub max_rate: u64,
 }
 
-pub(crate) async fn run(args: CaArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: CaArgs, dev_issuer: LoadDevIssuer) -> anyhow::Result<()> {
     let load = &args.load;
-    let issuer = issuer(&args)?;
+    let issuer = issuer(&args, dev_issuer)?;
     let client = load.client()?;
     let url = format!("{}/api/v2/signingCert", load.base());
 
@@ -150,7 +150,7 @@ pub(crate) async fn run(args: CaArgs) -> anyhow::Result<()> {
 }
 
 /// The token issuer: explicit key + URL, or the `sigil dev` data directory's.
-fn issuer(args: &CaArgs) -> anyhow::Result<DevIssuer> {
+fn issuer(args: &CaArgs, dev_issuer: LoadDevIssuer) -> anyhow::Result<DevIssuer> {
     match (&args.issuer_key, &args.issuer_url) {
         (Some(key), Some(url)) => {
             let pem = std::fs::read_to_string(key)
@@ -159,10 +159,7 @@ fn issuer(args: &CaArgs) -> anyhow::Result<DevIssuer> {
                 .with_context(|| format!("parsing {}", key.display()))?;
             Ok(DevIssuer::new(url, key))
         }
-        _ => {
-            let (instance, key) = DataDir::new(&args.data_dir)?.load_issuer()?;
-            Ok(DevIssuer::new(&instance.oidc_issuer, key))
-        }
+        _ => (dev_issuer.0)(&args.data_dir),
     }
 }
 

@@ -17,9 +17,9 @@ use super::report::{Percentiles, Report, Tally};
 use super::{entries, LoadArgs};
 
 #[derive(Debug, Args)]
-pub(crate) struct TlogReadArgs {
+pub struct TlogReadArgs {
     #[command(flatten)]
-    pub(crate) load: LoadArgs,
+    pub load: LoadArgs,
 }
 
 pub(crate) async fn run(args: TlogReadArgs) -> anyhow::Result<()> {

@@ -8,7 +8,10 @@
 //! Targets are variants of [`BenchTarget`]; adding one (e.g. `ca`) is one
 //! variant, one module and one match arm in [`run`].
 
+use std::path::Path;
+
 use clap::{Args, Subcommand};
+use dev_oidc::DevIssuer;
 
 mod ca;
 mod ceiling;
@@ -26,14 +29,14 @@ mod tsa;
 
 /// `sigil bench` arguments.
 #[derive(Debug, Args)]
-pub(crate) struct BenchArgs {
+pub struct BenchArgs {
     #[command(subcommand)]
-    pub(crate) target: BenchTarget,
+    pub target: BenchTarget,
 }
 
 /// What to benchmark.
 #[derive(Debug, Subcommand)]
-pub(crate) enum BenchTarget {
+pub enum BenchTarget {
     /// Log writes: POST validly signed, unique hashedrekord entries and time
     /// each 201 (with its inclusion proof).
     Tlog(tlog::TlogArgs),
@@ -68,15 +71,21 @@ pub(crate) enum BenchTarget {
     Explorer(explorer::ExplorerArgs),
 }
 
+/// How the embedding command loads the development issuer kept in a
+/// `sigil dev` data directory (`bench ca --data-dir`): the directory's
+/// layout belongs to `sigil`, not to the benchmarks.
+#[derive(Clone, Copy)]
+pub struct LoadDevIssuer(pub fn(&Path) -> anyhow::Result<DevIssuer>);
+
 /// Runs a benchmark on its own multi-threaded runtime.
-pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub fn run(args: BenchArgs, dev_issuer: LoadDevIssuer) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     match args.target {
         BenchTarget::Tlog(a) => runtime.block_on(tlog::run(a)),
         BenchTarget::TlogRead(a) => runtime.block_on(tlog_read::run(a)),
-        BenchTarget::Ca(a) => runtime.block_on(ca::run(a)),
+        BenchTarget::Ca(a) => runtime.block_on(ca::run(a, dev_issuer)),
         BenchTarget::ProofScale(a) => runtime.block_on(proof_scale::run(a)),
         BenchTarget::Tsa(a) => runtime.block_on(tsa::run(a)),
         BenchTarget::Tiles(a) => runtime.block_on(tiles::run(a)),
@@ -88,32 +97,32 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Options every HTTP load target shares.
 #[derive(Debug, Clone, Args)]
-pub(crate) struct LoadArgs {
+pub struct LoadArgs {
     /// Base URL of the running service, e.g. `http://127.0.0.1:3000`.
     #[arg(long)]
-    pub(crate) url: String,
+    pub url: String,
     /// Length of the measured run, in seconds.
     #[arg(long, default_value_t = 30)]
-    pub(crate) duration: u64,
+    pub duration: u64,
     /// Concurrent connections (each one request at a time, kept alive).
     #[arg(long, default_value_t = 64)]
-    pub(crate) concurrency: usize,
+    pub concurrency: usize,
     /// Seconds of load before measuring starts (connections, caches, JIT of
     /// the database's plans); requests in it are not counted.
     #[arg(long, default_value_t = 5)]
-    pub(crate) warmup: u64,
+    pub warmup: u64,
     /// Per-request timeout in seconds; a timeout counts as an error.
     #[arg(long, default_value_t = 30)]
-    pub(crate) timeout: u64,
+    pub timeout: u64,
     /// A database URL of the same kind as the server's (a scratch database,
     /// or the server's own: the write ceiling uses a fresh scratch tree) to
     /// measure the store ceiling on. Without it the write ceiling is measured
     /// on a scratch SQLite file in a temporary directory.
     #[arg(long)]
-    pub(crate) store_url: Option<String>,
+    pub store_url: Option<String>,
     /// Seconds each ceiling measurement runs.
     #[arg(long, default_value_t = 4)]
-    pub(crate) ceiling_secs: u64,
+    pub ceiling_secs: u64,
 }
 
 impl LoadArgs {

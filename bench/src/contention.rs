@@ -35,15 +35,15 @@ use super::{entries, LoadArgs};
 const HOSTILE_KEYS: usize = shared::entry::MAX_VERIFIERS;
 
 #[derive(Debug, Args)]
-pub(crate) struct ContentionArgs {
+pub struct ContentionArgs {
     #[command(flatten)]
-    pub(crate) load: LoadArgs,
+    pub load: LoadArgs,
     /// Clients posting the expensive DSSE entry during the second phase.
     #[arg(long, default_value_t = 8)]
-    pub(crate) hostile: usize,
+    pub hostile: usize,
     /// Legitimate entries are pre-generated for this rate over both phases.
     #[arg(long, default_value_t = 3000)]
-    pub(crate) max_rate: u64,
+    pub max_rate: u64,
 }
 
 pub(crate) async fn run(args: ContentionArgs) -> anyhow::Result<()> {

@@ -2,9 +2,9 @@
 //! cannot verify with the log's public key: `sigil monitor` (watch a log
 //! over time) and `sigil audit` (check one bundle, or a whole tree).
 
-pub(crate) mod audit;
+pub mod audit;
 mod http;
-pub(crate) mod monitor;
-pub(crate) mod rekor_v1;
-pub(crate) mod rekor_v2;
+pub mod monitor;
+pub mod rekor_v1;
+pub mod rekor_v2;
 mod watch;

@@ -17,11 +17,11 @@ use super::LoadArgs;
 
 /// What a load run recorded.
 pub(crate) struct Run {
-    pub(crate) tally: Tally,
+    pub tally: Tally,
     /// The measured window; shorter than `--duration` when the pool ran out.
-    pub(crate) measured: Duration,
+    pub measured: Duration,
     /// Whether the pre-generated bodies ran out before the window ended.
-    pub(crate) exhausted: bool,
+    pub exhausted: bool,
 }
 
 /// Why one request did not count as a success.
@@ -35,8 +35,8 @@ enum Failure {
 /// What a successful answer is: its status and a check of its body.
 #[derive(Clone, Copy)]
 pub(crate) struct Expect {
-    pub(crate) status: u16,
-    pub(crate) body_ok: fn(&[u8]) -> bool,
+    pub status: u16,
+    pub body_ok: fn(&[u8]) -> bool,
 }
 
 /// Runs `load.concurrency` workers over `pool`, posting each body once to `url`.

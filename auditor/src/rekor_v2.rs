@@ -24,7 +24,7 @@ use super::http::get_capped;
 /// The largest checkpoint read (a note with a few dozen cosignatures).
 const MAX_CHECKPOINT_BYTES: usize = 64 << 10;
 /// Entry bundles fetched at once while scanning.
-pub(crate) const BUNDLES_IN_FLIGHT: usize = 8;
+pub const BUNDLES_IN_FLIGHT: usize = 8;
 
 /// An entry bundle being fetched: its index and bytes once done.
 type BundleFetch = tokio::task::JoinHandle<anyhow::Result<(u64, Vec<u8>)>>;
@@ -45,13 +45,13 @@ impl Drop for InFlight {
 /// and that tree's right edge, which recomputes to the checkpoint's root.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct TiledHead {
-    pub(crate) origin: String,
-    pub(crate) size: u64,
+pub struct TiledHead {
+    pub origin: String,
+    pub size: u64,
     /// Lower-case hex.
-    pub(crate) root_hash: String,
+    pub root_hash: String,
     /// The edge's hashes (hex), largest subtree first.
-    pub(crate) frontier: Vec<String>,
+    pub frontier: Vec<String>,
 }
 
 impl TiledHead {
@@ -66,7 +66,7 @@ impl TiledHead {
 
     /// The kept edge, after checking that it still recomputes to the kept
     /// root (a state file edited by hand proves nothing).
-    pub(crate) fn frontier(&self) -> anyhow::Result<Frontier> {
+    pub fn frontier(&self) -> anyhow::Result<Frontier> {
         let hashes = self
             .frontier
             .iter()
@@ -83,15 +83,15 @@ impl TiledHead {
 }
 
 /// One logged entry, read from an entry bundle.
-pub(crate) struct TiledEntry {
-    pub(crate) index: u64,
-    pub(crate) leaf_hash: Hash,
+pub struct TiledEntry {
+    pub index: u64,
+    pub leaf_hash: Hash,
     /// The canonical body, parsed (`Null` if it is not JSON).
-    pub(crate) body: serde_json::Value,
+    pub body: serde_json::Value,
 }
 
 /// A Rekor v2 log and the key its checkpoints must verify with.
-pub(crate) struct RekorV2 {
+pub struct RekorV2 {
     http: reqwest::Client,
     base: String,
     verifier: CheckpointVerifier,
@@ -101,7 +101,7 @@ impl RekorV2 {
     /// The log at `base`, whose checkpoints must verify with the PEM key in
     /// `key_file` (Ed25519 or P-256, from the trusted root) under the
     /// origin `base` names.
-    pub(crate) fn with_key_file(base: &str, key_file: &std::path::Path) -> anyhow::Result<Self> {
+    pub fn with_key_file(base: &str, key_file: &std::path::Path) -> anyhow::Result<Self> {
         let pem = std::fs::read_to_string(key_file)
             .with_context(|| format!("reading {}", key_file.display()))?;
         let base = base.trim_end_matches('/');
@@ -120,12 +120,12 @@ impl RekorV2 {
         })
     }
 
-    pub(crate) fn origin(&self) -> &str {
+    pub fn origin(&self) -> &str {
         self.verifier.name()
     }
 
     /// The log's latest checkpoint, its signature verified.
-    pub(crate) async fn head(&self) -> anyhow::Result<Checkpoint> {
+    pub async fn head(&self) -> anyhow::Result<Checkpoint> {
         let bytes = self.get("/checkpoint", MAX_CHECKPOINT_BYTES).await?;
         let text = String::from_utf8(bytes).context("the checkpoint is not UTF-8")?;
         self.verify_checkpoint(&text)
@@ -133,7 +133,7 @@ impl RekorV2 {
 
     /// A checkpoint (the log's, or a bundle's `checkpoint.envelope`) whose
     /// signature verifies with the log key, for this log's origin.
-    pub(crate) fn verify_checkpoint(&self, text: &str) -> anyhow::Result<Checkpoint> {
+    pub fn verify_checkpoint(&self, text: &str) -> anyhow::Result<Checkpoint> {
         let note = SignedNote::parse(text)
             .map_err(|e| anyhow!("the checkpoint is not a signed note: {e}"))?;
         self.verifier
@@ -154,11 +154,7 @@ impl RekorV2 {
     /// tiles of `head`'s tree. Unverified unless `size == head.size`, where
     /// it must recompute to the head's root; otherwise the caller verifies
     /// it by extending it to a signed root ([`RekorV2::scan`]).
-    pub(crate) async fn frontier_at(
-        &self,
-        size: u64,
-        head: &Checkpoint,
-    ) -> anyhow::Result<Frontier> {
+    pub async fn frontier_at(&self, size: u64, head: &Checkpoint) -> anyhow::Result<Frontier> {
         ensure!(
             size <= head.size,
             "index {size} is beyond the tree of {}",
@@ -184,7 +180,7 @@ impl RekorV2 {
     /// to `on_entry` in order, and returns the edge of `head`'s tree, after
     /// checking that it recomputes to `head.root`: that proves the tree at
     /// `head` extends the one `from` is the edge of, with these entries.
-    pub(crate) async fn scan(
+    pub async fn scan(
         &self,
         mut frontier: Frontier,
         head: &Checkpoint,

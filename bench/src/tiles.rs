@@ -19,10 +19,10 @@ use super::report::{Ceiling, Percentiles, Report};
 use super::LoadArgs;
 
 #[derive(Debug, Args)]
-pub(crate) struct TilesArgs {
+pub struct TilesArgs {
     /// The log's base URL (tiles under `/tile/`, `/checkpoint`).
     #[command(flatten)]
-    pub(crate) load: LoadArgs,
+    pub load: LoadArgs,
 }
 
 /// Distinct tiles fetched up front for the static-file ceiling.

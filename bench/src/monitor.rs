@@ -17,15 +17,15 @@ use serde_json::{json, Map};
 use shared::merkle::Frontier;
 
 use super::report::{Ceiling, Percentiles, Report, Tally};
-use crate::auditor::monitor::{report, watching_nobody, ENTRIES_PER_READ};
-use crate::auditor::rekor_v1::RekorV1;
-use crate::auditor::rekor_v2::{RekorV2, BUNDLES_IN_FLIGHT};
+use auditor::monitor::{report, watching_nobody, ENTRIES_PER_READ};
+use auditor::rekor_v1::RekorV1;
+use auditor::rekor_v2::{RekorV2, BUNDLES_IN_FLIGHT};
 
 /// Entries per latency sample.
 const CHUNK: u64 = 256;
 
 #[derive(Debug, Args)]
-pub(crate) struct MonitorBenchArgs {
+pub struct MonitorBenchArgs {
     /// Base URL of the log.
     #[arg(long)]
     url: String,
@@ -76,7 +76,7 @@ pub(crate) async fn run(args: MonitorBenchArgs) -> anyhow::Result<()> {
             tally.latencies_us.push(t.elapsed().as_micros() as u64);
             next = end;
         }
-        (head.size, crate::auditor::rekor_v1::RETRIEVES_IN_FLIGHT)
+        (head.size, auditor::rekor_v1::RETRIEVES_IN_FLIGHT)
     };
     let measured = started.elapsed();
 

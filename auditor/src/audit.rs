@@ -35,7 +35,7 @@ const PROGRESS_EVERY: u64 = 1000;
 
 /// `sigil audit` arguments.
 #[derive(Debug, Args)]
-pub(crate) struct AuditArgs {
+pub struct AuditArgs {
     #[command(subcommand)]
     command: AuditCommand,
     /// Base URL of the Rekor v1 log.
@@ -63,7 +63,7 @@ enum AuditCommand {
 }
 
 /// Runs `sigil audit`.
-pub(crate) fn run(args: AuditArgs) -> anyhow::Result<()> {
+pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     let url = args.url.context("--url is required")?;
     let key = args.public_key.context("--public-key is required")?;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -17,20 +17,20 @@ use super::report::{Percentiles, Report};
 use super::{ceiling, entries, LoadArgs};
 
 #[derive(Debug, Args)]
-pub(crate) struct TlogArgs {
+pub struct TlogArgs {
     #[command(flatten)]
-    pub(crate) load: LoadArgs,
+    pub load: LoadArgs,
     /// Entries are pre-generated for this rate over warm-up + duration; set
     /// it above what the log can take (running out is reported).
     #[arg(long, default_value_t = 6000)]
-    pub(crate) max_rate: u64,
+    pub max_rate: u64,
     /// Entries per batch for the store ceiling (use the server's --batch-size).
     #[arg(long, default_value_t = tlog_server::SequencerConfig::default().batch_size)]
-    pub(crate) batch_size: usize,
+    pub batch_size: usize,
     /// Rekor API to write: v1 (`/api/v1/log/entries`, a SET per entry) or
     /// v2 (`/api/v2/log/entries`, `hashedRekordRequestV002`, no SET).
     #[arg(long, value_enum, default_value_t = entries::Api::V1)]
-    pub(crate) api: entries::Api,
+    pub api: entries::Api,
 }
 
 pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {

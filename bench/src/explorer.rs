@@ -18,14 +18,14 @@ use super::report::{Ceiling, Percentiles, Report};
 use super::LoadArgs;
 
 #[derive(Debug, Args)]
-pub(crate) struct ExplorerArgs {
+pub struct ExplorerArgs {
     #[command(flatten)]
-    pub(crate) load: LoadArgs,
+    pub load: LoadArgs,
     /// Distinct random entries the load cycles through: few stay in the
     /// server's caches, many (up to the whole log) mostly do not.
     #[arg(long, default_value_t = 10_000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    pub(crate) distinct: usize,
+    pub distinct: usize,
 }
 
 pub(crate) async fn run(args: ExplorerArgs) -> anyhow::Result<()> {

@@ -5,27 +5,27 @@ pub(crate) use shared::entry::signers::{signers, Signer};
 
 /// One rule: an entry matches when a signer satisfies every part given.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Rule {
+pub struct Rule {
     /// A human name for the rule, printed with each match.
-    pub(crate) name: String,
-    pub(crate) san: Option<SanMatch>,
-    pub(crate) issuer: Option<String>,
+    pub name: String,
+    pub san: Option<SanMatch>,
+    pub issuer: Option<String>,
     /// `owner/repo` or the repository URL.
-    pub(crate) repository: Option<String>,
-    pub(crate) git_ref: Option<String>,
-    pub(crate) key_fingerprint: Option<String>,
+    pub repository: Option<String>,
+    pub git_ref: Option<String>,
+    pub key_fingerprint: Option<String>,
 }
 
 /// How a SAN is matched.
 #[derive(Clone, Debug)]
-pub(crate) enum SanMatch {
+pub enum SanMatch {
     Exact(String),
     /// Anchored at both ends (the `regex` crate runs in linear time).
     Pattern(regex::Regex),
 }
 
 impl Rule {
-    pub(crate) fn matches(&self, signer: &Signer) -> bool {
+    pub fn matches(&self, signer: &Signer) -> bool {
         let san_ok = match &self.san {
             None => true,
             Some(SanMatch::Exact(want)) => signer.sans.iter().any(|s| s == want),

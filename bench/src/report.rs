@@ -10,10 +10,10 @@ use serde_json::{json, Map, Value};
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     /// Latency of every successful request in the measured window, in µs.
-    pub(crate) latencies_us: Vec<u64>,
+    pub latencies_us: Vec<u64>,
     /// Failed requests in the measured window by reason: the HTTP status
     /// ("503"), "timeout", "connect", "transport", or "bad-response".
-    pub(crate) errors: BTreeMap<String, u64>,
+    pub errors: BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -44,10 +44,10 @@ impl Tally {
 /// Latency percentiles of the successful requests, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Percentiles {
-    pub(crate) p50: f64,
-    pub(crate) p90: f64,
-    pub(crate) p99: f64,
-    pub(crate) max: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
 }
 
 impl Percentiles {
@@ -73,27 +73,27 @@ impl Percentiles {
 /// A ceiling measured in the same run: operations per second and what was measured.
 #[derive(Debug, Clone)]
 pub(crate) struct Ceiling {
-    pub(crate) per_sec: f64,
-    pub(crate) what: String,
+    pub per_sec: f64,
+    pub what: String,
 }
 
 /// The whole result of a load run.
 pub(crate) struct Report {
     /// "tlog", "tlog-read", ...
-    pub(crate) target: &'static str,
+    pub target: &'static str,
     /// Unit of the rate: "entries" or "reads".
-    pub(crate) unit: &'static str,
-    pub(crate) url: String,
-    pub(crate) concurrency: usize,
-    pub(crate) duration: Duration,
-    pub(crate) warmup_s: u64,
-    pub(crate) ok: u64,
-    pub(crate) latency: Percentiles,
-    pub(crate) errors: BTreeMap<String, u64>,
-    pub(crate) cpu: Option<Ceiling>,
-    pub(crate) store: Option<Ceiling>,
+    pub unit: &'static str,
+    pub url: String,
+    pub concurrency: usize,
+    pub duration: Duration,
+    pub warmup_s: u64,
+    pub ok: u64,
+    pub latency: Percentiles,
+    pub errors: BTreeMap<String, u64>,
+    pub cpu: Option<Ceiling>,
+    pub store: Option<Ceiling>,
     /// Target-specific extra figures for the JSON line.
-    pub(crate) extra: Map<String, Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl Report {

@@ -26,9 +26,9 @@ use rand_core::RngCore as _;
 use sha2::{Digest as _, Sha256};
 use shared::entry::CanonicalEntry;
 use shared::keys::EcdsaP256Signer;
-use shared::merkle::{inclusion_plan, leaf_hash, Frontier, Hash};
+use shared::merkle::{leaf_hash, Frontier, Hash};
 use shared::rekor::{set_payload, InclusionProof, LogEntryValue, Verification};
-use tlog_server::store::{Batch, LogStore, NewEntry, SignedHead, StoredEntry};
+use tlog_server::bulk::{BulkEntry, BulkStore};
 
 use super::entries::Api;
 use super::report::Ceiling;
@@ -279,57 +279,42 @@ pub(crate) async fn store_write(
     secs: u64,
 ) -> anyhow::Result<Ceiling> {
     anyhow::ensure!(!sample.is_empty() && batch_size > 0, "nothing to write");
-    let store = tlog_server::store::open(url).await?;
+    let store = BulkStore::open(url, tlog_server::DEFAULT_TILE_CACHE_BYTES).await?;
     let name = format!("bench-scratch-{:016x}", rand_core::OsRng.next_u64());
-    let tree = store.tree(&name).await?;
-    let mut frontier = Frontier::new();
+    let mut tree = store.scratch_tree(&name).await?;
     let mut written = 0u64;
     let mut batches = 0u64;
     let start = Instant::now();
     let end = start + Duration::from_secs(secs.max(1));
     while Instant::now() < end {
-        let mut entries = Vec::with_capacity(batch_size);
-        let mut nodes = Vec::new();
-        for _ in 0..batch_size {
-            let c = &sample[(frontier.size() % sample.len() as u64) as usize];
-            // Unique identity per entry, as every real submission has.
-            let identity = Hash(
-                Sha256::new()
-                    .chain_update(frontier.size().to_be_bytes())
-                    .chain_update(&c.body)
-                    .finalize()
-                    .into(),
-            );
-            let index = frontier.size();
-            nodes.extend(frontier.append(leaf_hash(&c.body)));
-            let keys = c.index.clone();
-            entries.push(NewEntry {
-                entry: StoredEntry {
-                    index,
-                    identity,
+        let entries = (0..batch_size as u64)
+            .map(|offset| {
+                let index = tree.size() + offset;
+                let c = &sample[(index % sample.len() as u64) as usize];
+                let keys = c.index.clone();
+                BulkEntry {
+                    // Unique identity per entry, as every real submission has.
+                    identity: Hash(
+                        Sha256::new()
+                            .chain_update(index.to_be_bytes())
+                            .chain_update(&c.body)
+                            .finalize()
+                            .into(),
+                    ),
                     body: c.body.clone(),
-                    timestamp_ms: now_ms(),
-                },
-                index_keys: keys
-                    .hashes
-                    .into_iter()
-                    .chain(keys.public_keys)
-                    .chain(keys.identities)
-                    .collect(),
-                extra_data: Vec::new(),
-            });
-        }
-        let identities: Vec<Hash> = entries.iter().map(|e| e.entry.identity).collect();
-        // The sequencer's duplicate check, one query per batch.
-        store.entries_by_identity(tree, &identities).await?;
-        store
-            .commit(Batch {
-                tree,
-                entries,
-                nodes,
-                head: stand_in_head(&name, &frontier),
+                    index_keys: keys
+                        .hashes
+                        .into_iter()
+                        .chain(keys.public_keys)
+                        .chain(keys.identities)
+                        .collect(),
+                }
             })
-            .await?;
+            .collect();
+        let batch = tree.prepare(entries, now_ms());
+        // The sequencer's duplicate check, one query per batch.
+        batch.count_duplicates().await?;
+        batch.commit().await?;
         written += batch_size as u64;
         batches += 1;
     }
@@ -352,32 +337,20 @@ pub(crate) async fn store_read(
     concurrency: usize,
     secs: u64,
 ) -> anyhow::Result<Ceiling> {
-    let store = tlog_server::store::open(url).await?;
-    let tree = store.tree("rekor").await?;
-    let head = store
-        .latest_head(tree)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the store's rekor tree has no head"))?;
-    anyhow::ensure!(head.size > 0, "the store's rekor tree is empty");
-    let size = head.size;
+    let store = BulkStore::open(url, tlog_server::DEFAULT_TILE_CACHE_BYTES).await?;
+    let reader = store.reader("rekor").await?;
+    let size = reader.size();
     let count = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let end = start + Duration::from_secs(secs.max(1));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {
-        let store: Arc<dyn LogStore> = store.clone();
+        let reader = reader.clone();
         let count = count.clone();
         tasks.spawn(async move {
             let mut rng = XorShift::seeded();
             while Instant::now() < end {
-                let index = rng.below(size);
-                let entry = store
-                    .entry_by_index(tree, index)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("entry {index} missing"))?;
-                let plan = inclusion_plan(entry.index, size)?;
-                let hashes = store.read_nodes(tree, plan.nodes()).await?;
-                std::hint::black_box(plan.assemble(&hashes)?);
+                std::hint::black_box(reader.entry_with_proof(rng.below(size)).await?);
                 count.fetch_add(1, Ordering::Relaxed);
             }
             Ok::<_, anyhow::Error>(())
@@ -408,24 +381,6 @@ pub(crate) fn redact(url: &str) -> String {
             format!("{}://{user}@{}", &url[..s], &url[at + 1..])
         }
         _ => url.to_owned(),
-    }
-}
-
-/// The head of a scratch tree at `frontier`'s size, with a checkpoint-sized
-/// stand-in for the signed note: signing is CPU, not store, work.
-pub(crate) fn stand_in_head(name: &str, frontier: &Frontier) -> SignedHead {
-    let root = frontier.root();
-    SignedHead {
-        size: frontier.size(),
-        root,
-        timestamp_ms: now_ms(),
-        signed: format!(
-            "{name}\n{}\n{}\n\n\u{2014} bench {}\n",
-            frontier.size(),
-            B64.encode(root.0),
-            B64.encode([0u8; 76])
-        )
-        .into_bytes(),
     }
 }
 

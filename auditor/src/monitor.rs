@@ -27,7 +27,7 @@ use super::rekor_v2::{RekorV2, TiledHead};
 use super::watch::{self, Rule, SanMatch};
 
 /// Entries of a v1 log held in memory at once while catching up.
-pub(crate) const ENTRIES_PER_READ: u64 = 10_000;
+pub const ENTRIES_PER_READ: u64 = 10_000;
 
 /// Exit status when a watched signer appeared.
 const EXIT_MATCH: i32 = 1;
@@ -36,7 +36,7 @@ const EXIT_UNVERIFIED: i32 = 2;
 
 /// `sigil monitor` arguments.
 #[derive(Debug, Args)]
-pub(crate) struct MonitorArgs {
+pub struct MonitorArgs {
     /// Base URL of the Rekor log (for v2, the prefix of `/checkpoint` and
     /// `/tile/`; its origin is this URL without the scheme).
     #[arg(long)]
@@ -88,7 +88,7 @@ enum Log {
 }
 
 /// Runs `sigil monitor`; exits the process with its status.
-pub(crate) fn run(args: MonitorArgs) -> anyhow::Result<()> {
+pub fn run(args: MonitorArgs) -> anyhow::Result<()> {
     let rules = rules(&args)?;
     let log = if args.rekor_api == 2 {
         Log::V2(RekorV2::with_key_file(&args.url, &args.public_key)?)
@@ -208,7 +208,7 @@ async fn check_v2(log: &RekorV2, args: &MonitorArgs, rules: &[Rule]) -> anyhow::
 }
 
 /// Prints one line per rule a signer of the entry matches; true if any did.
-pub(crate) fn report(
+pub fn report(
     rules: &[Rule],
     index: u64,
     uuid: &str,
@@ -251,7 +251,7 @@ fn match_line(
 }
 
 /// A rule that reads every entry's signers and matches none (benchmarks).
-pub(crate) fn watching_nobody() -> Vec<Rule> {
+pub fn watching_nobody() -> Vec<Rule> {
     vec![Rule {
         name: "nobody".into(),
         san: Some(SanMatch::Exact(String::new())),

@@ -21,7 +21,7 @@ use super::http::read_capped;
 /// Entries asked for per `entries/retrieve` (Rekor's maximum).
 const RETRIEVE_BATCH: u64 = 10;
 /// `entries/retrieve` requests sent at once while reading a range.
-pub(crate) const RETRIEVES_IN_FLIGHT: usize = 8;
+pub const RETRIEVES_IN_FLIGHT: usize = 8;
 
 /// A retrieve being answered: the indexes asked, and the answer.
 type Retrieve = tokio::task::JoinHandle<anyhow::Result<(Vec<u64>, Vec<HashMap<String, LogEntry>>)>>;
@@ -32,32 +32,32 @@ const MAX_ANSWER_BYTES: usize = 64 << 20;
 
 /// A tree head whose checkpoint signature verified.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct VerifiedHead {
-    pub(crate) tree_id: String,
-    pub(crate) size: u64,
+pub struct VerifiedHead {
+    pub tree_id: String,
+    pub size: u64,
     /// Lower-case hex.
-    pub(crate) root_hash: String,
+    pub root_hash: String,
 }
 
 impl VerifiedHead {
-    pub(crate) fn root(&self) -> anyhow::Result<Hash> {
+    pub fn root(&self) -> anyhow::Result<Hash> {
         Hash::from_hex(&self.root_hash).map_err(|e| anyhow!("root hash: {e}"))
     }
 }
 
 /// An entry whose inclusion in a verified head was proven.
-pub(crate) struct ProvenEntry {
-    pub(crate) index: u64,
-    pub(crate) uuid: String,
-    pub(crate) integrated_time: i64,
+pub struct ProvenEntry {
+    pub index: u64,
+    pub uuid: String,
+    pub integrated_time: i64,
     /// The canonical body, parsed (`Null` if it is not JSON).
-    pub(crate) body: serde_json::Value,
+    pub body: serde_json::Value,
     /// The canonical body as logged: the Merkle leaf's data.
-    pub(crate) body_bytes: Vec<u8>,
+    pub body_bytes: Vec<u8>,
 }
 
 /// A Rekor v1 log and the key its checkpoints must verify with.
-pub(crate) struct RekorV1 {
+pub struct RekorV1 {
     http: reqwest::Client,
     base: String,
     key: PublicKey,
@@ -106,14 +106,14 @@ struct InclusionProof {
 impl RekorV1 {
     /// The log at `base`, whose checkpoints must verify with the PEM key in
     /// `key_file` (from the log's trust root, never from the log itself).
-    pub(crate) fn with_key_file(base: &str, key_file: &std::path::Path) -> anyhow::Result<Self> {
+    pub fn with_key_file(base: &str, key_file: &std::path::Path) -> anyhow::Result<Self> {
         let pem =
             std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?;
         let key = PublicKey::from_pem(&pem).map_err(|e| anyhow!("{}: {e}", key_file.display()))?;
         Self::new(base, key)
     }
 
-    pub(crate) fn new(base: &str, key: PublicKey) -> anyhow::Result<Self> {
+    pub fn new(base: &str, key: PublicKey) -> anyhow::Result<Self> {
         Ok(Self {
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(60))
@@ -126,7 +126,7 @@ impl RekorV1 {
     /// A checkpoint (a signed note, as in `signedTreeHead` or a bundle's
     /// `checkpoint.envelope`) verified with the log key, and its tree ID
     /// (the origin is `"<host> - <treeID>"`).
-    pub(crate) fn verify_checkpoint(&self, signed: &str) -> anyhow::Result<(Checkpoint, String)> {
+    pub fn verify_checkpoint(&self, signed: &str) -> anyhow::Result<(Checkpoint, String)> {
         let note = SignedNote::parse(signed)
             .map_err(|e| anyhow!("the checkpoint is not a signed note: {e}"))?;
         let checkpoint = Checkpoint::parse(&note.text)
@@ -144,7 +144,7 @@ impl RekorV1 {
 
     /// The log's current head, after checking its checkpoint's signature
     /// and that the checkpoint says what the JSON around it says.
-    pub(crate) async fn head(&self) -> anyhow::Result<VerifiedHead> {
+    pub async fn head(&self) -> anyhow::Result<VerifiedHead> {
         let info: LogInfo = self.get_json("/api/v1/log").await?;
         let (checkpoint, tree_id) = self.verify_checkpoint(&info.signed_tree_head)?;
         ensure!(
@@ -170,7 +170,7 @@ impl RekorV1 {
 
     /// Proves that `new` extends `old` (RFC 6962 §2.1.2); an error means the
     /// log is not append-only, or cannot show that it is.
-    pub(crate) async fn prove_consistent(
+    pub async fn prove_consistent(
         &self,
         old: &VerifiedHead,
         new: &VerifiedHead,
@@ -218,7 +218,7 @@ impl RekorV1 {
 
     /// Entries `range` (within `head`), each proven included in `head` (or
     /// in a later head that is itself proven consistent with `head`).
-    pub(crate) async fn entries(
+    pub async fn entries(
         &self,
         range: std::ops::Range<u64>,
         head: &VerifiedHead,
