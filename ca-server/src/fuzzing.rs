@@ -1,6 +1,6 @@
-//! Entry points for the fuzz targets in `fuzz/` (`cargo fuzz`; issue P6
-//! §6): each runs one parser of hostile input on arbitrary bytes, through
-//! the same code the servers run, and discards the result. Not an API:
+//! Entry points for the fuzz targets in `fuzz/` (`cargo fuzz`; docs/design.md,
+//! "Hostile input"): each runs one parser of hostile input on arbitrary bytes,
+//! through the same code the servers run, and discards the result. Not an API:
 //! hidden from the docs, and free to change with the fuzz targets.
 
 use std::collections::BTreeMap;

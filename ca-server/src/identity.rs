@@ -1,5 +1,5 @@
 //! Principals: what a verified token says about its subject, per issuer type
-//! (Fulcio `pkg/identity/*`, docs/fulcio-wire.md §3 and §4 table): the string the
+//! (Fulcio `pkg/identity/*`, docs/fulcio-wire.md §3 and §4): the string the
 //! proof of possession signs, the one SAN, and the Sigstore extensions
 //! 1.3.6.1.4.1.57264.1.x. `basic` has the people and workload types, `ci`
 //! the legacy CI types, `ciprovider` the templated CI type.

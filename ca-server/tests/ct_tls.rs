@@ -1,7 +1,7 @@
-//! The CA reaches its CT log over TLS (issue P6 §3): a log served over
-//! HTTPS by the `serving` crate with a certificate of a private CA, which
-//! ca-server trusts through `ct_log_ca_pem` (`--ct-log-ca-cert`) instead of
-//! the system's roots.
+//! The CA reaches its CT log over TLS (docs/design.md, "Connections"): a log
+//! served over HTTPS by the `serving` crate with a certificate of a private CA,
+//! which ca-server trusts through `ct_log_ca_pem` (`--ct-log-ca-cert`) instead
+//! of the system's roots.
 
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]

@@ -1,4 +1,4 @@
-//! OIDC transport robustness (docs/fulcio-wire.md §4, §7 #4): a per-issuer
+//! OIDC transport robustness (docs/fulcio-wire.md §4): a per-issuer
 //! `CACert` is the only TLS root for that issuer's HTTPS (Fulcio #1665,
 //! #2097), discovery follows same-host redirects only, and a JWKS rotation is picked up on an unknown `kid` once the
 //! refetch rate limit allows.

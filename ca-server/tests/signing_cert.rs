@@ -412,8 +412,8 @@ async fn trust_bundle_configuration_health() {
     let _ = RSA_KID;
 }
 
-/// P6 §4: a certificate rate per identity. Over it, 429 with gRPC
-/// ResourceExhausted (8) and Retry-After, before the key proof or any
+/// docs/design.md, "Rate limits": a certificate rate per identity. Over it, 429
+/// with gRPC ResourceExhausted (8) and Retry-After, before the key proof or any
 /// signature; another identity is unaffected.
 #[tokio::test]
 async fn an_identity_over_its_certificate_rate_gets_429() {

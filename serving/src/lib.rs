@@ -1,6 +1,6 @@
 //! How Sigil's servers (`ca-server`, `tlog-server`, `sigil dev`) take
 //! connections, so that slow or numerous clients cannot hold them hostage
-//! (issue P6 §3, "Connections"): HTTP/1.1 through hyper with
+//! (docs/design.md, "Connections"): HTTP/1.1 through hyper with
 //! - a **connection limit**: beyond it, new connections wait in the
 //!   kernel's accept queue until one closes;
 //! - a **header-read timeout**: a client that does not send a whole request

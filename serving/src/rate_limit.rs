@@ -1,6 +1,6 @@
-//! Per-client rate limits (issue P6 §4): a GCRA token bucket per client IP
-//! (governor's keyed limiter). A client over its rate gets 429 with
-//! `Retry-After` and costs nothing more; everyone else is unaffected.
+//! Per-client rate limits (docs/design.md, "Rate limits"): a GCRA token bucket
+//! per client IP (governor's keyed limiter). A client over its rate gets 429
+//! with `Retry-After` and costs nothing more; everyone else is unaffected.
 //!
 //! The defaults (20,000 requests/s, bursts of 40,000) are far above what a
 //! CI fleet behind one NAT sends and above what a small machine serves, so

@@ -45,7 +45,8 @@ pub struct AcceptedChain {
 
 /// Most certificates a submitted chain may hold (leaf, intermediates and
 /// root). Web PKI and Fulcio chains hold three or four; a long chain only
-/// buys signature checks (P6: 1,400 P-521 certificates cost 2.3 s).
+/// buys signature checks (1,400 P-521 certificates cost 2.3 s; docs/design.md,
+/// "Hostile input").
 pub const MAX_CHAIN_CERTS: usize = 10;
 
 /// Validates an `add-chain` (precert = false) or `add-pre-chain` (precert = true)

@@ -102,7 +102,8 @@ const INTOTO_API_VERSION: &str = "0.0.2";
 
 /// Parses and verifies a ProposedEntry JSON document (the POST body).
 pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> {
-    // Bounded while parsing: a hostile body cannot grow a huge tree (P6).
+    // Bounded while parsing: a hostile body cannot grow a huge tree
+    // (docs/design.md, "Hostile input").
     let doc = crate::json_bounded::from_slice(json, crate::json_bounded::JsonLimits::ENTRY)
         .map_err(|e| EntryError::MalformedJson(e.to_string()))?;
     let Value::Object(doc) = doc else {

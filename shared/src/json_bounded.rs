@@ -2,11 +2,11 @@
 //!
 //! `serde_json::from_slice::<Value>` builds a node per array element: a
 //! 32 MiB body of `[0,0,…]` becomes a 16-million-node tree of about 850 MB
-//! before anything looks at its shape (issue P6, finding 2). Proposed Rekor
-//! entries are small trees (tens of nodes, a few of them long strings), so
-//! this parser refuses, while parsing, any document with more than
-//! `max_nodes` values or nested deeper than `max_depth`. Memory is then
-//! bounded by the body's own bytes plus `max_nodes` small nodes.
+//! before anything looks at its shape (docs/design.md, "Hostile input").
+//! Proposed Rekor entries are small trees (tens of nodes, a few of them long
+//! strings), so this parser refuses, while parsing, any document with more than
+//! `max_nodes` values or nested deeper than `max_depth`. Memory is then bounded
+//! by the body's own bytes plus `max_nodes` small nodes.
 
 use std::cell::Cell;
 use std::fmt;
@@ -198,8 +198,9 @@ mod tests {
         assert!(from_slice(b"[1,", SMALL).is_err());
     }
 
-    /// The P6 body: a 32 MiB array of zeros. Refused after the first few
-    /// thousand values, so the tree never grows past them.
+    /// The body of docs/design.md, "Hostile input": a 32 MiB array of zeros.
+    /// Refused after the first few thousand values, so the tree never grows
+    /// past them.
     #[test]
     fn a_huge_array_is_refused_while_parsing() {
         let mut body = Vec::with_capacity(32 << 20);

@@ -205,9 +205,9 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     );
 }
 
-/// Slowloris (P6 §3): a client that never finishes its request head is
-/// disconnected by every service of the stack (the default header-read
-/// timeout is 10 s), instead of holding a connection forever.
+/// Slowloris (docs/design.md, "Connections"): a client that never finishes its
+/// request head is disconnected by every service of the stack (the default
+/// header-read timeout is 10 s), instead of holding a connection forever.
 #[test]
 fn connections_that_never_finish_a_request_head_are_closed() {
     use std::io::{Read as _, Write as _};

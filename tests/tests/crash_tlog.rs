@@ -1,10 +1,10 @@
-//! Crash safety of the log (issue 3, "Crash safety"; docs/design.md "Nothing is
-//! acknowledged before its commit"): a standalone `tlog-server` is SIGKILLed
-//! while clients write, and, on Postgres, its database is stopped
-//! (`pg_ctl stop -m immediate`) and started again under load. Afterwards
-//! every entry that got a 201 must be in the log at the index it was given,
-//! and the log's checkpoint must be consistent with every checkpoint served
-//! before. While the database is down, writes must fail fast with 503.
+//! Crash safety of the log (docs/design.md, "Nothing acknowledged is lost"): a
+//! standalone `tlog-server` is SIGKILLed while clients write, and, on Postgres,
+//! its database is stopped (`pg_ctl stop -m immediate`) and started again under
+//! load. Afterwards every entry that got a 201 must be in the log at the index
+//! it was given, and the log's checkpoint must be consistent with every
+//! checkpoint served before. While the database is down, writes must fail fast
+//! with 503.
 
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]

@@ -1,9 +1,10 @@
-//! Crash safety of the Rekor v2 log (issue 8, "Acceptance"): a standalone
-//! `tlog-server` is SIGKILLed while clients write v2 entries, and restarted
-//! on the same store. Afterwards every entry that got a 201 must be in the
-//! C2SP tiles at the index it was given, and every checkpoint ever served
-//! (at `/checkpoint` or in a 201) must be a prefix of the tree the tiles
-//! hold now, which is what consistency means when the whole tree is read.
+//! Crash safety of the Rekor v2 log (docs/rekor-v2.md §6; docs/design.md,
+//! "Nothing acknowledged is lost"): a standalone `tlog-server` is SIGKILLed
+//! while clients write v2 entries, and restarted on the same store. Afterwards
+//! every entry that got a 201 must be in the C2SP tiles at the index it was
+//! given, and every checkpoint ever served (at `/checkpoint` or in a 201) must
+//! be a prefix of the tree the tiles hold now, which is what consistency means
+//! when the whole tree is read.
 
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]

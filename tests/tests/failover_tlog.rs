@@ -1,8 +1,8 @@
-//! Replica failover under write load (issue P6, "Acceptance"): two
-//! `tlog-server` processes on one Postgres database, with the same keys.
-//! The leader is SIGKILLed while clients write; the standby must take the
-//! trees and sequence within 2 s, nothing acknowledged may be lost, and no
-//! fork may appear: every checkpoint served by either process, before or
+//! Replica failover under write load (docs/architecture.md, "Replicas
+//! (Postgres)"): two `tlog-server` processes on one Postgres database, with the
+//! same keys. The leader is SIGKILLed while clients write; the standby must
+//! take the trees and sequence within 2 s, nothing acknowledged may be lost,
+//! and no fork may appear: every checkpoint served by either process, before or
 //! after, is consistent with the final one.
 
 // Test code: a failed step should panic with its error.

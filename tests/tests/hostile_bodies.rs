@@ -1,7 +1,7 @@
-//! Hostile request bodies against a standalone `tlog-server` (issue P6,
-//! finding 2 and its acceptance): a 32 MiB body of `[0,0,…]` used to become
-//! an 850 MB JSON tree before its shape was checked. It must now be refused
-//! with a 400 while raising the process's peak memory by less than 256 MB.
+//! Hostile request bodies against a standalone `tlog-server` (docs/design.md,
+//! "Hostile input"): a 32 MiB body of `[0,0,…]` used to become an 850 MB JSON
+//! tree before its shape was checked. It must now be refused with a 400 while
+//! raising the process's peak memory by less than 256 MB.
 
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]

@@ -1,5 +1,5 @@
 //! End to end: an entry the log cannot index never fails the entries
-//! committed with it (docs/design.md, "one bad entry can never fail the others").
+//! committed with it (docs/design.md, "One bad entry can never fail the others").
 //! A `tlog-server` on SQLite and one on Postgres each get 20 good entries
 //! and a handful of hostile ones at once: in-toto subject digests with a NUL
 //! byte or thousands of characters (Postgres refuses the first in text and

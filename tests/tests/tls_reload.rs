@@ -1,7 +1,7 @@
 //! `tlog-server --tls-cert/--tls-key` serves HTTPS, and SIGHUP makes it
-//! read both files again (issue P6 §3): new connections get the renewed
-//! certificate, a broken file leaves the previous one in use, and the
-//! process keeps running throughout.
+//! read both files again (docs/design.md, "Connections"): new connections get
+//! the renewed certificate, a broken file leaves the previous one in use, and
+//! the process keeps running throughout.
 
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]

@@ -1,5 +1,5 @@
 //! Sigil's Merkle log engine (RFC 6962 trees, docs/design.md "One Merkle engine,
-//! several trees") with two personalities on one store: the Rekor v1 API
+//! many trees") with two personalities on one store: the Rekor v1 API
 //! (docs/rekor-wire.md) and the RFC 6962 CT API that issues Fulcio's SCTs
 //! (docs/fulcio-wire.md §6).
 //!

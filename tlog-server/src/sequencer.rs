@@ -1,5 +1,5 @@
 //! The sequencer: the single writer of one tree (docs/design.md "Single writer
-//! per tree, batched"; the pool-and-futures shape of Sunlight and Tessera).
+//! per tree"; the pool-and-futures shape of Sunlight and Tessera).
 //!
 //! Submissions wait in a bounded pool (an `mpsc` channel). The sequencer task
 //! group-commits: as soon as it is free it takes every submission waiting,
@@ -413,7 +413,7 @@ impl Worker {
 
     /// Sequences `jobs` and answers each. A batch the database refuses is
     /// split in halves that are committed on their own, down to single
-    /// entries, so an entry the database cannot store (docs/design.md: "one bad
+    /// entries, so an entry the database cannot store (docs/design.md: "One bad
     /// entry can never fail the others") fails alone; this costs at most
     /// about 2·log2(batch size) extra commits, and only on that path.
     async fn process(&mut self, jobs: Vec<Job>) {

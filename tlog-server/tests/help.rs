@@ -1,5 +1,6 @@
 //! `tlog-server --help` must not print secrets that clap would otherwise
-//! echo from the environment (issue P6: the database URL holds a password).
+//! echo from the environment (docs/design.md, "Secrets are kept out of
+//! output": the database URL holds a password).
 
 #![allow(clippy::unwrap_used)]
 

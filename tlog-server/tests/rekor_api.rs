@@ -1,5 +1,5 @@
-//! The Rekor v1 API over HTTP on a fresh SQLite file (docs/rekor-wire.md §1, §3,
-//! §7): everything a client checks is verified with the log key alone.
+//! The Rekor v1 API over HTTP on a fresh SQLite file (docs/rekor-wire.md §1, §3):
+//! everything a client checks is verified with the log key alone.
 
 // A test crate: its helper fns should panic on failure just as its tests do.
 #![allow(clippy::unwrap_used)]

@@ -47,7 +47,7 @@ pub(crate) fn check_issuers(
 
 /// Whether `url` matches the meta-issuer `pattern`, anchored at both ends:
 /// Fulcio's `^QuoteMeta(pattern)$` with each `*` as `[-_a-zA-Z0-9]+`
-/// (docs/fulcio-wire.md §7).
+/// (docs/fulcio-wire.md §4).
 ///
 /// The match is a simulation of that pattern's NFA, one set of states per
 /// byte of `url`: O(len(url) × len(pattern)), never backtracking. It runs
@@ -314,10 +314,11 @@ mod tests {
         assert!(meta_issuer_matches("", ""));
     }
 
-    /// The P6 finding: `https://*-*-*.example.com` against `https://a`
-    /// followed by thousands of dashes took 5.5 s with a backtracking match.
-    /// Now each byte costs one pass over the pattern's states, so this runs
-    /// a few hundred thousand steps; a backtracking matcher would not finish.
+    /// The finding behind docs/design.md, "Hostile input":
+    /// `https://*-*-*.example.com` against `https://a` followed by thousands of
+    /// dashes took 5.5 s with a backtracking match. Now each byte costs one
+    /// pass over the pattern's states, so this runs a few hundred thousand
+    /// steps; a backtracking matcher would not finish.
     #[test]
     fn a_crafted_issuer_cannot_make_the_match_super_linear() {
         let pattern = "https://*-*-*-*-*.example.com";

@@ -1,9 +1,9 @@
-//! A certificate rate per identity (issue P6 §4, "per OIDC subject on the
-//! CA"): a GCRA bucket per (issuer, subject), checked once the token is
-//! verified and before the key proof and the signature, so an identity over
-//! its rate costs one token check. A CI fleet shares one workflow identity,
-//! so the default (100 certificates/s, bursts of 1,000) is generous; it
-//! stops one stolen or runaway token from flooding the CT log and Rekor.
+//! A certificate rate per identity (docs/design.md, "Rate limits"): a GCRA
+//! bucket per (issuer, subject), checked once the token is verified and before
+//! the key proof and the signature, so an identity over its rate costs one
+//! token check. A CI fleet shares one workflow identity, so the default (100
+//! certificates/s, bursts of 1,000) is generous; it stops one stolen or runaway
+//! token from flooding the CT log and Rekor.
 
 use std::num::NonZeroU32;
 

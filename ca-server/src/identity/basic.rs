@@ -1,5 +1,5 @@
 //! Identity types of people and workloads (Fulcio `pkg/identity/{email,
-//! username,uri,spiffe,kubernetes,chainguard}`, docs/fulcio-wire.md §4 table).
+//! username,uri,spiffe,kubernetes,chainguard}`, docs/fulcio-wire.md §4).
 
 use super::claims::{email_verified, required_claim, string_claim};
 use super::extensions::Extensions;

@@ -1,7 +1,7 @@
 //! How many signature checks verifying an entry may take, read from the
-//! request before any key is decoded (issue P6 §2, "bounded cost per
-//! request"). A server uses it to queue expensive entries apart from cheap
-//! ones, so a flood of the former cannot delay the latter.
+//! request before any key is decoded (docs/design.md, "Expensive work queues
+//! behind itself"). A server uses it to queue expensive entries apart from
+//! cheap ones, so a flood of the former cannot delay the latter.
 //!
 //! The figure is an upper bound from the shapes the verifiers walk
 //! (docs/rekor-wire.md §2): a hashedrekord is one check; a DSSE envelope is

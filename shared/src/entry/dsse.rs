@@ -216,8 +216,8 @@ pub(super) fn verify_pae(key: &PublicKey, pae: &[u8], pae_sha256: &[u8], sig: &[
 /// predicate's `materials`, as Rekor indexes them; nothing if it does not parse.
 ///
 /// Parsed into just those fields, skipping everything else without building
-/// it: a statement's predicate may be a whole SBOM (P6: no generic tree of
-/// a client's document).
+/// it: a statement's predicate may be a whole SBOM (docs/design.md, "Hostile
+/// input": no generic tree of a client's document).
 pub(super) fn in_toto_digests(payload: &[u8]) -> Vec<String> {
     #[derive(serde::Deserialize)]
     struct Statement<'a> {

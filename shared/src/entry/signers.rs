@@ -6,7 +6,7 @@
 //! `hashedRekordV002.signature.verifier` and `dsseV002.signatures[].verifier`,
 //! each the base64 DER of a key or certificate. From a Fulcio certificate come its
 //! SANs, validity and the Sigstore extensions under 1.3.6.1.4.1.57264.1
-//! (docs/fulcio-wire.md §4): arcs .1 to .6 hold raw UTF-8, later arcs a DER
+//! (docs/fulcio-wire.md §3): arcs .1 to .6 hold raw UTF-8, later arcs a DER
 //! UTF8String. Pure: no I/O; material that does not parse names no signer.
 
 use base64::engine::general_purpose::STANDARD as B64;

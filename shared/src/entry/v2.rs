@@ -1,4 +1,4 @@
-//! Rekor v2 entries (rekor-v2.md §1): the protobuf-JSON `CreateEntryRequest`
+//! Rekor v2 entries (docs/rekor-v2.md §1): the protobuf-JSON `CreateEntryRequest`
 //! of `POST /api/v2/log/entries`, verified and turned into the canonical body
 //! the log stores, and the protobuf-JSON `TransparencyLogEntry` answer.
 //!

@@ -1,5 +1,5 @@
-//! One budget for the request bodies the server holds at once (issue P6 §2,
-//! "Count buffered request bytes against a global budget").
+//! One budget for the request bodies the server holds at once
+//! (docs/design.md, "Hostile input").
 //!
 //! Each route caps its own body (32 MiB for Rekor entries), but requests
 //! wait for a verification slot with their body already buffered, so

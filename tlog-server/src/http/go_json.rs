@@ -3,7 +3,7 @@
 //! Rekor's go-openapi server produces every JSON response, success and error,
 //! that way (its `runtime.JSONProducer`), and clients depend on it:
 //! sigstore-rs 0.15 cuts LogEntry bodies at offsets that assume the trailing
-//! newline (docs/clients.md, "sigstore-rs").
+//! newline (docs/clients.md §4).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,4 +1,4 @@
-//! Rekor v1 REST API (docs/rekor-wire.md §1, §3, §7): create and fetch entries,
+//! Rekor v1 REST API (docs/rekor-wire.md §1, §3): create and fetch entries,
 //! log info, the log's public key, consistency proofs. Every LogEntry is a
 //! one-key object (80-hex entry ID) whose SET is signed once per entry and
 //! process (kept in [`super::entry_cache`]) and whose inclusion proof is

@@ -6,7 +6,8 @@
 //! flood of entries would still take every core. Requests beyond the permits
 //! wait their turn without holding a thread.
 //!
-//! Three lanes, each with its own permits (issue P6 §2):
+//! Three lanes, each with its own permits (docs/design.md, "Expensive work
+//! queues behind itself"):
 //! - CT chains. The CA calls `add-pre-chain` for every certificate it
 //!   issues, so certificate issuance waits only behind other chains, never
 //!   behind a queue of Rekor entries.

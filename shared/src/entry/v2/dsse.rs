@@ -1,4 +1,4 @@
-//! `dsse` 0.0.2 (rekor-v2.md §1): a DSSE envelope and the verifiers of its
+//! `dsse` 0.0.2 (docs/rekor-v2.md §1): a DSSE envelope and the verifiers of its
 //! signatures, stored as the payload's SHA-256 and each signature with its
 //! verifier. sigstore/rekor-tiles removed it (`pkg/types/dsse/dsse.go`, last
 //! at 511cd6c, dropped by "Drop DSSE support" #744) but sigstore-js still
