@@ -6,7 +6,8 @@
 //! counts as done on a 200 whose chain holds a leaf and its issuer.
 //!
 //! The ceiling, measured in the same run with the server idle, is the
-//! per-certificate crypto docs/design.md budgets for ("~5k/s/core"): token verify,
+//! per-certificate crypto docs/design.md ("Performance targets") budgets at
+//! "about 5,000/s per core": token verify,
 //! proof-of-possession verify, two certificate signatures (precertificate and
 //! final), SCT sign and SCT verify, on one thread per core.
 

@@ -1,5 +1,5 @@
-//! The ceilings a log benchmark is compared with (docs/design.md "Each benchmark
-//! also measures, in the same run, the ceiling that bounds it"), measured in
+//! The ceilings a log benchmark is compared with (docs/design.md, "Performance
+//! targets": "the ceiling of the same machine measured in the same run"), measured in
 //! this process after the load run, with the server idle:
 //!
 //! * CPU, writes: per entry, what the server must compute whatever its

@@ -1,5 +1,5 @@
 //! `sigil bench contention`: what expensive entries do to everyone else's
-//! writes (issue P6 §2, "bounded cost per request"). Two phases against the
+//! writes (docs/design.md, "Expensive work queues behind itself"). Two phases against the
 //! same running log, one after the other:
 //!
 //! 1. *idle*: `--concurrency` clients post cheap, validly signed

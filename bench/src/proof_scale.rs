@@ -1,7 +1,8 @@
 //! `sigil bench proof-scale`: how the cost of one log read (entry by index +
 //! its inclusion proof) grows with the size of the log, measured on the store
-//! alone (no HTTP, no signing), to check docs/design.md's target "proof cost flat
-//! from 10^4 to 10^7 entries (O(log n) reads)".
+//! alone (no HTTP, no signing), to check the target in docs/design.md,
+//! "Performance targets": "proof cost flat in the log size from 10⁴ to 10⁷
+//! entries".
 //!
 //! It grows a fresh scratch tree with small synthetic entries, committing
 //! whole batches through [`tlog_server::bulk`] as the sequencer commits them,

@@ -1,7 +1,7 @@
 //! `sigil bench tlog`: write load on a running Rekor-compatible log
 //! (`POST /api/v1/log/entries`, docs/rekor-wire.md §1). A request counts as done
 //! when it gets its 201 *and* the answer's inclusion proof verifies against
-//! the root it carries (docs/design.md: "p99 to a 201 with proof").
+//! the root it carries (docs/design.md, "Performance targets": "to a 201 with its proof").
 
 use std::sync::Arc;
 use std::time::Instant;
