@@ -6,7 +6,11 @@
 //!   `rekor_new_entries` (entries appended to the Rekor v1 and v2 trees),
 //!   `rekor_qps_by_api{path,method,code}` and
 //!   `rekor_latency_by_api{path,method}`, the latter in nanoseconds over
-//!   Rekor's buckets (1 ms to 4 s, ten of them), as Rekor records it;
+//!   Rekor's buckets (1 ms to 4 s, ten of them), as Rekor records it. Like
+//!   Rekor, the last two count only the Rekor v1 API (see
+//!   [`rekor_api_path`]), each route under its path template in Rekor's
+//!   OpenAPI document (`/api/v1/log/entries/{entryUUID}`): CT, tiles, the
+//!   explorer, probes and scrapes are not Rekor API calls;
 //! * Sigil's request families, the same on both servers (see
 //!   `serving::metrics`): `sigil_http_requests_total` and
 //!   `sigil_http_request_duration_seconds`, by route template, method and
@@ -175,14 +179,35 @@ impl Metrics {
 impl ObserveRequests for Metrics {
     fn observe(&self, answered: &Answered<'_>) {
         self.http.observe(answered);
+        let Some(path) = rekor_api_path(answered.method, answered.route) else {
+            return;
+        };
         self.rekor_qps
-            .with_label_values(&[answered.route, answered.method, answered.status.as_str()])
+            .with_label_values(&[path, answered.method, answered.status.as_str()])
             .inc();
         let nanos = answered.elapsed.as_nanos() as f64;
         self.rekor_latency
-            .with_label_values(&[answered.route, answered.method])
+            .with_label_values(&[path, answered.method])
             .observe(nanos);
     }
+}
+
+/// Rekor's name for a call of its v1 API, from our route template: the
+/// path in Rekor's OpenAPI document (`openapi.yaml` in sigstore/rekor),
+/// whose parameter names differ from ours. `None` for everything else,
+/// which Rekor's families leave out (`sigil_http_*` count it).
+fn rekor_api_path(method: &str, route: &str) -> Option<&'static str> {
+    Some(match (method, route) {
+        ("POST", "/api/v1/log/entries") => "/api/v1/log/entries",
+        ("GET", "/api/v1/log/entries") => "/api/v1/log/entries",
+        ("GET", "/api/v1/log/entries/{id}") => "/api/v1/log/entries/{entryUUID}",
+        ("POST", "/api/v1/log/entries/retrieve") => "/api/v1/log/entries/retrieve",
+        ("GET", "/api/v1/log") => "/api/v1/log",
+        ("GET", "/api/v1/log/publicKey") => "/api/v1/log/publicKey",
+        ("GET", "/api/v1/log/proof") => "/api/v1/log/proof",
+        ("POST", "/api/v1/index/retrieve") => "/api/v1/index/retrieve",
+        _ => return None,
+    })
 }
 
 /// What one sequencer records per committed batch.
@@ -251,6 +276,7 @@ mod tests {
         metrics.observe(&answered("/api/v1/log/entries", StatusCode::CREATED, 3));
         metrics.observe(&answered("/api/v1/log/entries", StatusCode::CREATED, 30));
         metrics.observe(&answered("/weird\"route", StatusCode::NOT_FOUND, 1));
+        metrics.observe(&answered("/ct/v1/add-chain", StatusCode::OK, 1));
         let rekor = metrics.sequencer_stats("rekor", true);
         rekor.observe_batch(3, Duration::from_millis(2));
         let ct = metrics.sequencer_stats("ct", false);
@@ -281,6 +307,23 @@ mod tests {
             2.0
         );
         assert_eq!((value("rekor_latency_by_api_count", &created)), 2.0);
+        // Only Rekor's API is in Rekor's families; every route is in ours.
+        let rekor_paths: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("rekor_qps_by_api{"))
+            .collect();
+        assert_eq!(rekor_paths.len(), 1, "{text}");
+        assert_eq!(
+            (value(
+                "sigil_http_requests_total",
+                &[
+                    ("route", "/ct/v1/add-chain"),
+                    ("method", "POST"),
+                    ("status", "200")
+                ]
+            )),
+            1.0
+        );
         assert_eq!(
             (value("rekor_latency_by_api_sum", &created)),
             33e6,
@@ -305,10 +348,32 @@ mod tests {
     }
 
     #[test]
+    fn rekor_api_calls_carry_rekors_path_templates() {
+        assert_eq!(
+            rekor_api_path("GET", "/api/v1/log/entries/{id}"),
+            Some("/api/v1/log/entries/{entryUUID}")
+        );
+        assert_eq!(
+            rekor_api_path("POST", "/api/v1/index/retrieve"),
+            Some("/api/v1/index/retrieve")
+        );
+        for (method, route) in [
+            ("GET", "/metrics"),
+            ("GET", "/healthz"),
+            ("GET", "/tile/{*path}"),
+            ("POST", "/api/v2/log/entries"),
+            ("GET", "unmatched"),
+            ("DELETE", "/api/v1/log/entries"),
+        ] {
+            assert_eq!(rekor_api_path(method, route), None, "{method} {route}");
+        }
+    }
+
+    #[test]
     fn rekors_latency_buckets_run_from_one_millisecond_to_four_seconds() {
         let metrics = Metrics::new();
         metrics.observe(&Answered {
-            route: "/",
+            route: "/api/v1/log",
             method: "GET",
             status: StatusCode::OK,
             elapsed: Duration::from_secs(3),

@@ -44,6 +44,9 @@ async fn metrics_count_requests_by_route_template_and_show_the_sequencer() {
     }
     assert_eq!(server.post_entry(b"{".to_vec()).await.status(), 400);
     assert_eq!(server.get("/no/such/route").await.status(), 404);
+    assert_eq!(server.get("/ct/v1/get-sth").await.status(), 200);
+    // A scrape before the one read below: scrapes are requests too.
+    assert_eq!(server.get("/metrics").await.status(), 200);
 
     let r = server.get("/metrics").await;
     assert_eq!(r.status(), 200);
@@ -62,6 +65,8 @@ async fn metrics_count_requests_by_route_template_and_show_the_sequencer() {
     // The template, not the three different URLs.
     assert_eq!(requests("/api/v1/log/entries/{id}", "GET", "200"), 3.0);
     assert_eq!(requests("unmatched", "GET", "404"), 1.0);
+    assert_eq!(requests("/metrics", "GET", "200"), 1.0);
+    assert_eq!(requests("/ct/v1/get-sth", "GET", "200"), 1.0);
     assert!(!text.contains(&ids[0]), "raw URLs never become labels");
     let latency = "sigil_http_request_duration_seconds";
     let labels = [
@@ -83,6 +88,19 @@ async fn metrics_count_requests_by_route_template_and_show_the_sequencer() {
         ("code", "201"),
     ];
     assert_eq!(sample(&text, "rekor_qps_by_api", &created), 5.0);
+    // Rekor's template for an entry by UUID, as Rekor's dashboards expect.
+    let by_uuid = [
+        ("path", "/api/v1/log/entries/{entryUUID}"),
+        ("method", "GET"),
+        ("code", "200"),
+    ];
+    assert_eq!(sample(&text, "rekor_qps_by_api", &by_uuid), 3.0);
+    // Only Rekor API calls: no CT, scrape or unmatched series.
+    let rekor_series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("rekor_qps_by_api{"))
+        .collect();
+    assert_eq!(rekor_series.len(), 3, "{rekor_series:#?}");
     let by_api = [("path", "/api/v1/log/entries"), ("method", "POST")];
     assert_eq!(sample(&text, "rekor_latency_by_api_count", &by_api), 6.0);
     let nanos = sample(&text, "rekor_latency_by_api_sum", &by_api);

@@ -3,8 +3,11 @@
 //! sigstore/fulcio), so dashboards built for Fulcio read this CA too:
 //! `fulcio_new_certs` (certificates issued), `fulcio_api_latency{code,method}`
 //! (seconds, Prometheus's default buckets) and `http_requests_total{code,method}`,
-//! with the method in lower case as Fulcio's instrumented handler writes it;
-//! and Sigil's request families by route template (`serving::metrics`).
+//! with the method in lower case as Fulcio's instrumented handler writes it.
+//! Fulcio serves its metrics on a port of their own, so its families never
+//! see a scrape: here they count every request but those to `/metrics`.
+//! Sigil's request families by route template (`serving::metrics`) count
+//! every request.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -15,8 +18,11 @@ use serving::metrics::{Answered, HttpFamilies, ObserveRequests};
 
 use super::AppState;
 
+/// Where the exposition is served.
+const METRICS_ROUTE: &str = "/metrics";
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(exposition))
+    Router::new().route(METRICS_ROUTE, get(exposition))
 }
 
 async fn exposition(State(state): State<AppState>) -> Response {
@@ -76,6 +82,9 @@ impl Metrics {
 impl ObserveRequests for Metrics {
     fn observe(&self, answered: &Answered<'_>) {
         self.http.observe(answered);
+        if answered.route == METRICS_ROUTE {
+            return;
+        }
         let method = answered.method.to_ascii_lowercase();
         let labels = [answered.status.as_str(), method.as_str()];
         self.api_latency
