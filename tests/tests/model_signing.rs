@@ -13,28 +13,31 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use test_support::{check, model_signing, sigstore_python, SigilDev};
+use test_support::clients::{start, Workspace, ALICE};
+use test_support::{check, model_signing};
 
-const ALICE: &str = "alice@example.com";
-
-struct Workspace {
-    _tmp: tempfile::TempDir,
-    dev: SigilDev,
-    dir: PathBuf,
+/// model-signing's steps on the shared client workspace (`test_support::clients`).
+trait ModelSigning {
+    fn model(&self) -> PathBuf;
+    fn sign(&self, model: &Path, signature: &Path);
+    fn verify(
+        &self,
+        model: &Path,
+        signature: &Path,
+        identity: &str,
+        issuer: &str,
+    ) -> Result<(), String>;
+    fn assert_refused(
+        &self,
+        model: &Path,
+        signature: &Path,
+        identity: &str,
+        issuer: &str,
+        reason: &str,
+    );
 }
 
-fn start() -> Workspace {
-    let tmp = tempfile::tempdir().unwrap();
-    let dev = SigilDev::start(&tmp.path().join("data")).unwrap();
-    let dir = tmp.path().to_path_buf();
-    Workspace {
-        _tmp: tmp,
-        dev,
-        dir,
-    }
-}
-
-impl Workspace {
+impl ModelSigning for Workspace {
     /// A small model: a config, weights, and a tokenizer in a subdirectory.
     fn model(&self) -> PathBuf {
         let model = self.dir.join("model");
@@ -169,23 +172,15 @@ fn model_signing_signs_and_verifies_a_model_directory() {
             .as_str()
             .unwrap()
     );
-    let py_verify = |identity: &str| {
-        sigstore_python()
-            .arg("--trust-config")
-            .arg(w.dev.trust_config())
-            .args(["verify", "identity", "--cert-identity", identity])
-            .args(["--cert-oidc-issuer", &issuer, "--bundle"])
-            .arg(&signature)
-            .arg(&subject)
-            .output()
-            .unwrap()
-    };
-    check(&py_verify(ALICE), "sigstore-python verify of model.sig").unwrap();
-    let refused = py_verify("mallory@example.com");
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let subject = Path::new(&subject);
     assert!(
-        !refused.status.success() && stderr.contains("FAIL:"),
-        "{stderr}"
+        w.py_verify(subject, &signature, ALICE, &issuer),
+        "sigstore-python verify of model.sig\n{}",
+        w.dev.log()
+    );
+    assert!(
+        !w.py_verify(subject, &signature, "mallory@example.com", &issuer),
+        "sigstore-python must refuse another identity"
     );
 }
 
