@@ -8,43 +8,36 @@
 // Test code: a failed step should panic with its error.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use test_support::{check, sigstore_python, SigilDev};
+use test_support::clients::{start, Workspace, ALICE};
+use test_support::{check, SigilDev};
 
-const ALICE: &str = "alice@example.com";
 const MALLORY: &str = "mallory@example.com";
-
-struct Workspace {
-    _tmp: tempfile::TempDir,
-    dev: SigilDev,
-    dir: PathBuf,
-}
-
-fn start() -> Workspace {
-    let tmp = tempfile::tempdir().unwrap();
-    let dev = SigilDev::start(&tmp.path().join("data")).unwrap();
-    let dir = tmp.path().to_path_buf();
-    Workspace {
-        _tmp: tmp,
-        dev,
-        dir,
-    }
-}
 
 fn sigstore_rs() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sigstore-rs-client"))
 }
 
-impl Workspace {
-    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
-        let path = self.dir.join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
+/// sigstore-rs's steps on the shared client workspace (`test_support::clients`,
+/// which also runs sigstore-python).
+trait SigstoreRs {
+    fn rs_sign(&self, file: &Path, bundle: &Path);
+    fn rs_sign_with(&self, trust_config: &Path, file: &Path, bundle: &Path) -> Output;
+    fn rs_verify(&self, file: &Path, bundle: &Path, identity: &str, issuer: &str) -> bool;
+    fn rs_verify_with(
+        &self,
+        trust_config: &Path,
+        file: &Path,
+        bundle: &Path,
+        identity: &str,
+        issuer: &str,
+    ) -> bool;
+}
 
+impl SigstoreRs for Workspace {
     fn rs_sign(&self, file: &Path, bundle: &Path) {
         let out = self.rs_sign_with(&self.dev.trust_config(), file, bundle);
         check(&out, "sigstore-rs sign").unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
@@ -91,40 +84,6 @@ impl Workspace {
         if !out.status.success() {
             eprintln!(
                 "sigstore-rs verify refused: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        out.status.success()
-    }
-
-    fn py_sign(&self, file: &Path, bundle: &Path) {
-        let token = self.dev.email_token(ALICE).unwrap();
-        let out = sigstore_python()
-            .arg("--trust-config")
-            .arg(self.dev.trust_config())
-            .args(["sign", "--identity-token", &token, "--bundle"])
-            .arg(bundle)
-            .arg(file)
-            .output()
-            .unwrap();
-        check(&out, "sigstore-python sign").unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
-    }
-
-    /// Runs `sigstore verify identity`; returns whether it accepted.
-    fn py_verify(&self, file: &Path, bundle: &Path, identity: &str, issuer: &str) -> bool {
-        let out = sigstore_python()
-            .arg("--trust-config")
-            .arg(self.dev.trust_config())
-            .args(["verify", "identity", "--cert-identity", identity])
-            .args(["--cert-oidc-issuer", issuer])
-            .arg("--bundle")
-            .arg(bundle)
-            .arg(file)
-            .output()
-            .unwrap();
-        if !out.status.success() {
-            eprintln!(
-                "sigstore-python verify refused: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
