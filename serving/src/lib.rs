@@ -220,6 +220,10 @@ pub async fn serve(
             drop(permit);
         });
     }
+    // Close the socket now, not after the drain: a new connection is then
+    // refused at once (a load balancer retries it elsewhere) instead of
+    // waiting in the accept queue for a server that will never take it.
+    drop(listener);
     if let Some(janitor) = janitor {
         janitor.abort();
     }

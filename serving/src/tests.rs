@@ -129,6 +129,38 @@ async fn shutdown_stops_accepting() {
     assert!(reqwest::get(&url).await.is_err());
 }
 
+/// While a request drains, the listening socket is closed already: a new
+/// connection is refused at once, and the request in flight is answered.
+#[tokio::test]
+async fn while_draining_new_connections_are_refused_and_the_request_in_flight_answered() {
+    let (addr, stop) = start(ConnectionLimits::default()).await;
+    let mut in_flight = TcpStream::connect(addr).await.unwrap();
+    in_flight
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nhal")
+        .await
+        .unwrap();
+    // Let the server read the head: then the request is in flight.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(()).unwrap();
+    let refused = async {
+        while TcpStream::connect(addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), refused)
+            .await
+            .is_ok(),
+        "new connections still accepted while draining"
+    );
+    in_flight.write_all(b"f!!").await.unwrap();
+    let mut answer = Vec::new();
+    in_flight.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nhalf!!"), "{answer}");
+}
+
 #[tokio::test]
 async fn a_client_over_its_rate_gets_429_with_retry_after() {
     let (addr, _stop) = start(ConnectionLimits {

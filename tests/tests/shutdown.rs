@@ -18,8 +18,10 @@ use test_support::tlog::{check_present, parse_log_entry, EntryMaker, TlogServer}
 use test_support::{check, free_port, sigil_bin, workspace_root, SigilDev};
 
 /// Sends `path`'s request head and half of `body`, runs `meanwhile` (which
-/// signals the server), sends the rest, and answers the response's status
-/// and body. A server that dropped the request in flight answers nothing.
+/// signals the server), waits until the server refuses new connections
+/// (so it is stopping while the request is in flight), sends the rest, and
+/// answers the response's status and body. A server that dropped the
+/// request in flight answers nothing.
 fn post_across(port: u16, path: &str, body: &str, meanwhile: impl FnOnce()) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
@@ -34,10 +36,11 @@ fn post_across(port: u16, path: &str, body: &str, meanwhile: impl FnOnce()) -> (
     )
     .unwrap();
     stream.flush().unwrap();
-    // Let the server read the head, so the request is in flight.
+    // Let the server read the head, so the request is in flight: nothing
+    // outside the server shows when it has, and it takes microseconds.
     std::thread::sleep(Duration::from_millis(300));
     meanwhile();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until_refused(port);
     stream.write_all(rest.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -51,6 +54,19 @@ fn post_across(port: u16, path: &str, body: &str, meanwhile: impl FnOnce()) -> (
         .map(|(_, body)| body.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// Waits until nothing listens on `port` any more: the server has begun
+/// its shutdown and closed its listening socket.
+fn wait_until_refused(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "port {port} still takes connections"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -77,9 +93,21 @@ fn tlog_server_finishes_the_entry_in_flight_and_exits_cleanly() {
     }
 }
 
+/// A `ca-server` process, killed when dropped so a failed test leaves none
+/// behind.
+struct CaServer(Child);
+
+impl Drop for CaServer {
+    fn drop(&mut self) {
+        // Already gone after a clean stop: both calls then fail harmlessly.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A `ca-server` on a free port with `sigil keygen`'s keys and the example
 /// issuer config; its CT log is a closed port, which start-up does not touch.
-fn start_ca_server(dir: &std::path::Path, port: u16) -> Child {
+fn start_ca_server(dir: &std::path::Path, port: u16) -> CaServer {
     let keys = dir.join("keys");
     if !keys.exists() {
         let out = Command::new(sigil_bin())
@@ -90,23 +118,25 @@ fn start_ca_server(dir: &std::path::Path, port: u16) -> Child {
         check(&out, "sigil keygen").unwrap();
     }
     let key = |name: &str| keys.join(name);
-    let mut child = Command::new(workspace_bin("ca-server"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--ca", "file"])
-        .arg("--ca-key")
-        .arg(key("ca.key.pem"))
-        .arg("--ca-chain")
-        .arg(key("ca.crt.pem"))
-        .args(["--ct-log-url", "http://127.0.0.1:9"])
-        .arg("--config")
-        .arg(workspace_root().join("deploy/ca-config.yaml"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = CaServer(
+        Command::new(workspace_bin("ca-server"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--ca", "file"])
+            .arg("--ca-key")
+            .arg(key("ca.key.pem"))
+            .arg("--ca-chain")
+            .arg(key("ca.crt.pem"))
+            .args(["--ct-log-url", "http://127.0.0.1:9"])
+            .arg("--config")
+            .arg(workspace_root().join("deploy/ca-config.yaml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let url = format!("http://127.0.0.1:{port}/healthz");
     while !reqwest::blocking::get(&url).is_ok_and(|r| r.status().is_success()) {
-        assert!(child.try_wait().unwrap().is_none(), "ca-server exited");
+        assert!(child.0.try_wait().unwrap().is_none(), "ca-server exited");
         assert!(Instant::now() < deadline, "ca-server never became healthy");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -119,7 +149,7 @@ fn ca_server_answers_the_request_in_flight_and_exits_cleanly() {
     for stop in [Signal::Term, Signal::Int] {
         let port = free_port();
         let mut child = start_ca_server(dir.path(), port);
-        let pid = child.id();
+        let pid = child.0.id();
         // Not a valid token: the answer is a refusal, but a whole one.
         let request = r#"{"credentials":{"oidcIdentityToken":"not-a-token"},"publicKeyRequest":{"publicKey":{"algorithm":"ECDSA","content":"x"},"proofOfPossession":"eA=="}}"#;
         let (status, body) = post_across(port, "/api/v2/signingCert", request, || {
@@ -127,7 +157,7 @@ fn ca_server_answers_the_request_in_flight_and_exits_cleanly() {
         });
         assert!((400..500).contains(&status), "{stop:?}: {status} {body}");
         assert!(body.contains("message"), "{stop:?}: {body}");
-        let exit = process::stop(&mut child, stop).unwrap();
+        let exit = process::stop(&mut child.0, stop).unwrap();
         assert!(exit.success(), "{stop:?}: ca-server exited with {exit}");
     }
 }
