@@ -95,20 +95,17 @@ impl SigilDev {
         std::fs::create_dir_all(data_dir)?;
         let log_path = data_dir.join(format!("sigil-dev-{tlog_port}.log"));
         let log = std::fs::File::create(&log_path)?;
-        let child = Command::new(&bin)
-            .arg("dev")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--ca-port", &ca_port.to_string()])
-            .args(["--tlog-port", &tlog_port.to_string()])
-            .args(["--oidc-port", &oidc_port.to_string()])
-            .args(["--tuf-port", &tuf_port.to_string()])
-            .args(extra_args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
+        let child = dev_command(
+            data_dir,
+            (ca_port, tlog_port, oidc_port),
+            tuf_port,
+            extra_args,
+        )
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
         let mut dev = Self {
             child: Some(child),
             data_dir: data_dir.to_path_buf(),
@@ -121,6 +118,18 @@ impl SigilDev {
         };
         dev.wait_healthy(Duration::from_secs(60))?;
         Ok(dev)
+    }
+
+    /// `sigil dev` over `data_dir` on fresh ports with more flags, not
+    /// started: for a start that must fail (its exit status and output are
+    /// the test's to check).
+    pub fn command(data_dir: &Path, extra_args: &[&str]) -> Command {
+        dev_command(
+            data_dir,
+            (free_port(), free_port(), free_port()),
+            free_port(),
+            extra_args,
+        )
     }
 
     fn wait_healthy(&mut self, timeout: Duration) -> anyhow::Result<()> {
@@ -276,6 +285,26 @@ impl SigilDev {
         }
         Ok(())
     }
+}
+
+/// `sigil dev` over `data_dir` on the given (CA, tlog, OIDC) and TUF ports,
+/// with more flags.
+fn dev_command(
+    data_dir: &Path,
+    (ca_port, tlog_port, oidc_port): (u16, u16, u16),
+    tuf_port: u16,
+    extra_args: &[&str],
+) -> Command {
+    let mut cmd = Command::new(sigil_bin());
+    cmd.arg("dev")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--ca-port", &ca_port.to_string()])
+        .args(["--tlog-port", &tlog_port.to_string()])
+        .args(["--oidc-port", &oidc_port.to_string()])
+        .args(["--tuf-port", &tuf_port.to_string()])
+        .args(extra_args);
+    cmd
 }
 
 impl Drop for SigilDev {

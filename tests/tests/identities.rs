@@ -7,13 +7,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 use test_support::oidc::Issuers;
-use test_support::{check, free_port, sigil_bin, sigstore_python};
+use test_support::{clients, SigilDev};
 
 /// Several OIDC issuers (`<base>/<name>`) on one port with one ES256 key
 /// (`test_support::oidc::Issuers`), served by a runtime of their own.
@@ -44,100 +40,6 @@ impl Provider {
     fn token(&self, iss: &str, extra: Value) -> String {
         self.issuers.sign(&self.issuers.claims(iss, extra))
     }
-}
-
-/// `sigil dev --config FILE` on fresh ports; killed when dropped.
-struct Dev {
-    child: Child,
-    data_dir: PathBuf,
-    log: PathBuf,
-}
-
-impl Dev {
-    fn start(data_dir: &Path, config: &Path) -> Self {
-        std::fs::create_dir_all(data_dir).unwrap();
-        let log = data_dir.join("sigil-dev.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let ports = [free_port(), free_port(), free_port()];
-        let child = Command::new(sigil_bin())
-            .arg("dev")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--config")
-            .arg(config)
-            .args(["--ca-port", &ports[0].to_string()])
-            .args(["--tlog-port", &ports[1].to_string()])
-            .args(["--oidc-port", &ports[2].to_string()])
-            .args(["--tuf-port", &free_port().to_string()])
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .unwrap();
-        let mut dev = Self {
-            child,
-            data_dir: data_dir.to_path_buf(),
-            log,
-        };
-        let http = reqwest::blocking::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        for port in ports {
-            while !http
-                .get(format!("http://127.0.0.1:{port}/healthz"))
-                .send()
-                .is_ok_and(|r| r.status().is_success())
-            {
-                if let Some(status) = dev.child.try_wait().unwrap() {
-                    panic!("sigil dev exited with {status}:\n{}", dev.log());
-                }
-                assert!(Instant::now() < deadline, "not healthy:\n{}", dev.log());
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        dev
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn trust_config(&self) -> PathBuf {
-        self.data_dir.join("trust_config.json")
-    }
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sign(dev: &Dev, token: &str, file: &Path, bundle: &Path) {
-    let out = sigstore_python()
-        .arg("--trust-config")
-        .arg(dev.trust_config())
-        .args(["sign", "--identity-token", token, "--bundle"])
-        .arg(bundle)
-        .arg(file)
-        .output()
-        .unwrap();
-    check(&out, "sigstore-python sign").unwrap_or_else(|e| panic!("{e}\n{}", dev.log()));
-}
-
-fn verify(dev: &Dev, file: &Path, bundle: &Path, identity: &str, issuer: &str) -> bool {
-    let out = sigstore_python()
-        .arg("--trust-config")
-        .arg(dev.trust_config())
-        .args(["verify", "identity", "--cert-identity", identity])
-        .args(["--cert-oidc-issuer", issuer, "--bundle"])
-        .arg(bundle)
-        .arg(file)
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        eprintln!("verify refused: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    out.status.success()
 }
 
 #[test]
@@ -174,7 +76,8 @@ fn sigstore_python_signs_with_configured_identity_types() {
         ),
     )
     .unwrap();
-    let dev = Dev::start(&tmp.path().join("data"), &config);
+    // `sigil dev --config FILE` on fresh ports, and sigstore-python against it.
+    let w = clients::start_with(&["--config", config.to_str().unwrap()]);
 
     let github_claims = json!({
         "sub": "repo:octo-org/octo-repo:ref:refs/heads/main", "ref": "refs/heads/main",
@@ -232,21 +135,23 @@ fn sigstore_python_signs_with_configured_identity_types() {
         ),
     ];
     for (kind, token, identity, issuer, wrong_identity) in cases {
-        let file = tmp.path().join(format!("{kind}.txt"));
-        std::fs::write(&file, format!("signed by a {kind} identity\n")).unwrap();
-        let bundle = tmp.path().join(format!("{kind}.sigstore.json"));
-        sign(&dev, &token, &file, &bundle);
+        let file = w.file(
+            &format!("{kind}.txt"),
+            format!("signed by a {kind} identity\n").as_bytes(),
+        );
+        let bundle = w.dir.join(format!("{kind}.sigstore.json"));
+        w.py_sign_with(&token, &file, &bundle);
         assert!(
-            verify(&dev, &file, &bundle, &identity, &issuer),
+            w.py_verify(&file, &bundle, &identity, &issuer),
             "{kind}: {identity} from {issuer}\n{}",
-            dev.log()
+            w.dev.log()
         );
         assert!(
-            !verify(&dev, &file, &bundle, wrong_identity, &issuer),
+            !w.py_verify(&file, &bundle, wrong_identity, &issuer),
             "{kind}: another identity must fail"
         );
         assert!(
-            !verify(&dev, &file, &bundle, &identity, &provider.url("other")),
+            !w.py_verify(&file, &bundle, &identity, &provider.url("other")),
             "{kind}: another issuer must fail"
         );
     }
@@ -261,18 +166,12 @@ fn sigil_dev_refuses_a_bad_config_with_a_clear_message() {
         "oidc-issuers:\n  https://accounts.example.com:\n    client-id: sigstore\n    type: uri\n",
     )
     .unwrap();
-    let out = Command::new(sigil_bin())
-        .arg("dev")
-        .arg("--data-dir")
-        .arg(tmp.path().join("data"))
-        .arg("--config")
-        .arg(&config)
-        .args(["--ca-port", &free_port().to_string()])
-        .args(["--tlog-port", &free_port().to_string()])
-        .args(["--oidc-port", &free_port().to_string()])
-        .args(["--tuf-port", &free_port().to_string()])
-        .output()
-        .unwrap();
+    let out = SigilDev::command(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
