@@ -155,6 +155,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     serving::startup::init_tracing();
     let args = Args::parse();
+    let mut stop = serving::startup::shutdown_signal();
     if args.print_public_key {
         let signer = load_signer(&backend(&args)?)?;
         println!(
@@ -163,19 +164,18 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let ca = Ca::new(config(&args)?).await?;
+    let Some(ca) = stop
+        .unless_stopped(Ca::new(config(&args)?))
+        .await
+        .transpose()?
+    else {
+        return Ok(());
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %args.listen, "ca-server listening");
-    // SIGTERM too: container runtimes stop services with it.
-    serving::serve(
-        listener,
-        ca.router(),
-        &args.connections,
-        serving::startup::shutdown_signal(),
-    )
-    .await?;
+    serving::serve(listener, ca.router(), &args.connections, stop).await?;
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
 }
 
 async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
+    let mut stop = serving::startup::shutdown_signal();
     let dir = DataDir::new(&args.data_dir)?;
     let oidc_url = format!("http://localhost:{}", args.oidc_port);
     let ca_url = format!("http://localhost:{}", args.ca_port);
@@ -35,7 +36,8 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
 
-    let tlog = tlog_server::Tlog::open(tlog_server::TlogConfig {
+    // Opening waits for the database: a stop signal meanwhile ends it.
+    let opening = tlog_server::Tlog::open(tlog_server::TlogConfig {
         database_url: args
             .database_url
             .clone()
@@ -55,9 +57,15 @@ async fn serve_stack(args: DevArgs) -> anyhow::Result<()> {
             },
             served_tile_cache_bytes: tlog_server::DEFAULT_SERVED_TILE_CACHE_BYTES,
         }),
-    })
-    .await
-    .context("opening the transparency logs")?;
+    });
+    let Some(tlog) = stop
+        .unless_stopped(opening)
+        .await
+        .transpose()
+        .context("opening the transparency logs")?
+    else {
+        return Ok(());
+    };
     spawn_server(
         &mut servers,
         "tlog",
@@ -146,7 +154,7 @@ Or take the trust root over TUF ({tuf_url}, bootstrap root {root}):
     );
 
     tokio::select! {
-        () = serving::startup::shutdown_signal() => {}
+        () = &mut stop => {}
         Some(result) = servers.join_next() => {
             result.context("server task")?.context("server")?;
         }

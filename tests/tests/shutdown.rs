@@ -93,11 +93,71 @@ fn tlog_server_finishes_the_entry_in_flight_and_exits_cleanly() {
     }
 }
 
-/// A `ca-server` process, killed when dropped so a failed test leaves none
-/// behind.
-struct CaServer(Child);
+/// A stop signal during start-up, here while `tlog-server` waits for a
+/// database that never answers, ends the process at once with status 0
+/// (without the handler installed first, SIGTERM's default action kills it).
+#[test]
+fn tlog_server_stopped_during_start_up_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    // Its keys and CT root, from one ordinary start.
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("log.db").display());
+    let mut server = TlogServer::start(dir.path(), &db, &[]).unwrap();
+    server.stop(Signal::Term).unwrap();
 
-impl Drop for CaServer {
+    // A "Postgres" that takes the connection and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("postgres://postgres@{}/never", silent.local_addr().unwrap());
+    for stop in [Signal::Term, Signal::Int] {
+        let key = |name: &str| dir.path().join(name);
+        let mut child = Killed(
+            Command::new(workspace_bin("tlog-server"))
+                .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+                .args(["--database-url", &silent_url])
+                .arg("--rekor-key")
+                .arg(key("rekor.key.pem"))
+                .arg("--ct-key")
+                .arg(key("ct.key.pem"))
+                .arg("--ct-root")
+                .arg(key("ct-root.pem"))
+                .args(["--hostname", "localhost"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // Once it has connected, it is inside start-up, waiting for an answer.
+        let (connection, _) = accept_within(&silent, Duration::from_secs(30));
+        assert!(child.0.try_wait().unwrap().is_none(), "{stop:?}: it exited");
+        let exit = process::stop(&mut child.0, stop).unwrap();
+        assert!(exit.success(), "{stop:?}: tlog-server exited with {exit}");
+        drop(connection);
+    }
+}
+
+/// The next connection to `listener`; fails the test after `limit`.
+fn accept_within(
+    listener: &std::net::TcpListener,
+    limit: Duration,
+) -> (TcpStream, std::net::SocketAddr) {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok(accepted) => return accepted,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "nothing connected in {limit:?}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+/// A child process, killed when dropped so a failed test leaves none
+/// behind.
+struct Killed(Child);
+
+impl Drop for Killed {
     fn drop(&mut self) {
         // Already gone after a clean stop: both calls then fail harmlessly.
         let _ = self.0.kill();
@@ -107,7 +167,7 @@ impl Drop for CaServer {
 
 /// A `ca-server` on a free port with `sigil keygen`'s keys and the example
 /// issuer config; its CT log is a closed port, which start-up does not touch.
-fn start_ca_server(dir: &std::path::Path, port: u16) -> CaServer {
+fn start_ca_server(dir: &std::path::Path, port: u16) -> Killed {
     let keys = dir.join("keys");
     if !keys.exists() {
         let out = Command::new(sigil_bin())
@@ -118,7 +178,7 @@ fn start_ca_server(dir: &std::path::Path, port: u16) -> CaServer {
         check(&out, "sigil keygen").unwrap();
     }
     let key = |name: &str| keys.join(name);
-    let mut child = CaServer(
+    let mut child = Killed(
         Command::new(workspace_bin("ca-server"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--ca", "file"])
             .arg("--ca-key")

@@ -116,6 +116,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     serving::startup::init_tracing();
     let args = Args::parse();
+    let mut stop = serving::startup::shutdown_signal();
 
     let config = TlogConfig {
         database_url: args.database_url,
@@ -143,18 +144,15 @@ async fn main() -> anyhow::Result<()> {
             _ => None,
         },
     };
-    let tlog = Tlog::open(config).await?;
+    // Opening waits for the database: a stop signal meanwhile ends it.
+    let Some(tlog) = stop.unless_stopped(Tlog::open(config)).await.transpose()? else {
+        return Ok(());
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(addr = %args.listen, "listening");
-    serving::serve(
-        listener,
-        tlog.router(),
-        &args.connections,
-        serving::startup::shutdown_signal(),
-    )
-    .await?;
+    serving::serve(listener, tlog.router(), &args.connections, stop).await?;
     tlog.shutdown().await;
     Ok(())
 }
