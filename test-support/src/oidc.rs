@@ -119,15 +119,18 @@ impl Issuers {
         jwt::es256(&self.inner.key, &self.inner.kid, claims)
     }
 
-    /// Publishes a second key (a rotation) and answers its signer and `kid`.
+    /// Publishes one more key (a rotation) beside the ones already in the
+    /// JWKS and answers its signer and `kid`: `k2`, then `k3`, … (the first
+    /// key is `k1`), so that every rotation's `kid` is new.
     pub fn rotate(&self) -> (EcdsaP256Signer, String) {
         let key = EcdsaP256Signer::generate();
-        let kid = "k2".to_owned();
         let mut jwks = self
             .inner
             .jwks
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Keys are only ever added, so one past the count is a new number.
+        let kid = format!("k{}", jwks["keys"].as_array().map_or(0, Vec::len) + 1);
         if let Some(keys) = jwks["keys"].as_array_mut() {
             keys.push(jwt::es256_jwk(&key, &kid));
         }
@@ -158,5 +161,26 @@ mod tests {
         let (header, signed, _) = jwt::decode(&issuers.sign(&claims)).unwrap();
         assert_eq!(header["kid"], "k1");
         assert_eq!(signed, claims);
+    }
+
+    #[test]
+    fn each_rotation_publishes_a_key_under_a_new_kid() {
+        let issuers = Issuers::new("http://localhost:1");
+        let (_, second) = issuers.rotate();
+        let (third_key, third) = issuers.rotate();
+        let jwks = issuers.jwks();
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert_eq!(kids, ["k1", second.as_str(), third.as_str()]);
+        let mut distinct = kids.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 3, "{kids:?}");
+        // The JWKS entry under the newest kid is the newest key's.
+        assert_eq!(jwks["keys"][2], jwt::es256_jwk(&third_key, &third));
     }
 }
