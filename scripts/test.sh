@@ -46,6 +46,7 @@ command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq 
 # - formatting: keeps diffs about behaviour;
 cargo fmt --all --check
 # - no import loop between the modules of any crate;
+python3 scripts/import_loops.py --self-test
 python3 scripts/import_loops.py
 # - no dependency a crate declares but does not use (a source scan);
 cargo_tool() { # NAME VERSION: installs the pinned cargo subcommand if missing
