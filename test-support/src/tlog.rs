@@ -276,22 +276,53 @@ impl EntryMaker {
     pub fn next_entry(&mut self) -> String {
         let artifact = format!("{} {}", self.tag, self.next);
         self.next += 1;
-        serde_json::json!({
-            "apiVersion": "0.0.1",
-            "kind": "hashedrekord",
-            "spec": {
-                "signature": {
-                    "content": STANDARD.encode(self.key.sign(artifact.as_bytes())),
-                    "publicKey": {"content": self.pem_b64},
-                },
-                "data": {"hash": {
-                    "algorithm": "sha256",
-                    "value": hex::encode(Sha256::digest(artifact.as_bytes())),
-                }},
-            }
-        })
-        .to_string()
+        let digest = Sha256::digest(artifact.as_bytes()).into();
+        hashedrekord_body(&digest, &self.key.sign(artifact.as_bytes()), &self.pem_b64)
     }
+}
+
+/// A Rekor `hashedrekord` 0.0.1 proposed entry claiming the SHA-256
+/// `claimed`, with the DER ECDSA `signature` and the base64 of the PEM
+/// public key `pem_b64`. Nothing checks that they agree: tests of refusals
+/// build mismatches with it.
+pub fn hashedrekord_body(claimed: &[u8; 32], signature: &[u8], pem_b64: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "signature": {
+                "content": STANDARD.encode(signature),
+                "publicKey": {"content": pem_b64},
+            },
+            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(claimed)}},
+        }
+    })
+    .to_string()
+}
+
+/// A `hashedrekord` that claims the digest `claimed` and carries a fresh
+/// P-256 key's signature over the digest `signed`: a valid entry when the
+/// two are equal, one whose signature does not verify otherwise.
+pub fn hashedrekord_signing(claimed: &[u8; 32], signed: &[u8; 32]) -> String {
+    use p256::ecdsa::signature::hazmat::PrehashSigner as _;
+    use p256::pkcs8::{EncodePublicKey as _, LineEnding};
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    // A 32-byte prehash is always accepted for P-256.
+    let signature: p256::ecdsa::Signature = key.sign_prehash(signed).expect("32-byte prehash");
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("a P-256 public key encodes as PEM");
+    hashedrekord_body(
+        claimed,
+        signature.to_der().as_bytes(),
+        &STANDARD.encode(pem),
+    )
+}
+
+/// A valid `hashedrekord` over the digest `digest`, by a fresh key.
+pub fn hashedrekord_of_digest(digest: &[u8; 32]) -> String {
+    hashedrekord_signing(digest, digest)
 }
 
 /// An entry the log acknowledged with a 201.

@@ -83,15 +83,8 @@ fn hashedrekord(key: &SigningKey, artifact: &[u8], signature: &[u8]) -> String {
         .verifying_key()
         .to_public_key_pem(LineEnding::LF)
         .unwrap();
-    json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "signature": {"content": STANDARD.encode(signature), "publicKey": {"content": STANDARD.encode(pem)}},
-            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(artifact))}}
-        }
-    })
-    .to_string()
+    let digest = Sha256::digest(artifact).into();
+    test_support::tlog::hashedrekord_body(&digest, signature, &STANDARD.encode(pem))
 }
 
 #[test]

@@ -29,25 +29,7 @@ fn config(sequencer: SequencerConfig) -> TlogConfig {
 
 /// A hashedrekord ProposedEntry over `digest`, signed by a fresh key.
 pub(crate) fn hashedrekord(digest: [u8; 32]) -> Vec<u8> {
-    use base64::Engine as _;
-    use p256::ecdsa::signature::hazmat::PrehashSigner;
-    use p256::pkcs8::{EncodePublicKey, LineEnding};
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
-    let pem = key
-        .verifying_key()
-        .to_public_key_pem(LineEnding::LF)
-        .unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    serde_json::to_vec(&serde_json::json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "signature": {"content": b64.encode(sig.to_der().as_bytes()), "publicKey": {"content": b64.encode(pem)}},
-            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}}
-        }
-    }))
-    .unwrap()
+    test_support::tlog::hashedrekord_of_digest(&digest).into_bytes()
 }
 
 fn post_entry(body: Vec<u8>) -> Request<Body> {

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use der::asn1::Null;
 use der::oid::{AssociatedOid, ObjectIdentifier};
 use p256::ecdsa::signature::hazmat::PrehashSigner;
-use p256::pkcs8::{EncodePublicKey, LineEnding};
+use p256::pkcs8::EncodePublicKey;
 use sha2::{Digest, Sha256};
 use shared::checkpoint::Checkpoint;
 use shared::keys::EcdsaP256Signer;
@@ -260,21 +260,7 @@ pub(crate) fn hashedrekord(artifact: &[u8]) -> Vec<u8> {
 
 /// A hashedrekord that claims `claimed` but whose signature is over `signed`.
 pub(crate) fn hashedrekord_signing(claimed: &[u8; 32], signed: &[u8; 32]) -> Vec<u8> {
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let sig: p256::ecdsa::Signature = key.sign_prehash(signed).unwrap();
-    let pem = key
-        .verifying_key()
-        .to_public_key_pem(LineEnding::LF)
-        .unwrap();
-    serde_json::to_vec(&serde_json::json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "signature": {"content": B64.encode(sig.to_der().as_bytes()), "publicKey": {"content": B64.encode(pem)}},
-            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(claimed)}}
-        }
-    }))
-    .unwrap()
+    test_support::tlog::hashedrekord_signing(claimed, signed).into_bytes()
 }
 
 /// A root CA that issues leaf certificates and precertificates.
