@@ -4,8 +4,8 @@
 //!   issuer (both from the `dev-oidc` crate, which `sigil dev` serves), and
 //!   many test issuers on one server;
 //! - `net`: free ports and in-process servers on 127.0.0.1;
-//! - `postgres`: a fresh database on the machine's server, or a private
-//!   cluster a test may stop;
+//! - `postgres`: a fresh database on the machine's server (or the one
+//!   `$SIGIL_TEST_POSTGRES_URL` names), or a private cluster a test may stop;
 //! - `softhsm`: a SoftHSM2 token for PKCS#11 keys;
 //! - `scrape` (feature `scrape`): `/metrics` read through a Prometheus
 //!   text-format parser;

@@ -1,7 +1,8 @@
 //! Postgres for tests: a fresh database on the machine's shared server
-//! (127.0.0.1:5432, user `postgres`, trust auth, as scripts/test.sh expects), and a private
-//! throw-away cluster a test may stop and start at will without touching the
-//! shared one. Both are driven with the stock client tools (`psql`, `initdb`,
+//! (127.0.0.1:5432, user `postgres`, trust auth, as scripts/test.sh expects,
+//! or the server `$SIGIL_TEST_POSTGRES_URL` names), and a private throw-away
+//! cluster a test may stop and start at will without touching the shared
+//! one. Both are driven with the stock client tools (`psql`, `initdb`,
 //! `pg_ctl`), so this crate needs no database driver.
 
 use std::path::{Path, PathBuf};
@@ -12,47 +13,73 @@ use anyhow::{bail, Context as _};
 
 use crate::{check, free_port};
 
-/// The shared server's address.
-const SHARED_HOST: &str = "127.0.0.1";
-const SHARED_PORT: u16 = 5432;
+/// The shared server's maintenance database when `$SIGIL_TEST_POSTGRES_URL`
+/// is unset.
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The host of the private clusters.
+const LOCALHOST: &str = "127.0.0.1";
+
+/// The shared server's maintenance database, through which test databases
+/// are created and dropped: `$SIGIL_TEST_POSTGRES_URL` (e.g.
+/// `postgres://user:secret@db.example.com:5432/postgres`, to use an existing
+/// server), else `postgres://postgres@127.0.0.1:5432/postgres`. Test
+/// databases go on the same server, with the same user, password and query
+/// parameters.
+fn shared_url() -> String {
+    std::env::var("SIGIL_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+}
 
 /// Whether the shared Postgres answers (tests that need it fail loudly if not;
 /// this is for messages).
 pub fn shared_postgres_available() -> bool {
-    psql(SHARED_HOST, SHARED_PORT, "postgres", "SELECT 1").is_ok()
+    psql(&shared_url(), "SELECT 1").is_ok()
 }
 
 /// A fresh, uniquely named database, dropped (with its connections) on drop.
 pub struct PgDatabase {
-    host: String,
-    port: u16,
+    /// The database that created this one, and drops it.
+    maintenance: String,
+    /// `scheme://user[:password]@host[:port]`, without a database.
+    server: String,
+    /// `?…` from the maintenance URL, or empty.
+    params: String,
     name: String,
 }
 
 impl PgDatabase {
-    /// A new database on the shared server.
+    /// A new database on the shared server (`$SIGIL_TEST_POSTGRES_URL`, else
+    /// 127.0.0.1:5432).
     pub fn create() -> anyhow::Result<Self> {
-        Self::create_on(SHARED_HOST, SHARED_PORT)
+        Self::create_through(&shared_url())
     }
 
-    /// A new database on the server at `host:port`.
+    /// A new database on the server at `host:port` (user `postgres`).
     pub fn create_on(host: &str, port: u16) -> anyhow::Result<Self> {
+        Self::create_through(&format!("postgres://postgres@{host}:{port}/postgres"))
+    }
+
+    /// A new database on the server of the connection URL `maintenance`,
+    /// created through (and dropped through) that URL's database.
+    fn create_through(maintenance: &str) -> anyhow::Result<Self> {
+        let (server, params) = split_url(maintenance);
         let name = format!("sigil_test_{:016x}", random_u64());
-        psql(host, port, "postgres", &format!("CREATE DATABASE {name}"))
-            .with_context(|| format!("creating database {name} on {host}:{port}"))?;
+        psql(maintenance, &format!("CREATE DATABASE {name}")).with_context(|| {
+            format!("creating database {name} through {}", redacted(maintenance))
+        })?;
         Ok(Self {
-            host: host.to_owned(),
-            port,
+            maintenance: maintenance.to_owned(),
+            server,
+            params,
             name,
         })
     }
 
-    /// `postgres://postgres@host:port/name`.
+    /// The database's URL: the maintenance URL's server, user and
+    /// parameters, this database's name (e.g.
+    /// `postgres://postgres@127.0.0.1:5432/sigil_test_…`).
     pub fn url(&self) -> String {
-        format!(
-            "postgres://postgres@{}:{}/{}",
-            self.host, self.port, self.name
-        )
+        format!("{}/{}{}", self.server, self.name, self.params)
     }
 
     /// The database's name.
@@ -62,18 +89,47 @@ impl PgDatabase {
 
     /// Runs SQL in this database; the rows, one per line, columns `|`-separated.
     pub fn query(&self, sql: &str) -> anyhow::Result<String> {
-        psql(&self.host, self.port, &self.name, sql)
+        psql(&self.url(), sql)
     }
 }
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         let _ = psql(
-            &self.host,
-            self.port,
-            "postgres",
+            &self.maintenance,
             &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
         );
+    }
+}
+
+/// Splits a connection URL into its server (`scheme://authority`) and its
+/// parameters (`?…`, or empty), dropping the database path.
+fn split_url(url: &str) -> (String, String) {
+    let (base, params) = match url.split_once('?') {
+        Some((base, params)) => (base, format!("?{params}")),
+        None => (url, String::new()),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    (server.to_owned(), params)
+}
+
+/// `url` without its password, for messages.
+fn redacted(url: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority..];
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((user, _password)) => {
+                format!("{}{user}:***@{host}{}", &url[..authority], &rest[end..])
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -135,7 +191,8 @@ impl PrivatePostgres {
             .output()?;
         check(&out, "pg_ctl start")?;
         let deadline = Instant::now() + Duration::from_secs(30);
-        while psql(SHARED_HOST, self.port, "postgres", "SELECT 1").is_err() {
+        let url = format!("postgres://postgres@{LOCALHOST}:{}/postgres", self.port);
+        while psql(&url, "SELECT 1").is_err() {
             if Instant::now() > deadline {
                 bail!("private Postgres did not come up:\n{}", self.log());
             }
@@ -161,7 +218,7 @@ impl PrivatePostgres {
 
     /// A fresh database on this server.
     pub fn database(&self) -> anyhow::Result<PgDatabase> {
-        PgDatabase::create_on(SHARED_HOST, self.port)
+        PgDatabase::create_on(LOCALHOST, self.port)
     }
 }
 
@@ -171,19 +228,11 @@ impl Drop for PrivatePostgres {
     }
 }
 
-/// Runs a SQL statement with `psql`, failing with its output.
-fn psql(host: &str, port: u16, db: &str, sql: &str) -> anyhow::Result<String> {
+/// Runs a SQL statement with `psql` in the database of the connection URL
+/// `url`, failing with its output.
+fn psql(url: &str, sql: &str) -> anyhow::Result<String> {
     let out = Command::new("psql")
-        .args([
-            "-h",
-            host,
-            "-p",
-            &port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            db,
-        ])
+        .args(["-d", url])
         .args(["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .stdin(Stdio::null())
         .output()
@@ -225,4 +274,51 @@ fn chmod_755(path: &Path) -> anyhow::Result<()> {
 fn random_u64() -> u64 {
     use rand_core::RngCore as _;
     rand_core::OsRng.next_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_database_is_on_the_maintenance_urls_server() {
+        let cases = [
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432",
+                "",
+            ),
+            (
+                "postgresql://u:s3cret@db.example.com:6543/admin?sslmode=require",
+                "postgresql://u:s3cret@db.example.com:6543",
+                "?sslmode=require",
+            ),
+            (
+                "postgres://u@db.example.com",
+                "postgres://u@db.example.com",
+                "",
+            ),
+            (
+                "postgres://u@db.example.com?sslmode=disable",
+                "postgres://u@db.example.com",
+                "?sslmode=disable",
+            ),
+        ];
+        for (url, server, params) in cases {
+            assert_eq!(
+                split_url(url),
+                (server.to_owned(), params.to_owned()),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_leave_the_password_out() {
+        assert_eq!(
+            redacted("postgres://u:s3cret@db.example.com:6543/admin?sslmode=require"),
+            "postgres://u:***@db.example.com:6543/admin?sslmode=require"
+        );
+        assert_eq!(redacted(DEFAULT_URL), DEFAULT_URL);
+    }
 }
