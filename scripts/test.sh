@@ -30,8 +30,9 @@ done
 
 # The Postgres store's tests create (and drop) their own databases on the
 # machine's Postgres at 127.0.0.1:5432 (user postgres, trust auth): start the
-# cluster if it is down.
-if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+# cluster if it is down. SIGIL_TEST_POSTGRES_URL names another server instead
+# (test-support/src/postgres.rs); then the local one is left alone.
+if [[ -z "${SIGIL_TEST_POSTGRES_URL:-}" ]] && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start >/dev/null
 fi
 

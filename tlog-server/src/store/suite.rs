@@ -53,7 +53,9 @@ pub(crate) struct PgFixture(pub(crate) PgDatabase);
 
 impl StoreFixture for PgFixture {
     async fn create() -> Self {
-        Self(PgDatabase::create().expect("Postgres on 127.0.0.1:5432 (scripts/test.sh starts it)"))
+        Self(PgDatabase::create().expect(
+            "a Postgres server: SIGIL_TEST_POSTGRES_URL, else 127.0.0.1:5432 (scripts/test.sh starts it)",
+        ))
     }
     async fn open(&self) -> Arc<dyn LogStore> {
         Arc::new(super::postgres::PgStore::open(&self.0.url()).await.unwrap())
