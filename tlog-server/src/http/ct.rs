@@ -1,6 +1,6 @@
-//! RFC 6962 §4 CT log API, submission side: `add-chain`, `add-pre-chain`
-//! (§4.1, §4.2), `get-sth` (§4.3) and `get-roots` (§4.7); the audit reads
-//! are in `ct_read`. An SCT is returned only once its entry is durably
+//! RFC 6962 §4 CT log API (docs/ct-wire.md), submission side: `add-chain`,
+//! `add-pre-chain` (§4.1, §4.2), `get-sth` (§4.3) and `get-roots` (§4.7); the
+//! audit reads are in `ct_read`. An SCT is returned only once its entry is durably
 //! committed, so every SCT this log hands out is already covered by a stored
 //! STH. Each entry is committed with its §4.6 `extra_data` (the chain up to
 //! the accepted root), which `get-entries` serves. `get-sth` serves the

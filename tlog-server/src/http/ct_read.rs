@@ -1,6 +1,6 @@
-//! RFC 6962 §4 CT log API, audit side: `get-sth-consistency` (§4.4),
-//! `get-proof-by-hash` (§4.5), `get-entries` (§4.6) and
-//! `get-entry-and-proof` (§4.8), with ctfe's parameter rules
+//! RFC 6962 §4 CT log API (docs/ct-wire.md), audit side:
+//! `get-sth-consistency` (§4.4), `get-proof-by-hash` (§4.5), `get-entries`
+//! (§4.6) and `get-entry-and-proof` (§4.8), with ctfe's parameter rules
 //! (certificate-transparency-go trillian/ctfe/handlers.go): bad or missing
 //! parameters are 400 with a message; a leaf hash the tree of the asked size
 //! does not hold, or a `tree_size` beyond the log's, is 404 with a message;
