@@ -1,12 +1,32 @@
 #!/usr/bin/env bash
-# Runs Sigil's whole test suite on a fresh machine: installs the real Sigstore
-# clients the end-to-end tests drive (sigstore-python and OpenSSF
-# model-signing from PyPI, sigstore-js 4.x and 5.x from npm, all pinned),
-# makes the source gates (fmt, import loops, unused dependencies, cargo-deny),
-# builds the binaries the tests start, runs every test in the workspace in the
-# dev profile, and lints with clippy.
+# Runs Sigil's whole test suite on a fresh machine: makes the source gates
+# (fmt, import loops, unused dependencies, cargo-deny), installs the real
+# Sigstore clients the end-to-end tests drive (sigstore-python and OpenSSF
+# model-signing from PyPI, sigstore-js 4.x and 5.x from npm, all pinned) and
+# the services they need, builds the binaries the tests start, runs every
+# test in the workspace in the dev profile, and lints with clippy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Gates on the source, cheapest first and before any install, so a bad
+# format or a loop fails in seconds; each fails the run.
+# - formatting: keeps diffs about behaviour;
+cargo fmt --all --check
+# - no import loop between the modules of any crate;
+python3 scripts/import_loops.py --self-test
+python3 scripts/import_loops.py
+# - no dependency a crate declares but does not use (a source scan);
+cargo_tool() { # NAME VERSION: installs the pinned cargo subcommand if missing
+  local have
+  have=$(cargo "${1#cargo-}" --version 2>/dev/null || true)
+  [[ " $have " == *" $2 "* ]] || cargo install --quiet --locked "$1@$2"
+}
+cargo_tool cargo-machete 0.9.2
+cargo machete
+# - licences, banned crates and registries (deny.toml; no advisory database).
+cargo_tool cargo-deny 0.20.2
+cargo fetch --locked --quiet
+cargo deny --offline --log-level error check bans licenses sources
 
 # sigstore-python 4.5.1 and model-signing 1.1.1 share one venv (model-signing
 # only adds its own pinned packages to sigstore-python's exact set); installed
@@ -42,25 +62,6 @@ command -v softhsm2-util >/dev/null || (apt-get update -qq && apt-get install -y
 
 # The log explorer's test renders its pages in Debian's headless Chromium.
 command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
-
-# Gates on the source, cheapest first; each fails the run.
-# - formatting: keeps diffs about behaviour;
-cargo fmt --all --check
-# - no import loop between the modules of any crate;
-python3 scripts/import_loops.py --self-test
-python3 scripts/import_loops.py
-# - no dependency a crate declares but does not use (a source scan);
-cargo_tool() { # NAME VERSION: installs the pinned cargo subcommand if missing
-  local have
-  have=$(cargo "${1#cargo-}" --version 2>/dev/null || true)
-  [[ " $have " == *" $2 "* ]] || cargo install --quiet --locked "$1@$2"
-}
-cargo_tool cargo-machete 0.9.2
-cargo machete
-# - licences, banned crates and registries (deny.toml; no advisory database).
-cargo_tool cargo-deny 0.20.2
-cargo fetch --locked --quiet
-cargo deny --offline --log-level error check bans licenses sources
 
 # The e2e tests start the `sigil` binary of this same build.
 cargo build --workspace --bins --locked
