@@ -58,13 +58,11 @@ async fn issue(ca_url: &str, iss: &TestIssuer) -> (u16, Value) {
 #[tokio::test]
 async fn certificates_get_their_sct_from_a_log_behind_tls_with_a_private_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let identity = test_support::tls::localhost_identity(dir.path(), "ct").unwrap();
     let files = serving::tls::TlsFiles {
-        cert: dir.path().join("ct.crt.pem"),
-        key: dir.path().join("ct.key.pem"),
+        cert: identity.cert,
+        key: identity.key,
     };
-    std::fs::write(&files.cert, identity.cert.pem()).unwrap();
-    std::fs::write(&files.key, identity.key_pair.serialize_pem()).unwrap();
     let root_key = EcdsaP256Signer::generate();
     let root = ca_server::generate_root_certificate(&root_key, "sigil", "r").unwrap();
     let ct = FakeCtLog::start_tls(vec![root.clone()], files).await;
@@ -74,7 +72,7 @@ async fn certificates_get_their_sct_from_a_log_behind_tls_with_a_private_ca() {
     // Trusting the log's CA: a certificate with its SCT.
     let ca = ca_with_ct(
         &ct,
-        Some(identity.cert.pem()),
+        Some(identity.cert_pem),
         &iss,
         root_key.clone(),
         root.clone(),
@@ -86,8 +84,8 @@ async fn certificates_get_their_sct_from_a_log_behind_tls_with_a_private_ca() {
     assert_eq!(logged, 1, "the precertificate went over TLS");
 
     // Trusting another CA only: the TLS handshake fails, nothing is issued.
-    let stranger = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let ca = ca_with_ct(&ct, Some(stranger.cert.pem()), &iss, root_key, root).await;
+    let stranger = test_support::tls::localhost_identity(dir.path(), "stranger").unwrap();
+    let ca = ca_with_ct(&ct, Some(stranger.cert_pem), &iss, root_key, root).await;
     let (status, body) = issue(&ca, &iss).await;
     assert_eq!(status, 500, "{body}");
     assert_eq!(body["message"], "Error entering certificate in CTL");

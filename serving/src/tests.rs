@@ -207,26 +207,19 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
     assert_eq!(get("10.0.0.2").await.unwrap().status(), 200);
 }
 
-/// A fresh self-signed certificate for `localhost`, written as PEM files in
-/// `dir` under `name`; returns the files and the certificate's PEM.
+/// A fresh identity for `localhost` in `dir` under `name`: the files the
+/// server takes and the certificate's PEM, which a client may trust.
 fn tls_identity(dir: &std::path::Path, name: &str) -> (tls::TlsFiles, String) {
-    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let identity = test_support::tls::localhost_identity(dir, name).unwrap();
     let files = tls::TlsFiles {
-        cert: dir.join(format!("{name}.crt.pem")),
-        key: dir.join(format!("{name}.key.pem")),
+        cert: identity.cert,
+        key: identity.key,
     };
-    std::fs::write(&files.cert, identity.cert.pem()).unwrap();
-    std::fs::write(&files.key, identity.key_pair.serialize_pem()).unwrap();
-    (files, identity.cert.pem())
+    (files, identity.cert_pem)
 }
 
-/// A client that trusts only `ca_pem`.
 fn trusting(ca_pem: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
-        .build()
-        .unwrap()
+    test_support::tls::trusting(ca_pem).unwrap()
 }
 
 #[tokio::test]

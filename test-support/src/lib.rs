@@ -26,6 +26,7 @@ pub mod scrape;
 pub mod sigil_dev;
 pub mod softhsm;
 pub mod tlog;
+pub mod tls;
 
 pub use dev_oidc::jwt;
 pub use net::free_port;

@@ -13,27 +13,15 @@ use std::time::{Duration, Instant};
 use test_support::check;
 use test_support::tlog::TlogServer;
 
-/// A self-signed end-entity certificate for `localhost` and its key.
-/// (Not `openssl req -x509`: it marks the certificate as a CA, which
-/// webpki refuses as a server certificate.)
+/// A fresh identity for `localhost` in `dir` under `name`: certificate and
+/// key files, and the certificate's PEM.
 fn identity(dir: &Path, name: &str) -> (PathBuf, PathBuf, String) {
-    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert, key) = (
-        dir.join(format!("{name}.crt.pem")),
-        dir.join(format!("{name}.key.pem")),
-    );
-    std::fs::write(&cert, identity.cert.pem()).unwrap();
-    std::fs::write(&key, identity.key_pair.serialize_pem()).unwrap();
-    (cert, key, identity.cert.pem())
+    let identity = test_support::tls::localhost_identity(dir, name).unwrap();
+    (identity.cert, identity.key, identity.cert_pem)
 }
 
 fn trusting(pem: &str) -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap()
+    test_support::tls::trusting_blocking(pem).unwrap()
 }
 
 fn answers(client: &reqwest::blocking::Client, url: &str) -> bool {
