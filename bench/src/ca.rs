@@ -27,7 +27,7 @@ use shared::keys::{EcdsaP256Signer, PublicKey};
 
 use super::ceiling;
 use super::driver::{drive, Expect};
-use super::report::{Ceiling, Percentiles, Report};
+use super::report::{Ceiling, Report};
 use super::LoadArgs;
 use super::LoadDevIssuer;
 
@@ -128,20 +128,10 @@ pub(crate) async fn run(args: CaArgs, dev_issuer: LoadDevIssuer) -> anyhow::Resu
         "ceiling_cpu_idle_cores_per_sec".into(),
         json!(per_cpu_sec.map(|c| (c * super::cores() as f64).round())),
     );
-    let mut tally = run.tally;
     let report = Report {
-        target: "ca",
-        unit: "certificates",
-        url: load.url.clone(),
-        concurrency: load.concurrency,
-        duration: run.measured,
-        warmup_s: load.warmup,
-        ok: tally.latencies_us.len() as u64,
-        latency: Percentiles::of(&mut tally.latencies_us),
-        errors: tally.errors,
         cpu: Some(cpu),
-        store: None,
         extra,
+        ..Report::of("ca", "certificates", load, run.measured, run.tally)
     };
     if run.exhausted {
         eprintln!("WARNING: the pre-generated requests ran out; rerun with a higher --max-rate");

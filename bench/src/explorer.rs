@@ -60,7 +60,7 @@ pub(crate) async fn run(args: ExplorerArgs) -> anyhow::Result<()> {
          connections...",
         load.duration, load.warmup, load.concurrency
     );
-    let (mut tally, measured) = get_random(
+    let (tally, measured) = get_random(
         &client,
         load.base(),
         Arc::new(pages),
@@ -100,19 +100,11 @@ pub(crate) async fn run(args: ExplorerArgs) -> anyhow::Result<()> {
     extra.insert("tree_size".into(), json!(size));
     extra.insert("json_read_p99_ms".into(), json!(api_latency.p99));
     extra.insert("distinct_entries".into(), json!(args.distinct));
+    let duration = measured.max(Duration::from_millis(1));
     Report {
-        target: "explorer",
-        unit: "pages",
-        url: load.url.clone(),
-        concurrency: load.concurrency,
-        duration: measured.max(Duration::from_millis(1)),
-        warmup_s: load.warmup,
-        ok: tally.latencies_us.len() as u64,
-        latency: Percentiles::of(&mut tally.latencies_us),
-        errors: tally.errors,
         cpu: Some(ceiling),
-        store: None,
         extra,
+        ..Report::of("explorer", "pages", load, duration, tally)
     }
     .print();
     Ok(())

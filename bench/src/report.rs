@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use super::LoadArgs;
+
 /// Outcomes recorded by one load worker (merged at the end).
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
@@ -97,6 +99,31 @@ pub(crate) struct Report {
 }
 
 impl Report {
+    /// The report of an HTTP load run with `load`'s options: `tally` over
+    /// the measured `duration`; no ceilings and no extra figures yet.
+    pub(crate) fn of(
+        target: &'static str,
+        unit: &'static str,
+        load: &LoadArgs,
+        duration: Duration,
+        mut tally: Tally,
+    ) -> Self {
+        Self {
+            target,
+            unit,
+            url: load.url.clone(),
+            concurrency: load.concurrency,
+            duration,
+            warmup_s: load.warmup,
+            ok: tally.latencies_us.len() as u64,
+            latency: Percentiles::of(&mut tally.latencies_us),
+            errors: tally.errors,
+            cpu: None,
+            store: None,
+            extra: Map::new(),
+        }
+    }
+
     pub(crate) fn rate(&self) -> f64 {
         self.ok as f64 / self.duration.as_secs_f64().max(1e-9)
     }

@@ -15,7 +15,7 @@ use serde_json::{json, Map};
 use shared::tlog_tiles::{decode_entry_bundle, TilePath, FULL_TILE_WIDTH};
 
 use super::driver::get_random;
-use super::report::{Ceiling, Percentiles, Report};
+use super::report::{Ceiling, Report};
 use super::LoadArgs;
 
 #[derive(Debug, Args)]
@@ -59,7 +59,7 @@ pub(crate) async fn run(args: TilesArgs) -> anyhow::Result<()> {
         load.warmup,
         load.concurrency
     );
-    let (mut tally, measured) = get_random(
+    let (tally, measured) = get_random(
         &client,
         load.base(),
         Arc::new(paths.clone()),
@@ -99,18 +99,9 @@ pub(crate) async fn run(args: TilesArgs) -> anyhow::Result<()> {
     extra.insert("tree_size".into(), json!(size));
     extra.insert("full_tiles".into(), json!(paths.len()));
     let report = Report {
-        target: "tiles",
-        unit: "tiles",
-        url: load.url.clone(),
-        concurrency: load.concurrency,
-        duration: measured,
-        warmup_s: load.warmup,
-        ok: tally.latencies_us.len() as u64,
-        latency: Percentiles::of(&mut tally.latencies_us),
-        errors: tally.errors,
         cpu: Some(ceiling),
-        store: None,
         extra,
+        ..Report::of("tiles", "tiles", load, measured, tally)
     };
     report.print();
     Ok(())

@@ -13,7 +13,7 @@ use clap::Args;
 use serde_json::{json, Map};
 
 use super::driver::{drive, Expect};
-use super::report::{Percentiles, Report};
+use super::report::Report;
 use super::{ceiling, entries, LoadArgs};
 
 #[derive(Debug, Args)]
@@ -122,20 +122,11 @@ pub(crate) async fn run(args: TlogArgs) -> anyhow::Result<()> {
     extra.insert("store_url".into(), json!(ceiling::redact(&store_url)));
     extra.insert("tree_size_before".into(), json!(size_before));
     extra.insert("tree_size_after".into(), json!(size_after));
-    let mut tally = run.tally;
     let report = Report {
-        target: "tlog",
-        unit: "entries",
-        url: load.url.clone(),
-        concurrency: load.concurrency,
-        duration: run.measured,
-        warmup_s: load.warmup,
-        ok: tally.latencies_us.len() as u64,
-        latency: Percentiles::of(&mut tally.latencies_us),
-        errors: tally.errors,
         cpu: Some(cpu),
         store: Some(store),
         extra,
+        ..Report::of("tlog", "entries", load, run.measured, run.tally)
     };
     if run.exhausted {
         eprintln!("WARNING: the pre-generated entries ran out; rerun with a higher --max-rate");

@@ -13,7 +13,7 @@ use shared::merkle::{leaf_hash, verify_inclusion, Hash};
 use shared::rekor::{LogEntryValue, LogInfo};
 
 use super::ceiling::{self, XorShift};
-use super::report::{Percentiles, Report, Tally};
+use super::report::{Report, Tally};
 use super::{entries, LoadArgs};
 
 #[derive(Debug, Args)]
@@ -104,19 +104,12 @@ pub(crate) async fn run(args: TlogReadArgs) -> anyhow::Result<()> {
         "store_url".into(),
         json!(load.store_url.as_deref().map(ceiling::redact)),
     );
+    let duration = Duration::from_secs(load.duration);
     let report = Report {
-        target: "tlog-read",
-        unit: "reads",
-        url: load.url.clone(),
-        concurrency: load.concurrency,
-        duration: Duration::from_secs(load.duration),
-        warmup_s: load.warmup,
-        ok: tally.latencies_us.len() as u64,
-        latency: Percentiles::of(&mut tally.latencies_us),
-        errors: tally.errors,
         cpu: Some(cpu),
         store,
         extra,
+        ..Report::of("tlog-read", "reads", load, duration, tally)
     };
     report.print();
     Ok(())

@@ -16,7 +16,7 @@ use serde_json::{json, Map};
 use sha2::{Digest as _, Sha256};
 
 use super::driver::{drive, Expect};
-use super::report::{Percentiles, Report};
+use super::report::Report;
 use super::{ceiling, LoadArgs};
 
 #[derive(Debug, Args)]
@@ -55,20 +55,10 @@ pub(crate) async fn run(args: TsaArgs) -> anyhow::Result<()> {
     let mut extra = Map::new();
     extra.insert("max_rate".into(), json!(args.max_rate));
     extra.insert("requests_exhausted".into(), json!(run.exhausted));
-    let mut tally = run.tally;
     let report = Report {
-        target: "tsa",
-        unit: "timestamps",
-        url: load.url.clone(),
-        concurrency: load.concurrency,
-        duration: run.measured,
-        warmup_s: load.warmup,
-        ok: tally.latencies_us.len() as u64,
-        latency: Percentiles::of(&mut tally.latencies_us),
-        errors: tally.errors,
         cpu: Some(cpu),
-        store: None,
         extra,
+        ..Report::of("tsa", "timestamps", load, run.measured, run.tally)
     };
     if run.exhausted {
         eprintln!("WARNING: the pre-generated requests ran out; rerun with a higher --max-rate");
