@@ -168,6 +168,16 @@ impl TlogServer {
         }
     }
 
+    /// Waits until `done` holds, checking every 10 ms; panics with the
+    /// server's log when 30 s pass first (the load it waits on stalled).
+    pub fn wait_until(&self, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "load stalled:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Everything every start of the process printed.
     pub fn log(&self) -> String {
         (1..=self.starts)

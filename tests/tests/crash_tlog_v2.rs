@@ -93,12 +93,12 @@ fn sigkill_under_v2_load(dir: &std::path::Path, database_url: &str) {
         }));
     }
 
-    wait_until(|| seen.lock().unwrap().acked.len() >= 300, &server);
+    server.wait_until(|| seen.lock().unwrap().acked.len() >= 300);
     server.kill().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     server.restart().unwrap();
     restarted.store(true, Ordering::Relaxed);
-    wait_until(|| seen.lock().unwrap().acked_after_restart >= 50, &server);
+    server.wait_until(|| seen.lock().unwrap().acked_after_restart >= 50);
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         t.join().unwrap();
@@ -179,14 +179,6 @@ fn client() -> reqwest::blocking::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
-}
-
-fn wait_until(done: impl Fn() -> bool, server: &TlogServer) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "load stalled:\n{}", server.log());
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// The checkpoint of a note signed by the v2 key.

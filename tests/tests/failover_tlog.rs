@@ -69,21 +69,18 @@ fn the_standby_takes_over_within_2_s_and_nothing_acknowledged_is_lost() {
         })
     };
 
-    wait_until(|| seen.lock().unwrap().acked.len() >= 200, &leader);
+    leader.wait_until(|| seen.lock().unwrap().acked.len() >= 200);
     let killed_at = Instant::now();
     leader.kill().unwrap();
-    wait_until(
-        || {
-            seen.lock()
-                .unwrap()
-                .acked
-                .iter()
-                .filter(|(t, _)| *t > killed_at)
-                .count()
-                >= 100
-        },
-        &standby,
-    );
+    standby.wait_until(|| {
+        seen.lock()
+            .unwrap()
+            .acked
+            .iter()
+            .filter(|(t, _)| *t > killed_at)
+            .count()
+            >= 100
+    });
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         t.join().unwrap();
@@ -137,14 +134,6 @@ fn client() -> reqwest::blocking::Client {
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap()
-}
-
-fn wait_until(done: impl Fn() -> bool, server: &TlogServer) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "load stalled:\n{}", server.log());
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Writes unique entries to whichever replica takes them: a follower
