@@ -14,7 +14,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ca_server::ca::{load_ca, CaBackend, CaKeyKind, CaSigner, Pkcs11Config, Pkcs11Signer, Secret};
-use common::{csr_pem, intermediate, public_key_request, FakeCtLog, TestIssuer};
+use common::{csr_pem, intermediate, public_key_request, ChainShape, Stack};
 use const_oid::db::rfc5912;
 use der::{Decode, Encode};
 use serde_json::{json, Value};
@@ -23,67 +23,6 @@ use shared::oids;
 use x509_cert::Certificate;
 
 const EMAIL: &str = "alice@example.com";
-
-/// The CA over HTTP with one email issuer and the fake CT log (which checks
-/// every submitted chain against the root).
-struct Stack {
-    ca_url: String,
-    email_issuer: TestIssuer,
-    ct: FakeCtLog,
-    /// DER, issuing CA first, root last.
-    chain: Vec<Vec<u8>>,
-    http: reqwest::Client,
-}
-
-impl Stack {
-    async fn start_with_ca(signer: Arc<dyn CaSigner>, chain: Vec<Vec<u8>>) -> Self {
-        let email_issuer = TestIssuer::start().await;
-        let ct = FakeCtLog::start(vec![chain.last().unwrap().clone()]).await;
-        let ca = ca_server::Ca::new(ca_server::CaConfig {
-            certs_per_subject_per_sec: 0,
-            tsa: None,
-            signer,
-            chain_der: chain.clone(),
-            ct_log_url: ct.url.clone(),
-            ct_log_ca_pem: None,
-            ct_log_public_key: Some(ct.key.public_key()),
-            issuers: vec![ca_server::OidcIssuerConfig::new(
-                &email_issuer.url,
-                ca_server::IssuerType::Email,
-            )],
-        })
-        .await
-        .unwrap();
-        let ca_url = format!("http://{}", test_support::net::serve(ca.router()).await);
-        Self {
-            ca_url,
-            email_issuer,
-            ct,
-            chain,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// A P-256 root → P-256 intermediate chain of in-memory keys.
-    async fn with_intermediate() -> Self {
-        let root_key = EcdsaP256Signer::generate();
-        let root = ca_server::generate_root_certificate(&root_key, "sigil", "root").unwrap();
-        let key = EcdsaP256Signer::generate();
-        let inter = intermediate(&root_key, &root, &key.public_spki_der());
-        Self::start_with_ca(Arc::new(key), vec![inter, root]).await
-    }
-
-    async fn signing_cert(&self, body: &Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}/api/v2/signingCert", self.ca_url))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
-    }
-}
 
 /// Verifies each certificate of `chain` (DER, leaf first) with the next one's
 /// key (the root with its own), with the hash the issuer's key implies, and
@@ -141,7 +80,7 @@ async fn issue_v2(stack: &Stack) -> Vec<Vec<u8>> {
     let client = EcdsaP256Signer::generate();
     let token = iss.es256(&iss.claims(EMAIL));
     let (status, reply) = stack
-        .signing_cert(&public_key_request(Some(&token), &client, EMAIL))
+        .signing_cert(&public_key_request(Some(&token), &client, EMAIL), None)
         .await;
     assert_eq!(status, 200, "{reply}");
     chain_of(&reply)
@@ -294,7 +233,7 @@ async fn assert_v1_400(resp: reqwest::Response, needle: &str) {
 
 #[tokio::test]
 async fn legacy_signing_cert_is_201_pem_chain() {
-    let stack = Stack::with_intermediate().await;
+    let stack = Stack::start(ChainShape::WithIntermediate).await;
     let iss = &stack.email_issuer;
     let client = EcdsaP256Signer::generate();
     let token = iss.es256(&iss.claims(EMAIL));
@@ -345,7 +284,7 @@ async fn legacy_signing_cert_is_201_pem_chain() {
 
 #[tokio::test]
 async fn legacy_signing_cert_errors() {
-    let stack = Stack::with_intermediate().await;
+    let stack = Stack::start(ChainShape::WithIntermediate).await;
     let iss = &stack.email_issuer;
     let client = EcdsaP256Signer::generate();
     let token = iss.es256(&iss.claims(EMAIL));
@@ -388,7 +327,7 @@ async fn legacy_signing_cert_errors() {
 
 #[tokio::test]
 async fn legacy_root_cert() {
-    let stack = Stack::with_intermediate().await;
+    let stack = Stack::start(ChainShape::WithIntermediate).await;
     let resp = stack
         .http
         .get(format!("{}/api/v1/rootCert", stack.ca_url))

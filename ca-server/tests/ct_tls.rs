@@ -10,7 +10,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{public_key_request, FakeCtLog, TestIssuer};
+use common::{ca_config, public_key_request, serve_ca, FakeCtLog, TestIssuer};
 use serde_json::Value;
 use shared::keys::EcdsaP256Signer;
 
@@ -24,23 +24,15 @@ async fn ca_with_ct(
     root_key: EcdsaP256Signer,
     root: Vec<u8>,
 ) -> String {
-    let ca = ca_server::Ca::new(ca_server::CaConfig {
-        certs_per_subject_per_sec: 0,
-        tsa: None,
-        signer: Arc::new(root_key),
-        chain_der: vec![root],
-        ct_log_url: ct.url.clone(),
+    let issuers = vec![ca_server::OidcIssuerConfig::new(
+        &iss.url,
+        ca_server::IssuerType::Email,
+    )];
+    serve_ca(ca_server::CaConfig {
         ct_log_ca_pem: ct_ca_pem,
-        ct_log_public_key: Some(ct.key.public_key()),
-        issuers: vec![ca_server::OidcIssuerConfig::new(
-            &iss.url,
-            ca_server::IssuerType::Email,
-        )],
+        ..ca_config(Arc::new(root_key), vec![root], ct, issuers)
     })
     .await
-    .unwrap();
-    let url = format!("http://{}", test_support::net::serve(ca.router()).await);
-    url
 }
 
 async fn issue(ca_url: &str, iss: &TestIssuer) -> (u16, Value) {

@@ -342,22 +342,15 @@ async fn ct_log_failure_is_internal() {
     let iss = common::TestIssuer::start().await;
     // The CT log trusts another root, so it refuses the precertificate.
     let ct = common::FakeCtLog::start(vec![]).await;
-    let ca = ca_server::Ca::new(ca_server::CaConfig {
-        certs_per_subject_per_sec: 0,
-        tsa: None,
-        signer: std::sync::Arc::new(root_key),
-        chain_der: vec![root],
-        ct_log_url: ct.url.clone(),
-        ct_log_ca_pem: None,
+    let issuers = vec![ca_server::OidcIssuerConfig::new(
+        &iss.url,
+        ca_server::IssuerType::Email,
+    )];
+    let url = common::serve_ca(ca_server::CaConfig {
         ct_log_public_key: None,
-        issuers: vec![ca_server::OidcIssuerConfig::new(
-            &iss.url,
-            ca_server::IssuerType::Email,
-        )],
+        ..common::ca_config(std::sync::Arc::new(root_key), vec![root], &ct, issuers)
     })
-    .await
-    .unwrap();
-    let url = format!("http://{}", test_support::net::serve(ca.router()).await);
+    .await;
     let client = EcdsaP256Signer::generate();
     let body = public_key_request(Some(&iss.es256(&iss.claims(EMAIL))), &client, EMAIL);
     let resp = reqwest::Client::new()
@@ -421,23 +414,17 @@ async fn an_identity_over_its_certificate_rate_gets_429() {
     let root = ca_server::generate_root_certificate(&root_key, "sigil", "r").unwrap();
     let iss = common::TestIssuer::start().await;
     let ct = common::FakeCtLog::start(vec![root.clone()]).await;
-    let ca = ca_server::Ca::new(ca_server::CaConfig {
+    let issuers = vec![ca_server::OidcIssuerConfig::new(
+        &iss.url,
+        ca_server::IssuerType::Email,
+    )];
+    let url = common::serve_ca(ca_server::CaConfig {
         // One per second, bursts of ten.
         certs_per_subject_per_sec: 1,
-        tsa: None,
-        signer: std::sync::Arc::new(root_key),
-        chain_der: vec![root],
-        ct_log_url: ct.url.clone(),
-        ct_log_ca_pem: None,
         ct_log_public_key: None,
-        issuers: vec![ca_server::OidcIssuerConfig::new(
-            &iss.url,
-            ca_server::IssuerType::Email,
-        )],
+        ..common::ca_config(std::sync::Arc::new(root_key), vec![root], &ct, issuers)
     })
-    .await
-    .unwrap();
-    let url = format!("http://{}", test_support::net::serve(ca.router()).await);
+    .await;
     let http = reqwest::Client::new();
     let request = |email: &'static str| {
         let client = EcdsaP256Signer::generate();

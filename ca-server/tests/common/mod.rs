@@ -234,6 +234,34 @@ async fn add_pre_chain(
 
 // ---------------------------------------------------------------- the CA
 
+/// The configuration every test CA starts from: `signer` and its `chain`
+/// (DER, issuing CA first), the CT log `ct`, whose SCTs it checks, and
+/// `issuers`; no per-identity rate, no timestamp authority. A test that
+/// needs another value sets it with struct update syntax.
+pub fn ca_config(
+    signer: Arc<dyn CaSigner>,
+    chain: Vec<Vec<u8>>,
+    ct: &FakeCtLog,
+    issuers: Vec<OidcIssuerConfig>,
+) -> CaConfig {
+    CaConfig {
+        certs_per_subject_per_sec: 0,
+        tsa: None,
+        signer,
+        chain_der: chain,
+        ct_log_url: ct.url.clone(),
+        ct_log_ca_pem: None,
+        ct_log_public_key: Some(ct.key.public_key()),
+        issuers,
+    }
+}
+
+/// A CA built from `config`, serving on a free port; its base URL.
+pub async fn serve_ca(config: CaConfig) -> String {
+    let ca = Ca::new(config).await.unwrap();
+    format!("http://{}", serve(ca.router()).await)
+}
+
 /// Which CA chain the stack runs with.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum ChainShape {
@@ -275,27 +303,16 @@ impl Stack {
         let email_issuer = TestIssuer::start().await;
         let uri_issuer = TestIssuer::start().await;
         let ct = FakeCtLog::start(vec![root]).await;
-        let ca = Ca::new(CaConfig {
-            certs_per_subject_per_sec: 0,
-            tsa: None,
-            signer,
-            chain_der: chain.clone(),
-            ct_log_url: ct.url.clone(),
-            ct_log_ca_pem: None,
-            ct_log_public_key: Some(ct.key.public_key()),
-            issuers: vec![
-                OidcIssuerConfig::new(&email_issuer.url, IssuerType::Email),
-                OidcIssuerConfig {
-                    subject_domain: Some(URI_SUBJECT_DOMAIN.into()),
-                    ..OidcIssuerConfig::new(&uri_issuer.url, IssuerType::Uri)
-                },
-            ],
-        })
-        .await
-        .unwrap();
-        let addr = serve(ca.router()).await;
+        let issuers = vec![
+            OidcIssuerConfig::new(&email_issuer.url, IssuerType::Email),
+            OidcIssuerConfig {
+                subject_domain: Some(URI_SUBJECT_DOMAIN.into()),
+                ..OidcIssuerConfig::new(&uri_issuer.url, IssuerType::Uri)
+            },
+        ];
+        let ca_url = serve_ca(ca_config(signer, chain.clone(), &ct, issuers)).await;
         Self {
-            ca_url: format!("http://{addr}"),
+            ca_url,
             email_issuer,
             uri_issuer,
             ct,

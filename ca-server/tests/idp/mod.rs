@@ -24,7 +24,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::Certificate;
 
-use crate::common::{public_key_request, FakeCtLog};
+use crate::common::{ca_config, public_key_request, serve_ca, FakeCtLog};
 
 // ---------------------------------------------------------------- issuers
 
@@ -266,21 +266,9 @@ impl Stack {
         let root =
             ca_server::generate_root_certificate(&key, "sigil", "identity test root").unwrap();
         let ct = FakeCtLog::start(vec![root.clone()]).await;
-        let ca = ca_server::Ca::new(ca_server::CaConfig {
-            certs_per_subject_per_sec: 0,
-            tsa: None,
-            signer: Arc::new(key),
-            chain_der: vec![root],
-            ct_log_url: ct.url.clone(),
-            ct_log_ca_pem: None,
-            ct_log_public_key: Some(ct.key.public_key()),
-            issuers,
-        })
-        .await
-        .unwrap();
-        let addr = test_support::net::serve(ca.router()).await;
+        let ca_url = serve_ca(ca_config(Arc::new(key), vec![root], &ct, issuers)).await;
         Self {
-            ca_url: format!("http://{addr}"),
+            ca_url,
             ct,
             http: reqwest::Client::new(),
         }
