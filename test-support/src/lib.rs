@@ -2,7 +2,8 @@
 //!
 //! - `jwt` and `oidc`: compact JWS tokens, JWKs, and the development OIDC
 //!   issuer (both from the `dev-oidc` crate, which `sigil dev` serves), and
-//!   many test issuers on one server;
+//!   many test issuers on one server; `jwk`: RSA and `p256` keys as JWKs
+//!   and JWS signers, for the CA's token-verification tests;
 //! - `net`: free ports and in-process servers on 127.0.0.1;
 //! - `postgres`: a fresh database on the machine's server (or the one
 //!   `$SIGIL_TEST_POSTGRES_URL` names), or a private cluster a test may stop;
@@ -10,13 +11,16 @@
 //! - `scrape` (feature `scrape`): `/metrics` read through a Prometheus
 //!   text-format parser;
 //! - `sigil_dev` and `tlog`: `sigil dev` and `tlog-server` processes on free
-//!   ports over fresh directories, stopped by signal through `process`;
+//!   ports over fresh directories, stopped by signal through `process`, and
+//!   `hashedrekord` entries to send them;
+//! - `tls`: a self-signed `localhost` certificate and clients trusting it;
 //! - `clients` and the commands below: the real Sigstore clients —
 //!   sigstore-python and OpenSSF model-signing from PyPI, sigstore-js (4.x
 //!   and 5.x) from npm, installed by `scripts/test.sh` at the versions it
 //!   pins.
 
 pub mod clients;
+pub mod jwk;
 pub mod net;
 pub mod oidc;
 pub mod postgres;

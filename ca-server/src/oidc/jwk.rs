@@ -263,9 +263,9 @@ mod tests {
 
     fn es256_fixture() -> (p256::ecdsa::SigningKey, serde_json::Value) {
         let sk = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
-        let point = sk.verifying_key().to_encoded_point(false);
-        let jwk = json!({"kty":"EC","crv":"P-256","kid":"ec","alg":"ES256","use":"sig",
-            "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
+        let mut jwk = test_support::jwk::p256_jwk(sk.verifying_key(), "ec");
+        jwk["alg"] = json!("ES256");
+        jwk["use"] = json!("sig");
         (sk, jwk)
     }
 
@@ -325,12 +325,10 @@ mod tests {
 
     fn rsa_fixture() -> (rsa::RsaPrivateKey, serde_json::Value) {
         use rsa::pkcs8::DecodePrivateKey;
-        use rsa::traits::PublicKeyParts;
         let sk =
             rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../../tests/fixtures/rsa2048.pem"))
                 .unwrap();
-        let jwk = json!({"kty":"RSA","kid":"rsa","n": b64(&sk.n().to_bytes_be()),
-            "e": b64(&sk.e().to_bytes_be())});
+        let jwk = test_support::jwk::rsa_jwk(&sk.to_public_key(), "rsa");
         (sk, jwk)
     }
 

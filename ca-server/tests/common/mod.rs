@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ca_server::ca::CaSigner;
 use ca_server::{Ca, CaConfig, IssuerType, OidcIssuerConfig};
@@ -22,7 +22,6 @@ use const_oid::AssociatedOid;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use rsa::pkcs8::DecodePrivateKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use shared::keys::EcdsaP256Signer;
@@ -59,13 +58,10 @@ impl TestIssuer {
         // A fixed test-only key: generating RSA keys in debug builds is slow.
         let rsa =
             rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../fixtures/rsa2048.pem")).unwrap();
-        let public = rsa.to_public_key();
-        let jwks = json!({"keys": [
-            jwt::es256_jwk(&ec, EC_KID),
-            {"kty":"RSA","kid":RSA_KID,"use":"sig","alg":"RS256",
-             "n":URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-             "e":URL_SAFE_NO_PAD.encode(public.e().to_bytes_be())},
-        ]});
+        let mut rsa_jwk = test_support::jwk::rsa_jwk(&rsa.to_public_key(), RSA_KID);
+        rsa_jwk["use"] = json!("sig");
+        rsa_jwk["alg"] = json!("RS256");
+        let jwks = json!({"keys": [jwt::es256_jwk(&ec, EC_KID), rsa_jwk]});
         let (listener, addr) = test_support::net::listener().await;
         let url = format!("http://{addr}");
         let fetches = Arc::new(AtomicUsize::new(0));
@@ -105,12 +101,8 @@ impl TestIssuer {
     }
 
     pub fn rs256(&self, claims: &Value) -> String {
-        use signature::Signer;
-        let key = rsa::pkcs1v15::SigningKey::<Sha256>::new(self.rsa.clone());
-        self.sign_with(&json!({"alg":"RS256","kid":RSA_KID}), claims, |input| {
-            let sig: rsa::pkcs1v15::Signature = key.sign(input);
-            Box::<[u8]>::from(sig).to_vec()
-        })
+        let header = json!({"alg":"RS256","kid":RSA_KID});
+        self.sign_with(&header, claims, test_support::jwk::rs256(&self.rsa))
     }
 
     pub fn sign_with(

@@ -2,10 +2,8 @@
 //! and the key set's time to live.
 
 use super::*;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde_json::{json, Value};
-use signature::{SignatureEncoding, Signer};
+use test_support::jwk;
 
 /// A one-issuer OIDC provider whose discovery document and JWKS tests swap.
 struct Provider {
@@ -68,10 +66,6 @@ impl Provider {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn signed(alg: &str, kid: &str, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
     let header = json!({"alg": alg, "kid": kid, "typ": "JWT"});
     test_support::jwt::encode(&header, claims, sign)
@@ -79,36 +73,17 @@ fn signed(alg: &str, kid: &str, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>)
 
 fn ec_key(seed: u8, kid: &str) -> (p256::ecdsa::SigningKey, Value) {
     let sk = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
-    let point = sk.verifying_key().to_encoded_point(false);
-    let jwk = json!({"kty":"EC","crv":"P-256","kid":kid,
-        "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
+    let jwk = jwk::p256_jwk(sk.verifying_key(), kid);
     (sk, jwk)
-}
-
-fn es256(sk: &p256::ecdsa::SigningKey) -> impl Fn(&[u8]) -> Vec<u8> + '_ {
-    move |input| {
-        let sig: p256::ecdsa::Signature = sk.sign(input);
-        sig.to_vec()
-    }
 }
 
 fn rsa_key(kid: &str) -> (rsa::RsaPrivateKey, Value) {
     use rsa::pkcs8::DecodePrivateKey;
-    use rsa::traits::PublicKeyParts;
     let sk =
         rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../../../tests/fixtures/rsa2048.pem"))
             .unwrap();
-    let jwk = json!({"kty":"RSA","kid":kid,"n": b64(&sk.n().to_bytes_be()),
-        "e": b64(&sk.e().to_bytes_be())});
+    let jwk = jwk::rsa_jwk(&sk.to_public_key(), kid);
     (sk, jwk)
-}
-
-fn rs256(sk: &rsa::RsaPrivateKey) -> impl Fn(&[u8]) -> Vec<u8> + '_ {
-    move |input| {
-        rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(sk.clone())
-            .sign(input)
-            .to_vec()
-    }
 }
 
 #[tokio::test]
@@ -118,12 +93,12 @@ async fn only_the_discovery_documents_algs_are_accepted() {
     let provider = Provider::start(Some(json!(["ES256"])), json!({"keys":[ec_jwk, rsa_jwk]})).await;
     let pool = provider.pool();
     let claims = provider.claims();
-    pool.verify(&signed("ES256", "ec", &claims, es256(&ec)))
+    pool.verify(&signed("ES256", "ec", &claims, jwk::es256(&ec)))
         .await
         .unwrap();
     // validly signed by a key in the JWKS, but RS256 is not in the list
     let err = pool
-        .verify(&signed("RS256", "rsa", &claims, rs256(&rsa)))
+        .verify(&signed("RS256", "rsa", &claims, jwk::rs256(&rsa)))
         .await
         .unwrap_err();
     assert!(
@@ -137,11 +112,11 @@ async fn only_the_discovery_documents_algs_are_accepted() {
     let provider = Provider::start(None, json!({"keys":[ec_jwk, rsa_jwk]})).await;
     let pool = provider.pool();
     let claims = provider.claims();
-    pool.verify(&signed("RS256", "rsa", &claims, rs256(&rsa)))
+    pool.verify(&signed("RS256", "rsa", &claims, jwk::rs256(&rsa)))
         .await
         .unwrap();
     let err = pool
-        .verify(&signed("ES256", "ec", &claims, es256(&ec)))
+        .verify(&signed("ES256", "ec", &claims, jwk::es256(&ec)))
         .await
         .unwrap_err();
     assert!(matches!(err, TokenError::AlgNotAllowed { .. }), "{err}");
@@ -151,11 +126,11 @@ async fn only_the_discovery_documents_algs_are_accepted() {
         "jwks_uri": format!("{}/keys", provider.url),
         "id_token_signing_alg_values_supported": ["HS256", "none", 5, "ES256"]});
     let pool = provider.pool();
-    pool.verify(&signed("ES256", "ec", &claims, es256(&ec)))
+    pool.verify(&signed("ES256", "ec", &claims, jwk::es256(&ec)))
         .await
         .unwrap();
     assert!(pool
-        .verify(&signed("RS256", "rsa", &claims, rs256(&rsa)))
+        .verify(&signed("RS256", "rsa", &claims, jwk::rs256(&rsa)))
         .await
         .is_err());
 }
@@ -166,7 +141,7 @@ async fn a_key_set_past_its_ttl_is_fetched_again() {
     let provider = Provider::start(Some(json!(["ES256"])), json!({"keys":[old_jwk]})).await;
     let mut pool = provider.pool();
     let claims = provider.claims();
-    pool.verify(&signed("ES256", "k", &claims, es256(&old)))
+    pool.verify(&signed("ES256", "k", &claims, jwk::es256(&old)))
         .await
         .unwrap();
     assert_eq!(provider.fetches(), 1);
@@ -175,7 +150,7 @@ async fn a_key_set_past_its_ttl_is_fetched_again() {
     let (new, new_jwk) = ec_key(9, "k");
     *provider.jwks.write().unwrap() = json!({"keys":[new_jwk]});
     // Within the TTL the cached (revoked) key still answers: no refetch.
-    pool.verify(&signed("ES256", "k", &claims, es256(&old)))
+    pool.verify(&signed("ES256", "k", &claims, jwk::es256(&old)))
         .await
         .unwrap();
     assert_eq!(provider.fetches(), 1);
@@ -184,12 +159,12 @@ async fn a_key_set_past_its_ttl_is_fetched_again() {
     let issuer = pool.issuers.get_mut(&provider.url).unwrap();
     Arc::get_mut(issuer).unwrap().key_ttl = Duration::ZERO;
     let err = pool
-        .verify(&signed("ES256", "k", &claims, es256(&old)))
+        .verify(&signed("ES256", "k", &claims, jwk::es256(&old)))
         .await
         .unwrap_err();
     assert!(matches!(err, TokenError::BadSignature), "{err}");
     assert_eq!(provider.fetches(), 2);
-    pool.verify(&signed("ES256", "k", &claims, es256(&new)))
+    pool.verify(&signed("ES256", "k", &claims, jwk::es256(&new)))
         .await
         .unwrap();
 }
@@ -200,7 +175,7 @@ async fn discovery_failures_name_only_the_issuer() {
     let pool = provider.pool();
     let (ec, _) = ec_key(7, "k");
     let err = pool
-        .verify(&signed("ES256", "k", &provider.claims(), es256(&ec)))
+        .verify(&signed("ES256", "k", &provider.claims(), jwk::es256(&ec)))
         .await
         .unwrap_err();
     assert_eq!(
