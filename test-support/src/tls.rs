@@ -7,6 +7,26 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// A self-signed certificate for `localhost` and its key, in memory.
+pub struct LocalhostCert {
+    pub cert_der: Vec<u8>,
+    pub cert_pem: String,
+    /// The private key, PKCS#8 DER.
+    pub key_der: Vec<u8>,
+    pub key_pem: String,
+}
+
+/// A fresh self-signed certificate for DNS name `localhost` (ECDSA P-256).
+pub fn localhost_cert() -> anyhow::Result<LocalhostCert> {
+    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+    Ok(LocalhostCert {
+        cert_der: identity.cert.der().to_vec(),
+        cert_pem: identity.cert.pem(),
+        key_der: identity.key_pair.serialize_der(),
+        key_pem: identity.key_pair.serialize_pem(),
+    })
+}
+
 /// A certificate for `localhost` and its key, as files and as PEM.
 pub struct LocalhostIdentity {
     pub cert: PathBuf,
@@ -16,16 +36,15 @@ pub struct LocalhostIdentity {
 
 /// A fresh identity written to `dir` as `NAME.crt.pem` and `NAME.key.pem`.
 pub fn localhost_identity(dir: &Path, name: &str) -> anyhow::Result<LocalhostIdentity> {
-    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+    let made = localhost_cert()?;
     let cert = dir.join(format!("{name}.crt.pem"));
     let key = dir.join(format!("{name}.key.pem"));
-    let cert_pem = identity.cert.pem();
-    std::fs::write(&cert, &cert_pem)?;
-    std::fs::write(&key, identity.key_pair.serialize_pem())?;
+    std::fs::write(&cert, &made.cert_pem)?;
+    std::fs::write(&key, &made.key_pem)?;
     Ok(LocalhostIdentity {
         cert,
         key,
-        cert_pem,
+        cert_pem: made.cert_pem,
     })
 }
 

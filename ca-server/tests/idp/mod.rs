@@ -8,7 +8,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -63,19 +62,15 @@ impl Idp {
     pub async fn start_https() -> (Self, String) {
         let (listener, addr) = test_support::net::listener().await;
         let idp = Self::new(format!("https://localhost:{}", addr.port()));
-        let (cert_der, key) = self_signed_localhost();
-        let cert_pem = shared::keys::pem_encode("CERTIFICATE", &cert_der);
-        let key_der = pem_blocks(key.to_pkcs8_pem().as_bytes()).unwrap()[0]
-            .1
-            .clone();
+        let cert = test_support::tls::localhost_cert().unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
             .with_single_cert(
-                vec![rustls::pki_types::CertificateDer::from(cert_der)],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(key_der.into()),
+                vec![rustls::pki_types::CertificateDer::from(cert.cert_der)],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_der.into()),
             )
             .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
@@ -94,7 +89,7 @@ impl Idp {
                 });
             }
         });
-        (idp, cert_pem)
+        (idp, cert.cert_pem)
     }
 
     /// The issuer URL `<base>/<name>`.
@@ -189,65 +184,6 @@ async fn serve_one_https(
     );
     tls.write_all(resp.as_bytes()).await?;
     tls.shutdown().await
-}
-
-/// A self-signed end-entity certificate for DNS `localhost` (P-256).
-fn self_signed_localhost() -> (Vec<u8>, EcdsaP256Signer) {
-    use const_oid::AssociatedOid;
-    use der::asn1::{Ia5String, OctetString};
-    use x509_cert::certificate::{TbsCertificate, Version};
-    use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
-    use x509_cert::ext::Extension;
-    let key = EcdsaP256Signer::generate();
-    let name = ca_server::x509::org_cn_name("sigil tests", "localhost").unwrap();
-    let now = SystemTime::now();
-    let ext = |oid, critical, value: Vec<u8>| Extension {
-        extn_id: oid,
-        critical,
-        extn_value: OctetString::new(value).unwrap(),
-    };
-    let tbs = TbsCertificate {
-        version: Version::V3,
-        serial_number: ca_server::x509::random_serial().unwrap(),
-        signature: ca_server::x509::ecdsa_with_sha256(),
-        issuer: name.clone(),
-        validity: x509_cert::time::Validity {
-            not_before: ca_server::x509::x509_time(now - Duration::from_secs(60)).unwrap(),
-            not_after: ca_server::x509::x509_time(now + Duration::from_secs(3600)).unwrap(),
-        },
-        subject: name,
-        subject_public_key_info: spki::SubjectPublicKeyInfoOwned::from_der(&key.public_spki_der())
-            .unwrap(),
-        issuer_unique_id: None,
-        subject_unique_id: None,
-        extensions: Some(vec![
-            ext(
-                KeyUsage::OID,
-                true,
-                KeyUsage(KeyUsages::DigitalSignature.into())
-                    .to_der()
-                    .unwrap(),
-            ),
-            ext(
-                ExtendedKeyUsage::OID,
-                false,
-                ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_SERVER_AUTH])
-                    .to_der()
-                    .unwrap(),
-            ),
-            ext(
-                SubjectAltName::OID,
-                false,
-                SubjectAltName(vec![GeneralName::DnsName(
-                    Ia5String::new("localhost").unwrap(),
-                )])
-                .to_der()
-                .unwrap(),
-            ),
-        ]),
-    };
-    let der = ca_server::ca::sign_certificate(tbs, &key).unwrap();
-    (der, key)
 }
 
 // ---------------------------------------------------------------- the CA
