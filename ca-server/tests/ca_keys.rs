@@ -14,7 +14,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ca_server::ca::{load_ca, CaBackend, CaKeyKind, CaSigner, Pkcs11Config, Pkcs11Signer, Secret};
-use common::{csr_pem, intermediate, public_key_request, ChainShape, Stack};
+use common::{chain_of, csr_pem, intermediate, public_key_request, ChainShape, Stack};
 use const_oid::db::rfc5912;
 use der::{Decode, Encode};
 use serde_json::{json, Value};
@@ -46,19 +46,6 @@ fn verify_chain(chain: &[Vec<u8>]) -> Vec<const_oid::ObjectIdentifier> {
         algorithms.push(cert.signature_algorithm.oid);
     }
     algorithms
-}
-
-fn chain_of(reply: &Value) -> Vec<Vec<u8>> {
-    reply["signedCertificateEmbeddedSct"]["chain"]["certificates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|pem| {
-            pem_blocks(pem.as_str().unwrap().as_bytes()).unwrap()[0]
-                .1
-                .clone()
-        })
-        .collect()
 }
 
 fn has_one_sct(leaf: &[u8]) -> bool {

@@ -8,7 +8,9 @@ mod common;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::{csr_pem, hmac_sha256, public_key_request, ChainShape, Stack, EC_KID, RSA_KID};
+use common::{
+    chain_of, csr_pem, hmac_sha256, public_key_request, ChainShape, Stack, EC_KID, RSA_KID,
+};
 use der::Decode;
 use serde_json::{json, Value};
 use shared::keys::{pem_blocks, EcdsaP256Signer};
@@ -19,23 +21,6 @@ use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::Certificate;
 
 const EMAIL: &str = "alice@example.com";
-
-/// Decodes the reply's chain to DER.
-fn chain_of(reply: &Value) -> Vec<Vec<u8>> {
-    reply["signedCertificateEmbeddedSct"]["chain"]["certificates"]
-        .as_array()
-        .expect("embedded-SCT chain")
-        .iter()
-        .map(|pem| {
-            let pem = pem.as_str().unwrap();
-            assert!(!pem.ends_with('\n'), "PEMs are trimmed");
-            let blocks = pem_blocks(pem.as_bytes()).unwrap();
-            assert_eq!(blocks.len(), 1);
-            assert_eq!(blocks[0].0, "CERTIFICATE");
-            blocks[0].1.clone()
-        })
-        .collect()
-}
 
 /// Checks the leaf's SAN, issuer extensions, key and embedded SCT.
 fn check_leaf(

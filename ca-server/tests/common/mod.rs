@@ -254,6 +254,24 @@ pub async fn serve_ca(config: CaConfig) -> String {
     format!("http://{}", serve(ca.router()).await)
 }
 
+/// The chain of a v2 `signingCert` reply, DER, leaf first; checks each
+/// entry is one trimmed PEM certificate.
+pub fn chain_of(reply: &Value) -> Vec<Vec<u8>> {
+    reply["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .expect("embedded-SCT chain")
+        .iter()
+        .map(|pem| {
+            let pem = pem.as_str().unwrap();
+            assert!(!pem.ends_with('\n'), "PEMs are trimmed");
+            let blocks = shared::keys::pem_blocks(pem.as_bytes()).unwrap();
+            assert_eq!(blocks.len(), 1);
+            assert_eq!(blocks[0].0, "CERTIFICATE");
+            blocks[0].1.clone()
+        })
+        .collect()
+}
+
 /// Which CA chain the stack runs with.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum ChainShape {
