@@ -42,7 +42,7 @@ def crate_roots(root):
 
 
 CHAR_LITERAL = re.compile(r"'(?:\\.[^']*|[^\\'\n])'")
-RAW_STRING = re.compile(r'b?r(#*)"')
+RAW_STRING = re.compile(r'[bc]?r(#*)"')
 CFG_TEST = re.compile(r"#\[cfg\(test\)\]")
 
 
@@ -84,18 +84,33 @@ def strip_comments_and_strings(text):
     return "".join(out)
 
 
+ITEM_START = re.compile(
+    r"\s*(?:#\[[^\]]*\]\s*)*(?:pub(?:\([^)]*\))?\s+)?"
+    r"(?:(?:async|unsafe|const|extern(?:\s+\"[^\"]*\")?)\s+)*"
+    r"(?:fn|impl|mod|use|struct|enum|const|static|type|trait|union|macro_rules!)\b"
+)
+
+
 def item_end(text, start):
-    """Where the item starting at `start` ends: after its `;`, or after the
-    brace block that closes it."""
+    """Where what starts at `start` ends. An item (`fn`, `impl`, `mod`, …)
+    ends after its `;` or after the brace block that closes it; anything
+    else an attribute may mark (a field, a variant, a match arm, a
+    statement) ends after its `,` or `;`, or before the bracket that closes
+    the list it stands in. Brackets of every kind nest: a `;` in `[u8; 4]`
+    ends nothing."""
+    item = ITEM_START.match(text, start) is not None
     depth, i = 0, start
     while i < len(text):
-        if text[i] == "{":
+        c = text[i]
+        if c in "([{":
             depth += 1
-        elif text[i] == "}":
-            depth -= 1
+        elif c in ")]}":
             if depth == 0:
+                return i
+            depth -= 1
+            if depth == 0 and c == "}" and item:
                 return i + 1
-        elif text[i] == ";" and depth == 0:
+        elif depth == 0 and (c == ";" or (c == "," and not item)):
             return i + 1
         i += 1
     return len(text)
@@ -189,12 +204,14 @@ def split_alias(path):
     return path.strip(), (alias.strip() or path.strip().split("::")[-1])
 
 
-PUB_USE = re.compile(r"\bpub(?:\([^)]*\))?\s+use\s+([^;]*);", re.S)
+PUB_USE = re.compile(r"(?<![A-Za-z0-9_:])use\s+([^;]*);", re.S)
 
 
 def reexports_of(known):
-    """For each module, the names it re-exports (`pub use …`) and the path,
-    read from that module, of what each names."""
+    """For each module, the names its `use` declarations bring in and the
+    path, read from that module, of what each names. Private ones count too:
+    a module's descendants may name them (`use crate::Thing` where the crate
+    root has `use a::Thing`)."""
     out = {}
     for here, (_, text) in known.items():
         for stmt in PUB_USE.findall(text):
@@ -350,6 +367,26 @@ SELF_TEST_CRATES = {
         "lib.rs": "mod a;\nmod b;\n",
         "a.rs": "#[cfg(test)]\nmod tests;\nuse crate::b::B;\npub struct A;\n",
         "b.rs": "use crate::a::A;\npub struct B;\n",
+    }),
+    "test_field_then_production_code": (True, {
+        "lib.rs": "mod a;\nmod b;\n",
+        "a.rs": "pub struct S { #[cfg(test)] x: u8, y: u8 }\nuse crate::b::B;\npub struct A;\n",
+        "b.rs": "use crate::a::A;\npub struct B;\n",
+    }),
+    "private_use_in_an_ancestor": (True, {
+        "lib.rs": "mod a;\nmod b;\nuse b::B;\n",
+        "a.rs": "use crate::B;\npub struct A;\n",
+        "b.rs": "pub struct B;\nfn f() -> crate::a::A { crate::a::A }\n",
+    }),
+    "test_fn_with_an_array_type": (False, {
+        "lib.rs": "mod a;\nmod b;\n",
+        "a.rs": "pub fn h() {}\n#[cfg(test)]\nfn t() -> [u8; 4] { crate::b::g(); [0; 4] }\n",
+        "b.rs": "pub fn g() { crate::a::h() }\n",
+    }),
+    "lifetimes_and_char_literals": (True, {
+        "lib.rs": "mod a;\nmod b;\n",
+        "a.rs": "fn f<'x>(s: &'x str) -> char { let _ = '\"'; crate::b::g(); 'a' }\npub fn h() {}\n",
+        "b.rs": "pub fn g() { super::a::h() }\n",
     }),
     "only_tests_loop": (False, {
         "lib.rs": "mod a;\nmod b;\n",
