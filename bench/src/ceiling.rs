@@ -372,15 +372,23 @@ pub(crate) async fn store_read(
     })
 }
 
-/// A database URL without its password, for printing.
+/// A database URL without its password, for printing. Only the authority
+/// (between `://` and the first `/`, `?` or `#`) may hold one: an `@` in
+/// the path or the query is left alone.
 pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let authority_start = scheme_end + 3;
+    let rest = &url[authority_start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}://{user}@{}", &url[..s], &url[at + 1..])
+            let tail = &rest[authority_end..];
+            format!("{}{user}@{host}{tail}", &url[..authority_start])
         }
-        _ => url.to_owned(),
+        None => url.to_owned(),
     }
 }
 
@@ -439,6 +447,15 @@ mod tests {
         assert_eq!(
             redact("sqlite:///tmp/x.db?mode=rwc"),
             "sqlite:///tmp/x.db?mode=rwc"
+        );
+        // An '@' outside the authority is not where a password ends.
+        assert_eq!(
+            redact("postgres://u:p%40ss@db.example:5432/x?application_name=a@b"),
+            "postgres://u@db.example:5432/x?application_name=a@b"
+        );
+        assert_eq!(
+            redact("postgres://db.example/x?user=a@b"),
+            "postgres://db.example/x?user=a@b"
         );
     }
 

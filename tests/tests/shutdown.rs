@@ -125,7 +125,8 @@ fn tlog_server_stopped_during_start_up_exits_cleanly() {
                 .spawn()
                 .unwrap(),
         );
-        // Once it has connected, it is inside start-up, waiting for an answer.
+        // Once it has connected, it is inside start-up, waiting for an answer
+        // (for up to 3 s: the store's acquire timeout; the signal follows at once).
         let (connection, _) = accept_within(&silent, Duration::from_secs(30));
         assert!(child.0.try_wait().unwrap().is_none(), "{stop:?}: it exited");
         let exit = process::stop(&mut child.0, stop).unwrap();

@@ -124,7 +124,8 @@ impl BulkStore {
         })
     }
 
-    /// Closes the store's connections (see [`LogStore::close`]).
+    /// Closes the store's connections; durability never depends on it
+    /// (every commit is durable when it returns).
     pub async fn close(self) -> anyhow::Result<()> {
         Ok(self.store.close().await?)
     }

@@ -30,7 +30,7 @@ use shared::keys::EcdsaP256Signer;
 pub use http::entry_cache::DEFAULT_ENTRY_CACHE_BYTES;
 pub use http::served_tiles::DEFAULT_SERVED_TILE_CACHE_BYTES;
 pub use sequencer::SequencerConfig;
-pub use store::{TreeId, DEFAULT_TILE_CACHE_BYTES};
+pub use store::DEFAULT_TILE_CACHE_BYTES;
 pub use witness::{WitnessConfig, WitnessPolicy};
 
 use clock::{Clock, SystemClock};

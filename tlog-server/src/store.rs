@@ -14,7 +14,7 @@
 //!
 //! Backends: [`sqlite`] (embedded, one process) and [`postgres`] (production;
 //! several processes may share a database, one sequencing each tree at a
-//! time, see [`LogStore::lead`]). [`open`] picks one from the URL.
+//! time, see [`LogStore::lead`]). [`open_with`] picks one from the URL.
 
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
@@ -186,16 +186,16 @@ pub(crate) async fn open_with(
 
 /// A tree's id: a positive `i64` (Rekor's `treeID`, the prefix of entry IDs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TreeId(i64);
+pub(crate) struct TreeId(i64);
 
 impl TreeId {
     /// Accepts positive ids only.
-    pub fn new(id: i64) -> Option<Self> {
+    pub(crate) fn new(id: i64) -> Option<Self> {
         (id > 0).then_some(Self(id))
     }
 
     /// A fresh random positive id.
-    pub fn random() -> Self {
+    pub(crate) fn random() -> Self {
         use rand_core::RngCore;
         loop {
             // Clearing the sign bit keeps it non-negative; 0 is retried.
@@ -206,7 +206,7 @@ impl TreeId {
         }
     }
 
-    pub fn get(self) -> i64 {
+    pub(crate) fn get(self) -> i64 {
         self.0
     }
 }
