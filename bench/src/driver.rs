@@ -5,6 +5,7 @@
 //! only when its status is the expected one and its body passes the
 //! benchmark's own check (a verifying inclusion proof, a certificate chain).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,12 +25,17 @@ pub(crate) struct Run {
     pub exhausted: bool,
 }
 
-/// Why one request did not count as a success.
-enum Failure {
+/// What one request of a closed loop came to.
+pub(crate) enum Outcome {
+    /// The expected status and a body that passed the benchmark's check.
+    Ok,
+    /// Another status.
     Status(u16),
     /// The expected status, but a body that failed the benchmark's check.
     BadResponse,
     Transport(reqwest::Error),
+    /// Nothing left to send: the worker stops and the run is exhausted.
+    Exhausted,
 }
 
 /// What a successful answer is: its status and a check of its body.
@@ -39,27 +45,27 @@ pub(crate) struct Expect {
     pub body_ok: fn(&[u8]) -> bool,
 }
 
-/// Runs `load.concurrency` workers over `pool`, posting each body once to `url`.
-pub(crate) async fn drive(
-    client: &reqwest::Client,
-    url: &str,
-    load: &LoadArgs,
-    pool: Arc<Vec<Bytes>>,
-    expect: Expect,
-) -> Run {
-    let next = Arc::new(AtomicUsize::new(0));
+/// The closed loop every HTTP load target runs: `concurrency` workers,
+/// each making the requests its `worker()` closure gives it one after the
+/// other, over `warmup` and then `duration` seconds. Only requests that
+/// start and finish inside the measured window count.
+pub(crate) async fn closed_loop<W, Fut>(
+    concurrency: usize,
+    warmup: u64,
+    duration: u64,
+    worker: impl Fn() -> W,
+) -> Run
+where
+    W: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
     let exhausted = Arc::new(AtomicBool::new(false));
-    let measure_from = Instant::now() + Duration::from_secs(load.warmup);
-    let end = measure_from + Duration::from_secs(load.duration);
+    let measure_from = Instant::now() + Duration::from_secs(warmup);
+    let end = measure_from + Duration::from_secs(duration);
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..load.concurrency.max(1) {
-        let (client, url, pool, next, exhausted) = (
-            client.clone(),
-            url.to_owned(),
-            pool.clone(),
-            next.clone(),
-            exhausted.clone(),
-        );
+    for _ in 0..concurrency.max(1) {
+        let mut request = worker();
+        let exhausted = exhausted.clone();
         workers.spawn(async move {
             let mut tally = Tally::default();
             loop {
@@ -67,21 +73,21 @@ pub(crate) async fn drive(
                 if t0 >= end {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = pool.get(i) else {
+                let outcome = request().await;
+                let t1 = Instant::now();
+                if let Outcome::Exhausted = outcome {
                     exhausted.store(true, Ordering::Relaxed);
                     break;
-                };
-                let outcome = post(&client, &url, body.clone(), expect).await;
-                let t1 = Instant::now();
+                }
                 if t0 < measure_from || t1 > end {
                     continue;
                 }
                 match outcome {
-                    Ok(()) => tally.latencies_us.push((t1 - t0).as_micros() as u64),
-                    Err(Failure::Status(s)) => tally.error(s.to_string()),
-                    Err(Failure::BadResponse) => tally.error("bad-response"),
-                    Err(Failure::Transport(e)) => tally.transport_error(&e),
+                    Outcome::Ok => tally.latencies_us.push((t1 - t0).as_micros() as u64),
+                    Outcome::Status(s) => tally.error(s.to_string()),
+                    Outcome::BadResponse => tally.error("bad-response"),
+                    Outcome::Transport(e) => tally.transport_error(&e),
+                    Outcome::Exhausted => unreachable!("handled above"),
                 }
             }
             tally
@@ -105,28 +111,49 @@ pub(crate) async fn drive(
     }
 }
 
-async fn post(
+/// Runs `load.concurrency` workers over `pool`, posting each body once to `url`.
+pub(crate) async fn drive(
     client: &reqwest::Client,
     url: &str,
-    body: Bytes,
+    load: &LoadArgs,
+    pool: Arc<Vec<Bytes>>,
     expect: Expect,
-) -> Result<(), Failure> {
-    let response = client
+) -> Run {
+    let next = Arc::new(AtomicUsize::new(0));
+    closed_loop(load.concurrency, load.warmup, load.duration, || {
+        let (client, url, pool, next) =
+            (client.clone(), url.to_owned(), pool.clone(), next.clone());
+        move || {
+            let body = pool.get(next.fetch_add(1, Ordering::Relaxed)).cloned();
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                match body {
+                    Some(body) => post(&client, &url, body, expect).await,
+                    None => Outcome::Exhausted,
+                }
+            }
+        }
+    })
+    .await
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: Bytes, expect: Expect) -> Outcome {
+    let response = match client
         .post(url)
         .header("content-type", "application/json")
         .body(body)
         .send()
         .await
-        .map_err(Failure::Transport)?;
+    {
+        Ok(response) => response,
+        Err(e) => return Outcome::Transport(e),
+    };
     let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(Failure::Transport)?;
-    if status != expect.status {
-        return Err(Failure::Status(status));
-    }
-    if (expect.body_ok)(&bytes) {
-        Ok(())
-    } else {
-        Err(Failure::BadResponse)
+    match response.bytes().await {
+        Err(e) => Outcome::Transport(e),
+        Ok(_) if status != expect.status => Outcome::Status(status),
+        Ok(bytes) if (expect.body_ok)(&bytes) => Outcome::Ok,
+        Ok(_) => Outcome::BadResponse,
     }
 }
 
@@ -142,53 +169,27 @@ pub(crate) async fn get_random(
     duration: u64,
     ok: fn(&str, &[u8]) -> bool,
 ) -> (Tally, Duration) {
-    let measure_from = Instant::now() + Duration::from_secs(warmup);
-    let end = measure_from + Duration::from_secs(duration);
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.max(1) {
+    let run = closed_loop(concurrency, warmup, duration, || {
         let (client, base, paths) = (client.clone(), base.to_owned(), paths.clone());
-        workers.spawn(async move {
-            let mut tally = Tally::default();
-            let mut rng = XorShift::seeded();
-            loop {
-                let t0 = Instant::now();
-                if t0 >= end {
-                    break;
-                }
-                let path = &paths[rng.below(paths.len() as u64) as usize];
-                let outcome = match client.get(format!("{base}/{path}")).send().await {
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        r.bytes().await.map(|b| (status, b))
-                    }
-                    Err(e) => Err(e),
+        let mut rng = XorShift::seeded();
+        move || {
+            let path = paths[rng.below(paths.len() as u64) as usize].clone();
+            let (client, url) = (client.clone(), format!("{base}/{path}"));
+            async move {
+                let response = match client.get(url).send().await {
+                    Ok(response) => response,
+                    Err(e) => return Outcome::Transport(e),
                 };
-                let t1 = Instant::now();
-                if t0 < measure_from || t1 > end {
-                    continue;
-                }
-                match outcome {
-                    Ok((200, bytes)) if ok(path, &bytes) => {
-                        tally.latencies_us.push((t1 - t0).as_micros() as u64)
-                    }
-                    Ok((200, _)) => tally.error("bad-response"),
-                    Ok((status, _)) => tally.error(status.to_string()),
-                    Err(e) => tally.transport_error(&e),
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Err(e) => Outcome::Transport(e),
+                    Ok(_) if status != 200 => Outcome::Status(status),
+                    Ok(bytes) if ok(&path, &bytes) => Outcome::Ok,
+                    Ok(_) => Outcome::BadResponse,
                 }
             }
-            tally
-        });
-    }
-    let mut tally = Tally::default();
-    while let Some(t) = workers.join_next().await {
-        match t {
-            Ok(t) => tally.merge(t),
-            Err(_) => tally.error("worker-panic"),
         }
-    }
-    (
-        tally,
-        end.min(Instant::now())
-            .saturating_duration_since(measure_from),
-    )
+    })
+    .await;
+    (run.tally, run.measured)
 }

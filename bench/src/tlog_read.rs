@@ -3,7 +3,7 @@
 //! §1): each answer is the entry with an inclusion proof, which is verified.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -13,7 +13,8 @@ use shared::merkle::{leaf_hash, verify_inclusion, Hash};
 use shared::rekor::{LogEntryValue, LogInfo};
 
 use super::ceiling::{self, XorShift};
-use super::report::{Report, Tally};
+use super::driver::{closed_loop, Outcome};
+use super::report::Report;
 use super::{entries, LoadArgs};
 
 #[derive(Debug, Args)]
@@ -37,40 +38,16 @@ pub(crate) async fn run(args: TlogReadArgs) -> anyhow::Result<()> {
     );
     let cpu0 = ceiling::cpu_seconds("self");
     let start = Instant::now();
-    let measure_from = start + Duration::from_secs(load.warmup);
-    let end = measure_from + Duration::from_secs(load.duration);
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..load.concurrency.max(1) {
-        let client = client.clone();
-        let base = load.base().to_owned();
-        workers.spawn(async move {
-            let mut tally = Tally::default();
-            let mut rng = XorShift::seeded();
-            loop {
-                let t0 = Instant::now();
-                if t0 >= end {
-                    break;
-                }
-                let index = rng.below(size);
-                let outcome = get(&client, &base, index).await;
-                let t1 = Instant::now();
-                if t0 < measure_from || t1 > end {
-                    continue;
-                }
-                match outcome {
-                    Ok(true) => tally.latencies_us.push((t1 - t0).as_micros() as u64),
-                    Ok(false) => tally.error("bad-response"),
-                    Err(Ok(status)) => tally.error(status.to_string()),
-                    Err(Err(e)) => tally.transport_error(&e),
-                }
-            }
-            tally
-        });
-    }
-    let mut tally = Tally::default();
-    while let Some(t) = workers.join_next().await {
-        tally.merge(t?);
-    }
+    let run = closed_loop(load.concurrency, load.warmup, load.duration, || {
+        let (client, base) = (client.clone(), load.base().to_owned());
+        let mut rng = XorShift::seeded();
+        move || {
+            let index = rng.below(size);
+            let (client, base) = (client.clone(), base.clone());
+            async move { get(&client, &base, index).await }
+        }
+    })
+    .await;
     drop(client);
     // Cores the load generator itself used: on one machine it competes with the server.
     let client_cores = ceiling::cpu_seconds("self")
@@ -104,35 +81,34 @@ pub(crate) async fn run(args: TlogReadArgs) -> anyhow::Result<()> {
         "store_url".into(),
         json!(load.store_url.as_deref().map(ceiling::redact)),
     );
-    let duration = Duration::from_secs(load.duration);
     let report = Report {
         cpu: Some(cpu),
         store,
         extra,
-        ..Report::of("tlog-read", "reads", load, duration, tally)
+        ..Report::of("tlog-read", "reads", load, run.measured, run.tally)
     };
     report.print();
     Ok(())
 }
 
-/// One read: `Ok(true)` for a 200 whose entry is at `index` with a verifying
-/// proof, `Ok(false)` for a 200 without, `Err(Ok(status))` for another status.
-async fn get(
-    client: &reqwest::Client,
-    base: &str,
-    index: u64,
-) -> Result<bool, Result<u16, reqwest::Error>> {
-    let response = client
+/// One read: it counts as `Ok` when the answer is a 200 holding the entry
+/// at `index` with an inclusion proof that verifies.
+async fn get(client: &reqwest::Client, base: &str, index: u64) -> Outcome {
+    let response = match client
         .get(format!("{base}/api/v1/log/entries?logIndex={index}"))
         .send()
         .await
-        .map_err(Err)?;
+    {
+        Ok(response) => response,
+        Err(e) => return Outcome::Transport(e),
+    };
     let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(Err)?;
-    if status != 200 {
-        return Err(Ok(status));
+    match response.bytes().await {
+        Err(e) => Outcome::Transport(e),
+        Ok(_) if status != 200 => Outcome::Status(status),
+        Ok(bytes) if proof_verifies(&bytes, Some(index)) => Outcome::Ok,
+        Ok(_) => Outcome::BadResponse,
     }
-    Ok(proof_verifies(&bytes, Some(index)))
 }
 
 /// The log's current size (`GET /api/v1/log`).
