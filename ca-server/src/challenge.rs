@@ -127,7 +127,6 @@ mod tests {
     use crate::oidc::VerifiedToken;
     use base64::Engine;
     use der::Encode;
-    use rsa::pkcs8::DecodePrivateKey;
     use std::sync::Arc;
 
     fn alice() -> Principal {
@@ -140,10 +139,6 @@ mod tests {
         Principal::from_token(&token).unwrap()
     }
 
-    fn rsa_fixture() -> rsa::RsaPrivateKey {
-        rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../tests/fixtures/rsa2048.pem")).unwrap()
-    }
-
     #[test]
     fn pop_with_each_allowed_key_type() {
         use signature::Signer;
@@ -153,7 +148,7 @@ mod tests {
         let p384_spki = spki::EncodePublicKey::to_public_key_der(p384.verifying_key()).unwrap();
         let ed = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]);
         let ed_spki = spki::EncodePublicKey::to_public_key_der(&ed.verifying_key()).unwrap();
-        let rsa = rsa_fixture();
+        let rsa = test_support::keys::rsa2048();
         let rsa_sig: rsa::pkcs1v15::Signature =
             rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(rsa.clone()).sign(msg);
         let rsa_spki = spki::EncodePublicKey::to_public_key_der(&rsa.to_public_key()).unwrap();
@@ -199,7 +194,7 @@ mod tests {
             check_allowed(&PublicKey::Rsa(weak)),
             Err(ChallengeError::KeyNotAllowed(_))
         ));
-        let n = rsa_fixture().n().clone();
+        let n = test_support::keys::rsa2048().n().clone();
         let e3 = rsa::RsaPublicKey::new(n, 3u32.into()).unwrap();
         assert!(
             matches!(check_allowed(&PublicKey::Rsa(e3)), Err(ChallengeError::KeyNotAllowed(m)) if m.contains("65537"))

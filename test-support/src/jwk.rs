@@ -3,7 +3,8 @@
 //! development issuer's ES256 (`crate::jwt`): RSA keys signing RS256, and
 //! P-256 keys held as `p256` keys, as the verifier's own unit tests hold
 //! them. The JWKs carry only the key and its `kid`; a test adds `alg` or
-//! `use` when that is what it tests.
+//! `use` when that is what it tests. `rsa_fixture` and `p256_fixture` pair
+//! a fixed key (`crate::keys`) with its JWK.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -18,6 +19,13 @@ pub fn rsa_jwk(key: &rsa::RsaPublicKey, kid: &str) -> Value {
         "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
         "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
     })
+}
+
+/// The fixed RSA-2048 key ([`crate::keys::rsa2048`]) and its JWK under `kid`.
+pub fn rsa_fixture(kid: &str) -> (rsa::RsaPrivateKey, Value) {
+    let key = crate::keys::rsa2048();
+    let jwk = rsa_jwk(&key.to_public_key(), kid);
+    (key, jwk)
 }
 
 /// RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over a JWS signing input.
@@ -44,6 +52,13 @@ pub fn p256_jwk(key: &p256::ecdsa::VerifyingKey, kid: &str) -> Value {
         "x": coordinate(point.x()),
         "y": coordinate(point.y()),
     })
+}
+
+/// The P-256 key of `seed` ([`crate::keys::p256`]) and its JWK under `kid`.
+pub fn p256_fixture(seed: u8, kid: &str) -> (p256::ecdsa::SigningKey, Value) {
+    let key = crate::keys::p256(seed);
+    let jwk = p256_jwk(key.verifying_key(), kid);
+    (key, jwk)
 }
 
 /// ES256 over a JWS signing input: the fixed-width r‖s form, not DER.

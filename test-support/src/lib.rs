@@ -4,6 +4,8 @@
 //!   issuer (both from the `dev-oidc` crate, which `sigil dev` serves), and
 //!   many test issuers on one server; `jwk`: RSA and `p256` keys as JWKs
 //!   and JWS signers, for the CA's token-verification tests;
+//! - `keys`: the fixed RSA-2048 test key (PEM and parsed) and seeded P-256
+//!   keys;
 //! - `net`: free ports and in-process servers on 127.0.0.1;
 //! - `postgres`: a fresh database on the machine's server (or the one
 //!   `$SIGIL_TEST_POSTGRES_URL` names), or a private cluster a test may stop;
@@ -21,6 +23,7 @@
 
 pub mod clients;
 pub mod jwk;
+pub mod keys;
 pub mod net;
 pub mod oidc;
 pub mod postgres;

@@ -379,7 +379,7 @@ mod tests {
 
     #[test]
     fn rsa_pkcs8() {
-        let pem = include_str!("../../tests/fixtures/rsa2048.pem");
+        let pem = test_support::keys::RSA2048_PEM;
         let key = SoftwareKey::from_pem(pem.as_bytes(), None).unwrap();
         assert_eq!(key.kind(), CaKeyKind::Rsa);
         assert_eq!(

@@ -262,8 +262,7 @@ mod tests {
     }
 
     fn es256_fixture() -> (p256::ecdsa::SigningKey, serde_json::Value) {
-        let sk = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
-        let mut jwk = test_support::jwk::p256_jwk(sk.verifying_key(), "ec");
+        let (sk, mut jwk) = test_support::jwk::p256_fixture(7, "ec");
         jwk["alg"] = json!("ES256");
         jwk["use"] = json!("sig");
         (sk, jwk)
@@ -323,15 +322,6 @@ mod tests {
         assert!(parse_jwks(b"[]").is_err());
     }
 
-    fn rsa_fixture() -> (rsa::RsaPrivateKey, serde_json::Value) {
-        use rsa::pkcs8::DecodePrivateKey;
-        let sk =
-            rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../../tests/fixtures/rsa2048.pem"))
-                .unwrap();
-        let jwk = test_support::jwk::rsa_jwk(&sk.to_public_key(), "rsa");
-        (sk, jwk)
-    }
-
     fn one_key(jwk: serde_json::Value) -> Jwk {
         let mut keys = parse_jwks(json!({ "keys": [jwk] }).to_string().as_bytes()).unwrap();
         keys.remove(0)
@@ -340,7 +330,7 @@ mod tests {
     #[test]
     fn ps256_and_ps512_verify_with_the_hash_length_salt() {
         use signature::{RandomizedSigner, SignatureEncoding};
-        let (sk, jwk) = rsa_fixture();
+        let (sk, jwk) = test_support::jwk::rsa_fixture("rsa");
         let key = one_key(jwk);
         let mut rng = rand_core::OsRng;
         let sig = rsa::pss::SigningKey::<sha2::Sha256>::new(sk.clone())

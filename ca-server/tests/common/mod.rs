@@ -21,7 +21,6 @@ use ca_server::{Ca, CaConfig, IssuerType, OidcIssuerConfig};
 use const_oid::AssociatedOid;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
-use rsa::pkcs8::DecodePrivateKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use shared::keys::EcdsaP256Signer;
@@ -55,10 +54,7 @@ pub struct TestIssuer {
 impl TestIssuer {
     pub async fn start() -> Self {
         let ec = EcdsaP256Signer::generate();
-        // A fixed test-only key: generating RSA keys in debug builds is slow.
-        let rsa =
-            rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../fixtures/rsa2048.pem")).unwrap();
-        let mut rsa_jwk = test_support::jwk::rsa_jwk(&rsa.to_public_key(), RSA_KID);
+        let (rsa, mut rsa_jwk) = test_support::jwk::rsa_fixture(RSA_KID);
         rsa_jwk["use"] = json!("sig");
         rsa_jwk["alg"] = json!("RS256");
         let jwks = json!({"keys": [jwt::es256_jwk(&ec, EC_KID), rsa_jwk]});

@@ -182,7 +182,7 @@ fn root_only_and_intermediate_chains_load() {
 
 #[test]
 fn rsa_ca_loads() {
-    let pem = include_str!("../../../tests/fixtures/rsa2048.pem");
+    let pem = test_support::keys::RSA2048_PEM;
     let key = SoftwareKey::from_pem(pem.as_bytes(), None).unwrap();
     let root = cert(&Spec::ca("rsa root"), &key, &key, None);
     CaChain::new(&[root], &spki(&key)).unwrap();

@@ -71,25 +71,10 @@ fn signed(alg: &str, kid: &str, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>)
     test_support::jwt::encode(&header, claims, sign)
 }
 
-fn ec_key(seed: u8, kid: &str) -> (p256::ecdsa::SigningKey, Value) {
-    let sk = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
-    let jwk = jwk::p256_jwk(sk.verifying_key(), kid);
-    (sk, jwk)
-}
-
-fn rsa_key(kid: &str) -> (rsa::RsaPrivateKey, Value) {
-    use rsa::pkcs8::DecodePrivateKey;
-    let sk =
-        rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../../../tests/fixtures/rsa2048.pem"))
-            .unwrap();
-    let jwk = jwk::rsa_jwk(&sk.to_public_key(), kid);
-    (sk, jwk)
-}
-
 #[tokio::test]
 async fn only_the_discovery_documents_algs_are_accepted() {
-    let (ec, ec_jwk) = ec_key(7, "ec");
-    let (rsa, rsa_jwk) = rsa_key("rsa");
+    let (ec, ec_jwk) = jwk::p256_fixture(7, "ec");
+    let (rsa, rsa_jwk) = jwk::rsa_fixture("rsa");
     let provider = Provider::start(Some(json!(["ES256"])), json!({"keys":[ec_jwk, rsa_jwk]})).await;
     let pool = provider.pool();
     let claims = provider.claims();
@@ -107,8 +92,8 @@ async fn only_the_discovery_documents_algs_are_accepted() {
     );
 
     // no list: go-oidc's RS256 default
-    let (ec, ec_jwk) = ec_key(8, "ec");
-    let (rsa, rsa_jwk) = rsa_key("rsa");
+    let (ec, ec_jwk) = jwk::p256_fixture(8, "ec");
+    let (rsa, rsa_jwk) = jwk::rsa_fixture("rsa");
     let provider = Provider::start(None, json!({"keys":[ec_jwk, rsa_jwk]})).await;
     let pool = provider.pool();
     let claims = provider.claims();
@@ -137,7 +122,7 @@ async fn only_the_discovery_documents_algs_are_accepted() {
 
 #[tokio::test]
 async fn a_key_set_past_its_ttl_is_fetched_again() {
-    let (old, old_jwk) = ec_key(7, "k");
+    let (old, old_jwk) = jwk::p256_fixture(7, "k");
     let provider = Provider::start(Some(json!(["ES256"])), json!({"keys":[old_jwk]})).await;
     let mut pool = provider.pool();
     let claims = provider.claims();
@@ -147,7 +132,7 @@ async fn a_key_set_past_its_ttl_is_fetched_again() {
     assert_eq!(provider.fetches(), 1);
 
     // The issuer revokes the key and publishes another under the same kid.
-    let (new, new_jwk) = ec_key(9, "k");
+    let (new, new_jwk) = jwk::p256_fixture(9, "k");
     *provider.jwks.write().unwrap() = json!({"keys":[new_jwk]});
     // Within the TTL the cached (revoked) key still answers: no refetch.
     pool.verify(&signed("ES256", "k", &claims, jwk::es256(&old)))
@@ -173,7 +158,7 @@ async fn a_key_set_past_its_ttl_is_fetched_again() {
 async fn discovery_failures_name_only_the_issuer() {
     let provider = Provider::start(Some(json!(["ES256"])), json!({"keys":[]})).await;
     let pool = provider.pool();
-    let (ec, _) = ec_key(7, "k");
+    let (ec, _) = jwk::p256_fixture(7, "k");
     let err = pool
         .verify(&signed("ES256", "k", &provider.claims(), jwk::es256(&ec)))
         .await
