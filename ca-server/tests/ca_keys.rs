@@ -14,7 +14,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ca_server::ca::{load_ca, CaBackend, CaKeyKind, CaSigner, Pkcs11Config, Pkcs11Signer, Secret};
-use common::{chain_of, csr_pem, intermediate, public_key_request, ChainShape, Stack};
+use common::{chain_of, csr_pem, intermediate_chain, public_key_request, ChainShape, Stack};
 use const_oid::db::rfc5912;
 use der::{Decode, Encode};
 use serde_json::{json, Value};
@@ -111,10 +111,8 @@ async fn pkcs11_p384_root_issues_through_precert_flow() {
 async fn pkcs11_p256_intermediate_issues() {
     let label = softhsm::unique_label("inter256");
     let hsm_key = Pkcs11Signer::generate(pkcs11_config(&label), CaKeyKind::P256).unwrap();
-    let root_key = EcdsaP256Signer::generate();
-    let root = ca_server::generate_root_certificate(&root_key, "sigil", "root").unwrap();
-    let inter = intermediate(&root_key, &root, &hsm_key.public_spki_der());
-    let stack = Stack::start_with_ca(Arc::new(hsm_key), vec![inter, root]).await;
+    let chain = intermediate_chain(&hsm_key.public_spki_der());
+    let stack = Stack::start_with_ca(Arc::new(hsm_key), chain).await;
     let chain = issue_v2(&stack).await;
     assert_eq!(chain.len(), 3);
     assert!(has_one_sct(&chain[0]));
@@ -139,11 +137,8 @@ async fn encrypted_p384_file_key_under_p256_root() {
         use pkcs8::EncodePublicKey;
         key.verifying_key().to_public_key_der().unwrap().into_vec()
     };
-    let root_key = EcdsaP256Signer::generate();
-    let root = ca_server::generate_root_certificate(&root_key, "sigil", "root").unwrap();
-    let inter = intermediate(&root_key, &root, &spki);
     let chain_path = dir.path().join("chain.pem");
-    let chain_pem = [&inter, &root]
+    let chain_pem = intermediate_chain(&spki)
         .iter()
         .map(|der| shared::keys::pem_encode("CERTIFICATE", der))
         .collect::<String>();

@@ -289,18 +289,12 @@ pub const URI_SUBJECT_DOMAIN: &str = "https://ci.example.com";
 
 impl Stack {
     pub async fn start(shape: ChainShape) -> Self {
-        let root_key = EcdsaP256Signer::generate();
-        let root =
-            ca_server::generate_root_certificate(&root_key, "sigil", "sigil test root").unwrap();
-        let (signer, chain) = match shape {
-            ChainShape::RootOnly => (root_key, vec![root.clone()]),
-            ChainShape::WithIntermediate => {
-                let key = EcdsaP256Signer::generate();
-                let inter = intermediate(&root_key, &root, &key.public_spki_der());
-                (key, vec![inter, root.clone()])
-            }
+        let key = EcdsaP256Signer::generate();
+        let chain = match shape {
+            ChainShape::RootOnly => vec![root_certificate(&key)],
+            ChainShape::WithIntermediate => intermediate_chain(&key.public_spki_der()),
         };
-        Self::start_with_ca(Arc::new(signer), chain).await
+        Self::start_with_ca(Arc::new(key), chain).await
     }
 
     /// The stack with any CA key backend and its chain (DER, issuing CA first).
@@ -385,10 +379,18 @@ pub fn csr_pem(client: &EcdsaP256Signer, tamper: bool) -> String {
     shared::keys::pem_encode("CERTIFICATE REQUEST", &csr.to_der().unwrap())
 }
 
-/// An intermediate CA under `root` for the key `spki_der`: critical BC CA,
-/// critical KU keyCertSign, EKU codeSigning, SKID, AKID.
-pub fn intermediate(root_key: &dyn CaSigner, root_der: &[u8], spki_der: &[u8]) -> Vec<u8> {
-    let root = x509_cert::Certificate::from_der(root_der).unwrap();
+/// A self-signed root certificate for `key`, as the CA makes its own.
+pub fn root_certificate(key: &EcdsaP256Signer) -> Vec<u8> {
+    ca_server::generate_root_certificate(key, "sigil", "sigil test root").unwrap()
+}
+
+/// A chain for the CA key `spki_der`, DER, issuing CA first: an
+/// intermediate CA (critical BC CA, critical KU keyCertSign, EKU
+/// codeSigning, SKID, AKID) under a fresh P-256 root.
+pub fn intermediate_chain(spki_der: &[u8]) -> Vec<Vec<u8>> {
+    let root_key = EcdsaP256Signer::generate();
+    let root_der = root_certificate(&root_key);
+    let root = x509_cert::Certificate::from_der(&root_der).unwrap();
     let spki = SubjectPublicKeyInfoOwned::from_der(spki_der).unwrap();
     let root_skid = root
         .tbs_certificate
@@ -460,5 +462,6 @@ pub fn intermediate(root_key: &dyn CaSigner, root_der: &[u8], spki_der: &[u8]) -
             ),
         ]),
     };
-    ca_server::ca::sign_certificate(tbs, root_key).unwrap()
+    let intermediate = ca_server::ca::sign_certificate(tbs, &root_key).unwrap();
+    vec![intermediate, root_der]
 }

@@ -296,40 +296,36 @@ impl TestCa {
     /// A leaf for a fresh key; with the critical CT poison when `precert`.
     pub(crate) fn issue(&self, serial: u32, precert: bool) -> Vec<u8> {
         let leaf_key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-        let spki = SubjectPublicKeyInfoOwned::from_key(*leaf_key.verifying_key()).unwrap();
-        let validity = Validity::from_now(Duration::from_secs(600)).unwrap();
-        let profile = Profile::Leaf {
-            issuer: self.name.clone(),
-            enable_key_agreement: false,
-            enable_key_encipherment: false,
-        };
-        let subject = Name::from_str(&format!("CN=leaf {serial}")).unwrap();
-        let mut builder = CertificateBuilder::new(
-            profile,
-            SerialNumber::from(serial),
-            validity,
-            subject,
-            spki,
-            &self.key,
-        )
-        .unwrap();
-        if precert {
-            builder.add_extension(&Poison).unwrap();
-        }
-        builder
-            .build::<p256::ecdsa::DerSignature>()
-            .unwrap()
-            .to_der()
-            .unwrap()
+        let subject = format!("CN=leaf {serial}");
+        self.leaf(&leaf_key, serial, &subject, |builder| {
+            if precert {
+                builder.add_extension(&Poison).unwrap();
+            }
+        })
     }
-}
 
-impl TestCa {
     /// A leaf certificate for `key` with `email` as its rfc822Name SAN (what
     /// Fulcio issues for an email identity), for search-by-email tests.
     pub(crate) fn issue_for_email(&self, key: &p256::ecdsa::SigningKey, email: &str) -> Vec<u8> {
         use x509_cert::ext::pkix::name::GeneralName;
         use x509_cert::ext::pkix::SubjectAltName;
+        let san = SubjectAltName(vec![GeneralName::Rfc822Name(
+            der::asn1::Ia5String::new(email).unwrap(),
+        )]);
+        self.leaf(key, 99, "CN=signer", |builder| {
+            builder.add_extension(&san).unwrap();
+        })
+    }
+
+    /// A ten-minute leaf certificate for `key`, DER, issued by this CA with
+    /// whatever extensions `extend` adds.
+    fn leaf(
+        &self,
+        key: &p256::ecdsa::SigningKey,
+        serial: u32,
+        subject: &str,
+        extend: impl FnOnce(&mut CertificateBuilder<'_, p256::ecdsa::SigningKey>),
+    ) -> Vec<u8> {
         let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
         let validity = Validity::from_now(Duration::from_secs(600)).unwrap();
         let profile = Profile::Leaf {
@@ -339,17 +335,14 @@ impl TestCa {
         };
         let mut builder = CertificateBuilder::new(
             profile,
-            SerialNumber::from(99u32),
+            SerialNumber::from(serial),
             validity,
-            Name::from_str("CN=signer").unwrap(),
+            Name::from_str(subject).unwrap(),
             spki,
             &self.key,
         )
         .unwrap();
-        let san = SubjectAltName(vec![GeneralName::Rfc822Name(
-            der::asn1::Ia5String::new(email).unwrap(),
-        )]);
-        builder.add_extension(&san).unwrap();
+        extend(&mut builder);
         builder
             .build::<p256::ecdsa::DerSignature>()
             .unwrap()
