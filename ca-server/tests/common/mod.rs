@@ -250,6 +250,20 @@ pub async fn serve_ca(config: CaConfig) -> String {
     format!("http://{}", serve(ca.router()).await)
 }
 
+/// A fake CT log that accepts chains to the root of `chain` (DER, issuing
+/// CA first, root last), and a CA with `signer`, `chain` and `issuers`
+/// logging there ([`ca_config`], [`serve_ca`]): the CA's base URL and the log.
+pub async fn serve_ca_with_log(
+    signer: Arc<dyn CaSigner>,
+    chain: Vec<Vec<u8>>,
+    issuers: Vec<OidcIssuerConfig>,
+) -> (String, FakeCtLog) {
+    let root = chain.last().expect("a chain has a root").clone();
+    let ct = FakeCtLog::start(vec![root]).await;
+    let ca_url = serve_ca(ca_config(signer, chain, &ct, issuers)).await;
+    (ca_url, ct)
+}
+
 /// The chain of a v2 `signingCert` reply, DER, leaf first; checks each
 /// entry is one trimmed PEM certificate.
 pub fn chain_of(reply: &Value) -> Vec<Vec<u8>> {
@@ -299,10 +313,8 @@ impl Stack {
 
     /// The stack with any CA key backend and its chain (DER, issuing CA first).
     pub async fn start_with_ca(signer: Arc<dyn CaSigner>, chain: Vec<Vec<u8>>) -> Self {
-        let root = chain.last().unwrap().clone();
         let email_issuer = TestIssuer::start().await;
         let uri_issuer = TestIssuer::start().await;
-        let ct = FakeCtLog::start(vec![root]).await;
         let issuers = vec![
             OidcIssuerConfig::new(&email_issuer.url, IssuerType::Email),
             OidcIssuerConfig {
@@ -310,7 +322,7 @@ impl Stack {
                 ..OidcIssuerConfig::new(&uri_issuer.url, IssuerType::Uri)
             },
         ];
-        let ca_url = serve_ca(ca_config(signer, chain.clone(), &ct, issuers)).await;
+        let (ca_url, ct) = serve_ca_with_log(signer, chain.clone(), issuers).await;
         Self {
             ca_url,
             email_issuer,

@@ -23,7 +23,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::Certificate;
 
-use crate::common::{ca_config, public_key_request, serve_ca, FakeCtLog};
+use crate::common::{public_key_request, root_certificate, serve_ca_with_log, FakeCtLog};
 
 // ---------------------------------------------------------------- issuers
 
@@ -199,10 +199,8 @@ impl Stack {
     pub async fn start(config: &str) -> Self {
         let issuers = ca_server::parse_issuer_config(config).unwrap();
         let key = EcdsaP256Signer::generate();
-        let root =
-            ca_server::generate_root_certificate(&key, "sigil", "identity test root").unwrap();
-        let ct = FakeCtLog::start(vec![root.clone()]).await;
-        let ca_url = serve_ca(ca_config(Arc::new(key), vec![root], &ct, issuers)).await;
+        let chain = vec![root_certificate(&key)];
+        let (ca_url, ct) = serve_ca_with_log(Arc::new(key), chain, issuers).await;
         Self {
             ca_url,
             ct,
