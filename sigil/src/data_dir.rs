@@ -124,39 +124,20 @@ impl DataDir {
             instance
         };
         let ca_key = self.key("ca")?;
-        let root_path = self.join("ca/root.crt.pem");
-        let root_der = if root_path.exists() {
-            read_certificate(&root_path)?
-        } else {
-            let der =
-                ca_server::generate_root_certificate(&ca_key, ROOT_ORGANIZATION, ROOT_COMMON_NAME)?;
-            write_atomic(
-                &root_path,
-                shared::keys::pem_encode("CERTIFICATE", &der).as_bytes(),
-                false,
-            )?;
-            der
-        };
+        let root_der = self.certificate("ca/root.crt.pem", || {
+            ca_server::generate_root_certificate(&ca_key, ROOT_ORGANIZATION, ROOT_COMMON_NAME)
+        })?;
         let tsa_key = self.key("tsa")?;
-        let tsa_path = self.join("ca/tsa.crt.pem");
-        let tsa_der = if tsa_path.exists() {
-            read_certificate(&tsa_path)?
-        } else {
-            let der = ca_server::tsa::issue_tsa_certificate(
+        let tsa_der = self.certificate("ca/tsa.crt.pem", || {
+            ca_server::tsa::issue_tsa_certificate(
                 &ca_key,
                 &root_der,
                 &tsa_key.public_spki_der(),
                 ROOT_ORGANIZATION,
                 TSA_COMMON_NAME,
                 TSA_VALIDITY,
-            )?;
-            write_atomic(
-                &tsa_path,
-                shared::keys::pem_encode("CERTIFICATE", &der).as_bytes(),
-                false,
-            )?;
-            der
-        };
+            )
+        })?;
         Ok(Material {
             instance,
             ca_key,
@@ -184,6 +165,23 @@ impl DataDir {
         let pem = fs::read_to_string(&key_path)
             .with_context(|| format!("reading {}", key_path.display()))?;
         Ok((instance, EcdsaP256Signer::from_pem(&pem)?))
+    }
+
+    /// Loads the certificate (DER) at `name` under the data directory, or
+    /// on first use makes it with `make` and stores it as PEM.
+    fn certificate(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> anyhow::Result<Vec<u8>>,
+    ) -> anyhow::Result<Vec<u8>> {
+        let path = self.join(name);
+        if path.exists() {
+            return read_certificate(&path);
+        }
+        let der = make()?;
+        let pem = shared::keys::pem_encode("CERTIFICATE", &der);
+        write_atomic(&path, pem.as_bytes(), false)?;
+        Ok(der)
     }
 
     /// Loads `keys/NAME.key.pem`, generating and storing it on first use.

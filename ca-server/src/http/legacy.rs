@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::signing_cert::{bearer_token, decode_bytes, issue, public_key_bytes};
+use super::signing_cert::{bearer_token, csr_proof, decode_bytes, issue, public_key_bytes};
 use super::{ApiError, AppState};
 use crate::challenge::KeyProof;
 
@@ -72,15 +72,8 @@ async fn root_certificate(State(state): State<AppState>) -> Response {
 /// The CSR if there is one, else the public key and the signature over the
 /// challenge (named `signedEmailAddress` from the days of email-only Fulcio).
 fn key_proof(request: &LegacyRequest) -> Result<KeyProof, ApiError> {
-    if let Some(csr) = request
-        .certificate_signing_request
-        .as_deref()
-        .filter(|c| !c.is_empty())
-    {
-        return Ok(KeyProof::Csr(decode_bytes(
-            csr,
-            "certificateSigningRequest",
-        )?));
+    if let Some(csr) = csr_proof(request.certificate_signing_request.as_deref())? {
+        return Ok(csr);
     }
     let content = request
         .public_key

@@ -153,17 +153,23 @@ pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The request's `certificateSigningRequest` as a key proof, if it holds
+/// one: both API versions take a CSR first, under the same field name.
+pub(super) fn csr_proof(csr: Option<&str>) -> Result<Option<KeyProof>, ApiError> {
+    csr.filter(|c| !c.is_empty())
+        .map(|csr| {
+            Ok(KeyProof::Csr(decode_bytes(
+                csr,
+                "certificateSigningRequest",
+            )?))
+        })
+        .transpose()
+}
+
 /// The CSR if there is one, else the public key and its proof.
 fn key_proof(request: &SigningCertRequest) -> Result<KeyProof, ApiError> {
-    if let Some(csr) = request
-        .certificate_signing_request
-        .as_deref()
-        .filter(|c| !c.is_empty())
-    {
-        return Ok(KeyProof::Csr(decode_bytes(
-            csr,
-            "certificateSigningRequest",
-        )?));
+    if let Some(csr) = csr_proof(request.certificate_signing_request.as_deref())? {
+        return Ok(csr);
     }
     let pkr = request.public_key_request.as_ref().ok_or_else(|| {
         ApiError::InvalidArgument(
