@@ -138,21 +138,31 @@ pub(crate) async fn drive(
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: Bytes, expect: Expect) -> Outcome {
-    let response = match client
+    let sent = client
         .post(url)
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await
-    {
+        .await;
+    judge(sent, expect.status, expect.body_ok).await
+}
+
+/// What a request that was `sent` came to: `Ok` when its status is
+/// `status` and its whole body passes `body_ok`.
+pub(crate) async fn judge(
+    sent: reqwest::Result<reqwest::Response>,
+    status: u16,
+    body_ok: impl FnOnce(&[u8]) -> bool,
+) -> Outcome {
+    let response = match sent {
         Ok(response) => response,
         Err(e) => return Outcome::Transport(e),
     };
-    let status = response.status().as_u16();
+    let got = response.status().as_u16();
     match response.bytes().await {
         Err(e) => Outcome::Transport(e),
-        Ok(_) if status != expect.status => Outcome::Status(status),
-        Ok(bytes) if (expect.body_ok)(&bytes) => Outcome::Ok,
+        Ok(_) if got != status => Outcome::Status(got),
+        Ok(bytes) if body_ok(&bytes) => Outcome::Ok,
         Ok(_) => Outcome::BadResponse,
     }
 }
@@ -175,19 +185,7 @@ pub(crate) async fn get_random(
         move || {
             let path = paths[rng.below(paths.len() as u64) as usize].clone();
             let (client, url) = (client.clone(), format!("{base}/{path}"));
-            async move {
-                let response = match client.get(url).send().await {
-                    Ok(response) => response,
-                    Err(e) => return Outcome::Transport(e),
-                };
-                let status = response.status().as_u16();
-                match response.bytes().await {
-                    Err(e) => Outcome::Transport(e),
-                    Ok(_) if status != 200 => Outcome::Status(status),
-                    Ok(bytes) if ok(&path, &bytes) => Outcome::Ok,
-                    Ok(_) => Outcome::BadResponse,
-                }
-            }
+            async move { judge(client.get(url).send().await, 200, |body| ok(&path, body)).await }
         }
     })
     .await;

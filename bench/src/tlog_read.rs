@@ -13,7 +13,7 @@ use shared::merkle::{leaf_hash, verify_inclusion, Hash};
 use shared::rekor::{LogEntryValue, LogInfo};
 
 use super::ceiling::{self, XorShift};
-use super::driver::{closed_loop, Outcome};
+use super::driver::{closed_loop, judge, Outcome};
 use super::report::Report;
 use super::{entries, LoadArgs};
 
@@ -94,21 +94,11 @@ pub(crate) async fn run(args: TlogReadArgs) -> anyhow::Result<()> {
 /// One read: it counts as `Ok` when the answer is a 200 holding the entry
 /// at `index` with an inclusion proof that verifies.
 async fn get(client: &reqwest::Client, base: &str, index: u64) -> Outcome {
-    let response = match client
+    let sent = client
         .get(format!("{base}/api/v1/log/entries?logIndex={index}"))
         .send()
-        .await
-    {
-        Ok(response) => response,
-        Err(e) => return Outcome::Transport(e),
-    };
-    let status = response.status().as_u16();
-    match response.bytes().await {
-        Err(e) => Outcome::Transport(e),
-        Ok(_) if status != 200 => Outcome::Status(status),
-        Ok(bytes) if proof_verifies(&bytes, Some(index)) => Outcome::Ok,
-        Ok(_) => Outcome::BadResponse,
-    }
+        .await;
+    judge(sent, 200, |body| proof_verifies(body, Some(index))).await
 }
 
 /// The log's current size (`GET /api/v1/log`).
