@@ -16,116 +16,93 @@ use base64::Engine as _;
 use test_support::clients::{start, Workspace, ALICE};
 use test_support::{check, model_signing};
 
-/// model-signing's steps on the shared client workspace (`test_support::clients`).
-trait ModelSigning {
-    fn model(&self) -> PathBuf;
-    fn sign(&self, model: &Path, signature: &Path);
-    fn verify(
-        &self,
-        model: &Path,
-        signature: &Path,
-        identity: &str,
-        issuer: &str,
-    ) -> Result<(), String>;
-    fn assert_refused(
-        &self,
-        model: &Path,
-        signature: &Path,
-        identity: &str,
-        issuer: &str,
-        reason: &str,
-    );
+// model-signing's steps, on the shared client workspace (`test_support::clients`).
+
+/// A small model: a config, weights, and a tokenizer in a subdirectory.
+fn new_model(w: &Workspace) -> PathBuf {
+    let model = w.dir.join("model");
+    std::fs::create_dir_all(model.join("tokenizer")).unwrap();
+    std::fs::write(
+        model.join("config.json"),
+        br#"{"architectures":["TinyNet"],"hidden_size":8,"num_layers":2}"#,
+    )
+    .unwrap();
+    let weights: Vec<u8> = (0..4096u32).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(model.join("model.safetensors"), weights).unwrap();
+    std::fs::write(
+        model.join("tokenizer/vocab.txt"),
+        b"<pad>\n<unk>\nhello\nsigil\n",
+    )
+    .unwrap();
+    model
 }
 
-impl ModelSigning for Workspace {
-    /// A small model: a config, weights, and a tokenizer in a subdirectory.
-    fn model(&self) -> PathBuf {
-        let model = self.dir.join("model");
-        std::fs::create_dir_all(model.join("tokenizer")).unwrap();
-        std::fs::write(
-            model.join("config.json"),
-            br#"{"architectures":["TinyNet"],"hidden_size":8,"num_layers":2}"#,
-        )
+fn sign_model(w: &Workspace, model: &Path, signature: &Path) {
+    let token = w.dev.email_token(ALICE).unwrap();
+    let out = model_signing()
+        .args(["sign", "sigstore", "--trust_config"])
+        .arg(w.dev.trust_config())
+        .args(["--identity_token", &token, "--signature"])
+        .arg(signature)
+        .arg(model)
+        .output()
         .unwrap();
-        let weights: Vec<u8> = (0..4096u32).map(|i| (i * 31 % 251) as u8).collect();
-        std::fs::write(model.join("model.safetensors"), weights).unwrap();
-        std::fs::write(
-            model.join("tokenizer/vocab.txt"),
-            b"<pad>\n<unk>\nhello\nsigil\n",
-        )
+    check(&out, "model_signing sign sigstore").unwrap_or_else(|e| panic!("{e}\n{}", w.dev.log()));
+}
+
+/// Runs `model_signing verify sigstore`: Ok if it accepted, else what it printed.
+fn verify_model(
+    w: &Workspace,
+    model: &Path,
+    signature: &Path,
+    identity: &str,
+    issuer: &str,
+) -> Result<(), String> {
+    let out = model_signing()
+        .args(["verify", "sigstore", "--trust_config"])
+        .arg(w.dev.trust_config())
+        .arg("--signature")
+        .arg(signature)
+        .args(["--identity", identity, "--identity_provider", issuer])
+        .arg(model)
+        .output()
         .unwrap();
-        model
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(())
+    } else {
+        eprintln!("model_signing verify refused: {printed}");
+        Err(printed)
     }
+}
 
-    fn sign(&self, model: &Path, signature: &Path) {
-        let token = self.dev.email_token(ALICE).unwrap();
-        let out = model_signing()
-            .args(["sign", "sigstore", "--trust_config"])
-            .arg(self.dev.trust_config())
-            .args(["--identity_token", &token, "--signature"])
-            .arg(signature)
-            .arg(model)
-            .output()
-            .unwrap();
-        check(&out, "model_signing sign sigstore")
-            .unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
-    }
-
-    /// Runs `model_signing verify sigstore`: Ok if it accepted, else what it printed.
-    fn verify(
-        &self,
-        model: &Path,
-        signature: &Path,
-        identity: &str,
-        issuer: &str,
-    ) -> Result<(), String> {
-        let out = model_signing()
-            .args(["verify", "sigstore", "--trust_config"])
-            .arg(self.dev.trust_config())
-            .arg("--signature")
-            .arg(signature)
-            .args(["--identity", identity, "--identity_provider", issuer])
-            .arg(model)
-            .output()
-            .unwrap();
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if out.status.success() {
-            Ok(())
-        } else {
-            eprintln!("model_signing verify refused: {printed}");
-            Err(printed)
-        }
-    }
-
-    /// Asserts that verification is refused for `reason` (a part of the message).
-    fn assert_refused(
-        &self,
-        model: &Path,
-        signature: &Path,
-        identity: &str,
-        issuer: &str,
-        reason: &str,
-    ) {
-        let err = self
-            .verify(model, signature, identity, issuer)
-            .expect_err("verification must be refused");
-        assert!(
-            err.contains(reason),
-            "refused, but not for {reason:?}: {err}"
-        );
-    }
+/// Asserts that verification is refused for `reason` (a part of the message).
+fn assert_model_refused(
+    w: &Workspace,
+    model: &Path,
+    signature: &Path,
+    identity: &str,
+    issuer: &str,
+    reason: &str,
+) {
+    let err = verify_model(w, model, signature, identity, issuer)
+        .expect_err("verification must be refused");
+    assert!(
+        err.contains(reason),
+        "refused, but not for {reason:?}: {err}"
+    );
 }
 
 #[test]
 fn model_signing_signs_and_verifies_a_model_directory() {
     let w = start();
-    let model = w.model();
+    let model = new_model(&w);
     let signature = w.dir.join("model.sig");
-    w.sign(&model, &signature);
+    sign_model(&w, &model, &signature);
 
     // The signature is a Sigstore bundle: a DSSE envelope over an in-toto
     // statement naming every file of the model, logged in Sigil's Rekor.
@@ -147,16 +124,18 @@ fn model_signing_signs_and_verifies_a_model_directory() {
     }
 
     let issuer = w.dev.oidc_url();
-    w.verify(&model, &signature, ALICE, &issuer)
+    verify_model(&w, &model, &signature, ALICE, &issuer)
         .unwrap_or_else(|e| panic!("{e}\n{}", w.dev.log()));
-    w.assert_refused(
+    assert_model_refused(
+        &w,
         &model,
         &signature,
         "mallory@example.com",
         &issuer,
         "SANs do not match mallory@example.com",
     );
-    w.assert_refused(
+    assert_model_refused(
+        &w,
         &model,
         &signature,
         ALICE,
@@ -187,18 +166,19 @@ fn model_signing_signs_and_verifies_a_model_directory() {
 #[test]
 fn model_signing_refuses_a_changed_or_added_file() {
     let w = start();
-    let model = w.model();
+    let model = new_model(&w);
     let signature = w.dir.join("model.sig");
-    w.sign(&model, &signature);
+    sign_model(&w, &model, &signature);
     let issuer = w.dev.oidc_url();
-    w.verify(&model, &signature, ALICE, &issuer)
+    verify_model(&w, &model, &signature, ALICE, &issuer)
         .unwrap_or_else(|e| panic!("{e}\n{}", w.dev.log()));
 
     // One changed byte in the subdirectory's file.
     let vocab = model.join("tokenizer/vocab.txt");
     let original = std::fs::read(&vocab).unwrap();
     std::fs::write(&vocab, b"<pad>\n<unk>\nhello\nsigiL\n").unwrap();
-    w.assert_refused(
+    assert_model_refused(
+        &w,
         &model,
         &signature,
         ALICE,
@@ -206,12 +186,13 @@ fn model_signing_refuses_a_changed_or_added_file() {
         "Hash mismatch for 'tokenizer/vocab.txt'",
     );
     std::fs::write(&vocab, &original).unwrap();
-    w.verify(&model, &signature, ALICE, &issuer)
+    verify_model(&w, &model, &signature, ALICE, &issuer)
         .expect("restored, the model verifies again");
 
     // A file the signature does not cover.
     std::fs::write(model.join("tokenizer/merges.txt"), b"h e\n").unwrap();
-    w.assert_refused(
+    assert_model_refused(
+        &w,
         &model,
         &signature,
         ALICE,

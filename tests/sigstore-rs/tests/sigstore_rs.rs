@@ -21,74 +21,58 @@ fn sigstore_rs() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sigstore-rs-client"))
 }
 
-/// sigstore-rs's steps on the shared client workspace (`test_support::clients`,
-/// which also runs sigstore-python).
-trait SigstoreRs {
-    fn rs_sign(&self, file: &Path, bundle: &Path);
-    fn rs_sign_with(&self, trust_config: &Path, file: &Path, bundle: &Path) -> Output;
-    fn rs_verify(&self, file: &Path, bundle: &Path, identity: &str, issuer: &str) -> bool;
-    fn rs_verify_with(
-        &self,
-        trust_config: &Path,
-        file: &Path,
-        bundle: &Path,
-        identity: &str,
-        issuer: &str,
-    ) -> bool;
+// sigstore-rs's steps, on the shared client workspace (`test_support::clients`,
+// which also runs sigstore-python).
+
+fn rs_sign(w: &Workspace, file: &Path, bundle: &Path) {
+    let out = rs_sign_with(w, &w.dev.trust_config(), file, bundle);
+    check(&out, "sigstore-rs sign").unwrap_or_else(|e| panic!("{e}\n{}", w.dev.log()));
 }
 
-impl SigstoreRs for Workspace {
-    fn rs_sign(&self, file: &Path, bundle: &Path) {
-        let out = self.rs_sign_with(&self.dev.trust_config(), file, bundle);
-        check(&out, "sigstore-rs sign").unwrap_or_else(|e| panic!("{e}\n{}", self.dev.log()));
-    }
+/// Runs `sigstore-rs-client sign` as ALICE with the given trust config.
+fn rs_sign_with(w: &Workspace, trust_config: &Path, file: &Path, bundle: &Path) -> Output {
+    let token = w.dev.email_token(ALICE).unwrap();
+    sigstore_rs()
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(trust_config)
+        .args(["--identity-token", &token])
+        .arg("--bundle")
+        .arg(bundle)
+        .arg(file)
+        .output()
+        .unwrap()
+}
 
-    /// Runs `sigstore-rs-client sign` as ALICE with the given trust config.
-    fn rs_sign_with(&self, trust_config: &Path, file: &Path, bundle: &Path) -> Output {
-        let token = self.dev.email_token(ALICE).unwrap();
-        sigstore_rs()
-            .arg("sign")
-            .arg("--trust-config")
-            .arg(trust_config)
-            .args(["--identity-token", &token])
-            .arg("--bundle")
-            .arg(bundle)
-            .arg(file)
-            .output()
-            .unwrap()
-    }
+/// Runs `sigstore-rs-client verify`; returns whether it accepted.
+fn rs_verify(w: &Workspace, file: &Path, bundle: &Path, identity: &str, issuer: &str) -> bool {
+    rs_verify_with(&w.dev.trust_config(), file, bundle, identity, issuer)
+}
 
-    /// Runs `sigstore-rs-client verify`; returns whether it accepted.
-    fn rs_verify(&self, file: &Path, bundle: &Path, identity: &str, issuer: &str) -> bool {
-        self.rs_verify_with(&self.dev.trust_config(), file, bundle, identity, issuer)
+fn rs_verify_with(
+    trust_config: &Path,
+    file: &Path,
+    bundle: &Path,
+    identity: &str,
+    issuer: &str,
+) -> bool {
+    let out = sigstore_rs()
+        .arg("verify")
+        .arg("--trust-config")
+        .arg(trust_config)
+        .arg("--bundle")
+        .arg(bundle)
+        .args(["--cert-identity", identity, "--cert-oidc-issuer", issuer])
+        .arg(file)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        eprintln!(
+            "sigstore-rs verify refused: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-
-    fn rs_verify_with(
-        &self,
-        trust_config: &Path,
-        file: &Path,
-        bundle: &Path,
-        identity: &str,
-        issuer: &str,
-    ) -> bool {
-        let out = sigstore_rs()
-            .arg("verify")
-            .arg("--trust-config")
-            .arg(trust_config)
-            .arg("--bundle")
-            .arg(bundle)
-            .args(["--cert-identity", identity, "--cert-oidc-issuer", issuer])
-            .arg(file)
-            .output()
-            .unwrap();
-        if !out.status.success() {
-            eprintln!(
-                "sigstore-rs verify refused: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        out.status.success()
-    }
+    out.status.success()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -107,7 +91,7 @@ fn sigstore_rs_signs_and_verifies_a_blob() {
     let issuer = w.dev.oidc_url();
     let file = w.file("artifact.txt", b"hello from sigstore-rs\n");
     let bundle = w.dir.join("artifact.sigstore.json");
-    w.rs_sign(&file, &bundle);
+    rs_sign(&w, &file, &bundle);
 
     // A v0.3 bundle with the certificate, the entry, its SET and its inclusion proof.
     let json = read_json(&bundle);
@@ -123,21 +107,21 @@ fn sigstore_rs_signs_and_verifies_a_blob() {
     assert!(json["verificationMaterial"]["certificate"]["rawBytes"].is_string());
 
     assert!(
-        w.rs_verify(&file, &bundle, ALICE, &issuer),
+        rs_verify(&w, &file, &bundle, ALICE, &issuer),
         "{}",
         w.dev.log()
     );
     assert!(
-        !w.rs_verify(&file, &bundle, MALLORY, &issuer),
+        !rs_verify(&w, &file, &bundle, MALLORY, &issuer),
         "another identity must fail"
     );
     assert!(
-        !w.rs_verify(&file, &bundle, ALICE, "https://accounts.example.com"),
+        !rs_verify(&w, &file, &bundle, ALICE, "https://accounts.example.com"),
         "another issuer must fail"
     );
     let modified = w.file("modified.txt", b"hello from sigstore-rs!\n");
     assert!(
-        !w.rs_verify(&modified, &bundle, ALICE, &issuer),
+        !rs_verify(&w, &modified, &bundle, ALICE, &issuer),
         "a modified file must fail"
     );
 
@@ -157,20 +141,20 @@ fn sigstore_rs_refuses_a_tampered_bundle() {
     let issuer = w.dev.oidc_url();
     let file = w.file("artifact.bin", b"\x00\x01 rs artifact");
     let bundle = w.dir.join("artifact.sigstore.json");
-    w.rs_sign(&file, &bundle);
-    assert!(w.rs_verify(&file, &bundle, ALICE, &issuer));
+    rs_sign(&w, &file, &bundle);
+    assert!(rs_verify(&w, &file, &bundle, ALICE, &issuer));
 
     // Another entry's log body: the entry no longer matches the signature.
     let other_file = w.file("other.bin", b"another artifact");
     let other_bundle = w.dir.join("other.sigstore.json");
-    w.rs_sign(&other_file, &other_bundle);
+    rs_sign(&w, &other_file, &other_bundle);
     let mut json = read_json(&bundle);
     let other = read_json(&other_bundle);
     json["verificationMaterial"]["tlogEntries"] =
         other["verificationMaterial"]["tlogEntries"].clone();
     let swapped = w.file("swapped.sigstore.json", json.to_string().as_bytes());
     assert!(
-        !w.rs_verify(&file, &swapped, ALICE, &issuer),
+        !rs_verify(&w, &file, &swapped, ALICE, &issuer),
         "a log entry for another signature must fail"
     );
 
@@ -181,7 +165,7 @@ fn sigstore_rs_refuses_a_tampered_bundle() {
         other["verificationMaterial"]["certificate"].clone();
     let recert = w.file("recert.sigstore.json", json.to_string().as_bytes());
     assert!(
-        !w.rs_verify(&file, &recert, ALICE, &issuer),
+        !rs_verify(&w, &file, &recert, ALICE, &issuer),
         "a certificate for another key must fail"
     );
 }
@@ -195,17 +179,23 @@ fn sigstore_rs_and_sigstore_python_verify_each_others_bundles() {
     let py_bundle = w.dir.join("py.sigstore.json");
     w.py_sign(&file, &py_bundle);
     assert!(
-        w.rs_verify(&file, &py_bundle, ALICE, &issuer),
+        rs_verify(&w, &file, &py_bundle, ALICE, &issuer),
         "sigstore-rs verifies sigstore-python's bundle\n{}",
         w.dev.log()
     );
-    assert!(!w.rs_verify(&file, &py_bundle, MALLORY, &issuer));
-    assert!(!w.rs_verify(&file, &py_bundle, ALICE, "https://accounts.example.com"));
+    assert!(!rs_verify(&w, &file, &py_bundle, MALLORY, &issuer));
+    assert!(!rs_verify(
+        &w,
+        &file,
+        &py_bundle,
+        ALICE,
+        "https://accounts.example.com"
+    ));
     let modified = w.file("modified.txt", b"both clients sign this!");
-    assert!(!w.rs_verify(&modified, &py_bundle, ALICE, &issuer));
+    assert!(!rs_verify(&w, &modified, &py_bundle, ALICE, &issuer));
 
     let rs_bundle = w.dir.join("rs.sigstore.json");
-    w.rs_sign(&file, &rs_bundle);
+    rs_sign(&w, &file, &rs_bundle);
     assert_eq!(
         log_index(&rs_bundle),
         log_index(&py_bundle) + 1,
@@ -224,13 +214,13 @@ fn sigstore_rs_trusts_only_the_trust_configs_root() {
     let issuer = w.dev.oidc_url();
     let file = w.file("artifact.txt", b"signed under one deployment");
     let bundle = w.dir.join("artifact.sigstore.json");
-    w.rs_sign(&file, &bundle);
+    rs_sign(&w, &file, &bundle);
 
     // Another deployment: its own CA, CT log and Rekor keys.
     let other_tmp = tempfile::tempdir().unwrap();
     let other = SigilDev::start(&other_tmp.path().join("data")).unwrap();
     assert!(
-        !w.rs_verify_with(&other.trust_config(), &file, &bundle, ALICE, &issuer),
+        !rs_verify_with(&other.trust_config(), &file, &bundle, ALICE, &issuer),
         "a certificate from a CA the trust config does not name must fail"
     );
 
@@ -239,7 +229,7 @@ fn sigstore_rs_trusts_only_the_trust_configs_root() {
     let mut mixed = read_json(&w.dev.trust_config());
     mixed["trustedRoot"] = read_json(&other.trust_config())["trustedRoot"].clone();
     let mixed_config = w.file("mixed_trust_config.json", mixed.to_string().as_bytes());
-    let out = w.rs_sign_with(&mixed_config, &file, &w.dir.join("mixed.sigstore.json"));
+    let out = rs_sign_with(&w, &mixed_config, &file, &w.dir.join("mixed.sigstore.json"));
     assert!(
         !out.status.success(),
         "sign must check the log entry against the trusted root"
@@ -258,7 +248,7 @@ fn sigstore_rs_trusts_only_the_trust_configs_root() {
     mixed["trustedRoot"]["certificateAuthorities"] = other_root["certificateAuthorities"].clone();
     mixed["trustedRoot"]["ctlogs"] = other_root["ctlogs"].clone();
     let mixed_config = w.file("mixed_ca_trust_config.json", mixed.to_string().as_bytes());
-    let out = w.rs_sign_with(&mixed_config, &file, &w.dir.join("mixed.sigstore.json"));
+    let out = rs_sign_with(&w, &mixed_config, &file, &w.dir.join("mixed.sigstore.json"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && stderr.contains("does not verify against the trust config"),
